@@ -1,0 +1,69 @@
+"""The ASGI application: routers, error handlers, limits, offline API docs."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+import swagger_ui_bundle
+from fastapi import Depends, FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from greffier import __version__
+from greffier.api import errors
+from greffier.api.auth import require_key
+from greffier.api.limits import BodySizeLimit
+from greffier.api.routes import chat, health, models
+from greffier.errors import GreffierError
+from greffier.services.container import Services
+from greffier.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    services = services or Services.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if settings.preload_default_model:
+            try:
+                await services.registry.chat_backend(settings.default_model).load()
+                log.info("Default model %s loaded", settings.default_model)
+            except GreffierError as exc:
+                log.error("Default model not loaded: %s", exc.message)
+        yield
+        await services.close()
+
+    app = FastAPI(
+        title="Greffier",
+        version=__version__,
+        description="OpenAI-compatible API of a self-hosted Greffier server.",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    errors.install(app)
+    keyed = [Depends(require_key)]
+    app.include_router(models.router, dependencies=keyed)
+    app.include_router(chat.router, dependencies=keyed)
+    app.include_router(health.router)
+    # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+              name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title="Greffier API",
+            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger/swagger-ui.css",
+            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+        )
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    return app

@@ -1,0 +1,145 @@
+"""POST /v1/chat/completions and /v1/completions, streamed over SSE or not.
+
+For a stream, the first event is awaited before the response starts: errors found
+before generation (unknown model, prompt too long, busy model) still get a proper 4xx
+status. An error after the first token can only be reported in the stream itself, as a
+final ``data: {"error": ...}`` event. When the client disconnects, the response task is
+cancelled, which closes the backend's stream and stops generation.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from greffier.api.errors import sse_error
+from greffier.api.schemas import ChatCompletionRequest, CompletionRequest
+from greffier.errors import GreffierError
+from greffier.models.backends.base import Event, Finished, TextDelta
+
+router = APIRouter(prefix="/v1", tags=["chat"])
+
+_SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def _usage(finished: Finished) -> dict:
+    return {
+        "prompt_tokens": finished.prompt_tokens,
+        "completion_tokens": finished.completion_tokens,
+        "total_tokens": finished.prompt_tokens + finished.completion_tokens,
+    }
+
+
+def _sse(payload: dict) -> str:
+    return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+async def _stream(
+    events: AsyncIterator[Event], first: Event, chunk, include_usage: bool
+) -> AsyncIterator[str]:
+    """Render events as SSE with ``chunk(delta_text, finish_reason)`` building each payload."""
+    try:
+        event = first
+        while True:
+            if isinstance(event, TextDelta):
+                yield _sse(chunk(event.text, None))
+            else:
+                yield _sse(chunk(None, event.reason))
+                if include_usage:
+                    yield _sse({**chunk(None, None), "choices": [], "usage": _usage(event)})
+                break
+            event = await anext(events)
+        yield "data: [DONE]\n\n"
+    except GreffierError as exc:
+        yield sse_error(exc)
+    finally:
+        await events.aclose()
+
+
+async def _start(request: Request, model: str, generation) -> tuple[AsyncIterator[Event], Event]:
+    events = request.app.state.services.chat.generate(model, generation)
+    try:
+        return events, await anext(events)
+    except BaseException:
+        await events.aclose()
+        raise
+
+
+@router.post("/chat/completions")
+async def chat_completions(body: ChatCompletionRequest, request: Request):
+    generation = body.to_generation()
+    meta = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "created": int(time.time()),
+        "model": body.model,
+        "system_fingerprint": None,
+    }
+    chat = request.app.state.services.chat
+    if not body.stream:
+        answer = await chat.answer(body.model, generation)
+        finished = Finished(answer.finish_reason, answer.prompt_tokens, answer.completion_tokens)
+        return JSONResponse({
+            **meta,
+            "object": "chat.completion",
+            "choices": [{
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text},
+                "logprobs": None,
+                "finish_reason": answer.finish_reason,
+            }],
+            "usage": _usage(finished),
+        })
+    events, first = await _start(request, body.model, generation)
+    sent_role = False
+
+    def chunk(text: str | None, finish_reason: str | None) -> dict:
+        nonlocal sent_role
+        delta: dict = {} if text is None else {"content": text}
+        if not sent_role and text is not None:
+            delta["role"] = "assistant"
+            sent_role = True
+        return {
+            **meta,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "logprobs": None,
+                         "finish_reason": finish_reason}],
+        }
+
+    return StreamingResponse(
+        _stream(events, first, chunk, body.include_usage),
+        media_type="text/event-stream",
+        headers=_SSE_HEADERS,
+    )
+
+
+@router.post("/completions")
+async def completions(body: CompletionRequest, request: Request):
+    generation = body.to_generation()
+    meta = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model,
+            "object": "text_completion"}
+    chat = request.app.state.services.chat
+    if not body.stream:
+        answer = await chat.answer(body.model, generation)
+        finished = Finished(answer.finish_reason, answer.prompt_tokens, answer.completion_tokens)
+        return JSONResponse({
+            **meta,
+            "choices": [{"index": 0, "text": answer.text, "logprobs": None,
+                         "finish_reason": answer.finish_reason}],
+            "usage": _usage(finished),
+        })
+    events, first = await _start(request, body.model, generation)
+
+    def chunk(text: str | None, finish_reason: str | None) -> dict:
+        return {**meta, "choices": [{"index": 0, "text": text or "", "logprobs": None,
+                                     "finish_reason": finish_reason}]}
+
+    return StreamingResponse(
+        _stream(events, first, chunk, body.include_usage),
+        media_type="text/event-stream",
+        headers=_SSE_HEADERS,
+    )

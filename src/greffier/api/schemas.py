@@ -1,0 +1,127 @@
+"""Request bodies of the OpenAI-compatible routes.
+
+Unknown fields are ignored, as OpenAI-compatible servers commonly do, so clients written
+for newer API versions keep working; fields we accept are checked strictly.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from greffier.errors import Unsupported
+from greffier.models.backends.base import Generation, Message
+
+
+class TextPart(BaseModel):
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart] | None = None
+    name: str | None = None
+
+    def text(self, index: int) -> str:
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        texts = []
+        for part in self.content:
+            if part.type != "text" or part.text is None:
+                raise Unsupported(
+                    f"Content parts of type '{part.type}' are not supported: send text.",
+                    param=f"messages.{index}.content",
+                )
+            texts.append(part.text)
+        return "".join(texts)
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
+class _Sampling(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    n: int | None = None
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    user: str | None = None
+
+    @field_validator("stop")
+    @classmethod
+    def _stops(cls, value):
+        if isinstance(value, list) and len(value) > 4:
+            raise ValueError("at most 4 stop sequences")
+        return value
+
+    @field_validator("n")
+    @classmethod
+    def _only_one(cls, value):
+        if value not in (None, 1):
+            raise ValueError("only n=1 is supported")
+        return value
+
+    @property
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+    def _sampling(self, max_tokens: int | None) -> dict:
+        stops = [self.stop] if isinstance(self.stop, str) else (self.stop or [])
+        return {
+            "max_tokens": max_tokens,
+            "temperature": 1.0 if self.temperature is None else self.temperature,
+            "top_p": 1.0 if self.top_p is None else self.top_p,
+            "stop": tuple(stops),
+            "seed": self.seed,
+            "presence_penalty": self.presence_penalty or 0.0,
+            "frequency_penalty": self.frequency_penalty or 0.0,
+        }
+
+
+class ChatCompletionRequest(_Sampling):
+    messages: list[ChatMessage] = Field(min_length=1)
+    max_completion_tokens: int | None = Field(None, ge=1)
+    tools: list | None = None
+
+    def to_generation(self) -> Generation:
+        if self.tools:
+            raise Unsupported("Tool calling is not supported yet.", param="tools")
+        messages = tuple(
+            Message("system" if m.role == "developer" else m.role, m.text(i))
+            for i, m in enumerate(self.messages)
+        )
+        return Generation(
+            messages=messages, **self._sampling(self.max_completion_tokens or self.max_tokens)
+        )
+
+
+class CompletionRequest(_Sampling):
+    prompt: str | list[str]
+    max_tokens: int | None = Field(16, ge=1)  # OpenAI's default for legacy completions
+    echo: bool = False
+    suffix: str | None = None
+
+    def to_generation(self) -> Generation:
+        prompt = self.prompt
+        if isinstance(prompt, list):
+            if len(prompt) != 1:
+                raise Unsupported("Send one prompt per request.", param="prompt")
+            prompt = prompt[0]
+        if self.echo or self.suffix:
+            raise Unsupported("'echo' and 'suffix' are not supported.", param="echo")
+        return Generation(prompt=prompt, **self._sampling(self.max_tokens))

@@ -1,0 +1,105 @@
+"""`greffier models list|show|pull|verify`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from greffier.cli.context import state
+from greffier.cli.progress import byte_progress
+from greffier.errors import ModelFileError
+from greffier.models import files
+from greffier.models.catalogue import Catalogue, ModelEntry, Status
+
+app = typer.Typer(help="The model catalogue: list, inspect, fetch and check models.",
+                  no_args_is_help=True)
+console = Console()
+_STATUS_STYLE = {Status.open: "green", Status.restricted: "yellow", Status.closed: "red",
+                 Status.unknown: "dim"}
+
+
+def _catalogue(ctx: typer.Context):
+    settings = state(ctx).load().settings
+    return settings, Catalogue.load(settings.effective_catalogue_file)
+
+
+def _where(entry: ModelEntry, settings) -> str:
+    if not entry.has_file:
+        return "upstream"
+    return "ready" if files.model_path(settings.models_dir, entry).is_file() else "not pulled"
+
+
+@app.command("list")
+def list_models(ctx: typer.Context, as_json: bool = typer.Option(False, "--json")) -> None:
+    """One line per model: id, role, backend, licence, openness verdict, local state."""
+    settings, catalogue = _catalogue(ctx)
+    if as_json:
+        print(json.dumps([{"id": e.id, "role": e.role.value, "backend": e.backend,
+                           "licence": e.licence, "openness": e.openness.verdict,
+                           "state": _where(e, settings)} for e in catalogue], indent=2))
+        return
+    table = Table(title="Models")
+    for column in ("id", "role", "backend", "licence", "context", "openness", "state"):
+        table.add_column(column, no_wrap=column == "id")
+    for e in catalogue:
+        table.add_row(e.id, e.role.value, e.backend, e.licence, str(e.context_length),
+                      e.openness.label, _where(e, settings))
+    console.print(table)
+
+
+@app.command()
+def show(ctx: typer.Context, model_id: str) -> None:
+    """Everything about one model, with its openness card."""
+    settings, catalogue = _catalogue(ctx)
+    e = catalogue.get(model_id)
+    console.print(f"[bold]{e.name}[/]  ({e.id})")
+    console.print(e.description)
+    console.print(f"role: {e.role.value}   backend: {e.backend}   licence: {e.licence}   "
+                  f"context: {e.context_length} tokens")
+    console.print(f"source: {e.source.model_dump(mode='json')}", highlight=False)
+    if e.has_file:
+        console.print(f"file: {files.model_path(settings.models_dir, e)} ({_where(e, settings)})")
+        pinned = e.sha256 or files.expected_sha256(settings.models_dir, e) or "none yet"
+        console.print(f"sha256: {pinned}{'' if e.sha256 else '  (recorded at first pull)'}")
+    table = Table(title=f"Openness: {e.openness.verdict}")
+    for column in ("component", "status", "note", "source"):
+        table.add_column(column, overflow="fold")
+    for name, c in e.openness.components():
+        style = _STATUS_STYLE[c.status]
+        table.add_row(name.replace("_", " "), f"[{style}]{c.status.value}[/]", c.note, c.source)
+    console.print(table)
+
+
+@app.command()
+def pull(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> None:
+    """Assemble or download models and check them against their pinned SHA-256."""
+    settings, catalogue = _catalogue(ctx)
+    for model_id in model_ids or [settings.default_model]:
+        entry = catalogue.get(model_id)
+        with byte_progress(model_id) as progress:
+            path = files.pull(settings.models_dir, entry, progress=progress,
+                              huggingface_endpoint=settings.huggingface_endpoint)
+        console.print(f"[green]✓[/] {model_id}: {path}")
+
+
+@app.command()
+def verify(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> None:
+    """Re-read model files and compare them with their checksums (default: all pulled)."""
+    settings, catalogue = _catalogue(ctx)
+    entries = [catalogue.get(m) for m in model_ids] if model_ids else [
+        e for e in catalogue if e.has_file and files.model_path(settings.models_dir, e).is_file()
+    ]
+    failed = 0
+    for entry in entries:
+        try:
+            with byte_progress(entry.id) as progress:
+                files.verify(settings.models_dir, entry, force=True, progress=progress)
+            console.print(f"[green]✓[/] {entry.id}: checksum matches")
+        except ModelFileError as exc:
+            failed += 1
+            console.print(f"[red]✗[/] {entry.id}: {exc.message}", highlight=False)
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,92 @@
+"""`greffier serve` and `greffier chat`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import typer
+from rich.console import Console
+
+from greffier.cli.context import state
+from greffier.models.backends.base import Generation, Message, TextDelta
+from greffier.models.registry import ModelRegistry
+from greffier.services.chat import ChatService
+
+err = Console(stderr=True)
+
+
+def serve(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, help="Listen address (setting host)."),
+    port: int | None = typer.Option(None, help="Listen port (setting port)."),
+    model: str | None = typer.Option(None, "--model", help="Default model (setting default_model)."),
+) -> None:
+    """Serve the OpenAI-compatible API and its docs."""
+    import uvicorn
+
+    from greffier.api.app import create_app
+
+    settings = state(ctx).load(host=host, port=port, default_model=model).settings
+    app = create_app(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    err.print(f"Greffier {url}  —  API {url}/v1  —  docs {url}/docs  (default model: "
+              f"{settings.default_model})")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                timeout_graceful_shutdown=5)
+
+
+def chat(
+    ctx: typer.Context,
+    prompt: str = typer.Argument(..., help="The question."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Catalogue id."),
+    system: str | None = typer.Option(None, "--system", help="A system message."),
+    max_tokens: int | None = typer.Option(None, "--max-tokens"),
+    temperature: float = typer.Option(0.7, "--temperature"),
+    server: str | None = typer.Option(
+        None, "--server", help="Ask a running server (e.g. http://127.0.0.1:8000/v1) instead "
+        "of loading the model here; the key comes from $GREFFIER_API_KEY."),
+) -> None:
+    """Ask a model one question and stream the answer to the terminal."""
+    settings = state(ctx).load().settings
+    model_id = model or settings.default_model
+    messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
+    if server:
+        _chat_remote(server, model_id, messages, max_tokens, temperature)
+        return
+    request = Generation(messages=tuple(messages), max_tokens=max_tokens, temperature=temperature)
+
+    async def run() -> None:
+        registry = ModelRegistry(settings)
+        chat_service = ChatService(registry, settings.default_model)
+        try:
+            with err.status(f"Loading {model_id}…"):
+                await chat_service.backend_for(model_id).load()
+            async for event in chat_service.generate(model_id, request):
+                if isinstance(event, TextDelta):
+                    sys.stdout.write(event.text)
+                    sys.stdout.flush()
+            sys.stdout.write("\n")
+        finally:
+            await registry.close()
+
+    asyncio.run(run())
+
+
+def _chat_remote(server, model_id, messages, max_tokens, temperature) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=server, api_key=os.environ.get("GREFFIER_API_KEY", ""))
+    stream = client.chat.completions.create(
+        model=model_id,
+        messages=[{"role": m.role, "content": m.content} for m in messages],
+        max_tokens=max_tokens,
+        temperature=temperature,
+        stream=True,
+    )
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            sys.stdout.write(chunk.choices[0].delta.content)
+            sys.stdout.flush()
+    sys.stdout.write("\n")

@@ -1,0 +1,107 @@
+"""Domain exceptions.
+
+Each carries the HTTP status and OpenAI error ``type``/``code`` it maps to, and a message
+that tells the user what to do. They know nothing of HTTP frameworks: the API layer turns
+them into the OpenAI error shape in one place (``greffier.api.errors``), the CLI prints them.
+"""
+
+from __future__ import annotations
+
+
+class GreffierError(Exception):
+    status: int = 500
+    type: str = "server_error"
+    code: str | None = None
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+
+class InvalidRequest(GreffierError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class ContextLengthExceeded(InvalidRequest):
+    code = "context_length_exceeded"
+
+
+class Unsupported(InvalidRequest):
+    code = "unsupported_parameter"
+
+
+class AuthenticationFailed(GreffierError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(GreffierError):
+    status = 403
+    type = "permission_error"
+    code = "permission_denied"
+
+
+class NotFound(GreffierError):
+    status = 404
+    type = "not_found_error"
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class PayloadTooLarge(GreffierError):
+    status = 413
+    type = "invalid_request_error"
+    code = "payload_too_large"
+
+
+class ModelBusy(GreffierError):
+    """The model's wait queue is full; the client should retry after ``retry_after`` s."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "model_busy"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelFileError(GreffierError):
+    """A model file is missing or does not match its pinned checksum."""
+
+    status = 503
+    type = "server_error"
+    code = "model_unavailable"
+
+
+class CatalogueError(GreffierError):
+    status = 500
+    type = "server_error"
+    code = "catalogue_error"
+
+
+class UpstreamError(GreffierError):
+    """An upstream OpenAI-compatible server failed or answered with an error."""
+
+    status = 502
+    type = "upstream_error"
+    code = "upstream_error"
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+
+
+class ConfigError(GreffierError):
+    status = 500
+    type = "server_error"
+    code = "config_error"

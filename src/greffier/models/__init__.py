@@ -1,0 +1,1 @@
+"""Models: the catalogue (ids, files, checksums, openness cards), the backend registry, backends."""

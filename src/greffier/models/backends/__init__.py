@@ -1,0 +1,1 @@
+"""Backends run models. Each is registered through :mod:`greffier.models.plugins`."""

@@ -1,0 +1,94 @@
+"""The contract every chat backend fulfils.
+
+A backend turns one :class:`Generation` into an async stream of :class:`TextDelta` events
+ended by exactly one :class:`Finished`. Streaming and non-streaming API calls, the CLI and
+the benchmarks all consume that same stream. Backends know nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from greffier.models.catalogue import ModelEntry
+from greffier.settings import Settings
+
+# Where a backend sends the text it is given. Access control (sensitivity levels) uses it.
+Location = Literal["in-process", "on-premises", "external"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One request: either chat ``messages`` or a raw ``prompt`` (legacy completions)."""
+
+    messages: tuple[Message, ...] = ()
+    prompt: str | None = None
+    max_tokens: int | None = None
+    temperature: float = 1.0
+    top_p: float = 1.0
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    reason: Literal["stop", "length"]
+    prompt_tokens: int
+    completion_tokens: int
+
+
+Event = TextDelta | Finished
+
+
+@dataclass
+class BackendStats:
+    """Live counters a backend exposes on ``/health``."""
+
+    loaded: bool = False
+    active: int = 0
+    waiting: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+class ChatBackend(ABC):
+    """Runs one catalogue entry. Subclasses implement :meth:`generate` only."""
+
+    can_stream: ClassVar[bool] = True
+    location: Location = "in-process"
+
+    def __init__(self, entry: ModelEntry, settings: Settings):
+        self.entry = entry
+        self.settings = settings
+        self.stats = BackendStats()
+
+    @property
+    def context_window(self) -> int:
+        """Tokens the model accepts, prompt and completion together."""
+        return self.entry.context_length
+
+    async def load(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+        """Prepare the model (read files, open connections). Called before first use."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what :meth:`load` took."""
+
+    @abstractmethod
+    def generate(self, request: Generation) -> AsyncIterator[Event]:
+        """Stream the answer: TextDelta events, then one Finished event."""

@@ -1,0 +1,11 @@
+"""Registers Greffier's own backends through the same hook a plugin uses."""
+
+from greffier.models.backends.llamacpp import LlamaCppBackend
+from greffier.models.backends.upstream import UpstreamBackend
+from greffier.models.plugins import hookimpl
+
+
+@hookimpl
+def register_backends(register) -> None:
+    register("llamacpp", LlamaCppBackend)
+    register("openai", UpstreamBackend)

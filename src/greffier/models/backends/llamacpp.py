@@ -1,0 +1,209 @@
+"""In-process inference with llama-cpp-python (GGUF files, CPU or GPU).
+
+A ``Llama`` object is not thread-safe. Each backend owns one worker thread that does all
+the work on its model (load, tokenize, generate), a :class:`~greffier.models.gate.Gate`
+that lets one request in at a time with a bounded queue behind it, and a cancel flag per
+request checked at every sampled token, so a client that disconnects stops generation
+within one token instead of burning the CPU to ``max_tokens``.
+
+Prompts are formatted with the chat template stored in the GGUF file and tokenized here,
+so ``usage`` counts come from the model's own tokenizer, streamed or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from greffier.errors import ContextLengthExceeded, InvalidRequest, ModelFileError
+from greffier.models import files
+from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
+from greffier.models.catalogue import ModelEntry
+from greffier.models.gate import Gate
+from greffier.models.stops import StopScanner
+from greffier.settings import Settings
+
+_DONE = object()
+
+
+class LlamaCppBackend(ChatBackend):
+    location = "in-process"
+
+    def __init__(self, entry: ModelEntry, settings: Settings):
+        super().__init__(entry, settings)
+        self._llama = None
+        self._formatter = None
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"llamacpp-{entry.id}")
+        self._gate = Gate(entry.id, settings.queue_size, self.stats)
+        self._load_lock = asyncio.Lock()
+
+    @property
+    def context_window(self) -> int:
+        return min(self.settings.context_size, self.entry.context_length)
+
+    async def load(self) -> None:
+        async with self._load_lock:
+            if self._llama is None:
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._executor, self._load_sync)
+                self.stats.loaded = True
+
+    def _load_sync(self) -> None:
+        path = files.verify(self.settings.models_dir, self.entry)
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError:
+            raise ModelFileError(
+                "In-process models need llama-cpp-python: `pip install 'greffier[local]'`."
+            ) from None
+        threads = self.settings.threads or os.cpu_count() or 1
+        llama = Llama(
+            model_path=str(path),
+            n_ctx=self.context_window,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,
+        )
+        template = llama.metadata.get("tokenizer.chat_template")
+        if template:
+            eos, bos = llama.token_eos(), llama.token_bos()
+            self._formatter = Jinja2ChatFormatter(
+                template=template,
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+            )
+        self._llama = llama
+
+    async def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._llama = None
+        self.stats.loaded = False
+
+    def count_tokens(self, text: str) -> int:
+        """Token count of ``text`` with the model's tokenizer (model must be loaded)."""
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    async def generate(self, request: Generation) -> AsyncIterator[Event]:
+        await self.load()
+        started = await self._gate.acquire()
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue = asyncio.Queue()
+        cancel = threading.Event()
+
+        def emit(item: object) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, item)
+
+        try:
+            future = loop.run_in_executor(self._executor, self._run, request, cancel, emit)
+        except BaseException:
+            self._gate.release(started)
+            raise
+        future.add_done_callback(lambda _: self._gate.release(started))
+        ended = False
+        try:
+            while (item := await events.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    ended = True
+                    raise item
+                if isinstance(item, Finished):
+                    ended = True
+                    self.stats.completed += 1
+                yield item
+        finally:
+            if not ended:
+                cancel.set()
+                self.stats.cancelled += 1
+
+    # --- everything below runs on the worker thread -------------------------------------
+
+    def _prompt(self, request: Generation) -> tuple[list[int], list[str]]:
+        llama = self._llama
+        if request.prompt is not None:
+            return llama.tokenize(request.prompt.encode("utf-8"), special=True), []
+        if self._formatter is None:
+            raise InvalidRequest(
+                f"Model '{self.entry.id}' has no chat template: use /v1/completions.",
+                param="model",
+            )
+        try:
+            formatted = self._formatter(
+                messages=[{"role": m.role, "content": m.content} for m in request.messages]
+            )
+        except ValueError as exc:  # the template's raise_exception(): e.g. bad role order
+            raise InvalidRequest(f"The messages do not fit the model's chat template: {exc}",
+                                 param="messages") from exc
+        tokens = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=False, special=True)
+        stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
+        return tokens, [s for s in stops if s]
+
+    def _run(self, request: Generation, cancel: threading.Event, emit: Callable) -> None:
+        try:
+            self._generate(request, cancel, emit)
+        except Exception as exc:  # handed to the coroutine, which raises it
+            emit(exc)
+        finally:
+            emit(_DONE)
+
+    def _generate(self, request: Generation, cancel: threading.Event, emit: Callable) -> None:
+        from llama_cpp import StoppingCriteriaList
+
+        prompt, template_stops = self._prompt(request)
+        window = self.context_window
+        max_tokens = request.max_tokens or window - len(prompt)
+        if len(prompt) + max(max_tokens, 1) > window:
+            raise ContextLengthExceeded(
+                f"Model '{self.entry.id}' accepts {window} tokens in all, but this request "
+                f"needs {len(prompt)} for the prompt plus {max_tokens} for the answer. "
+                f"Shorten the messages or lower max_tokens.",
+                param="messages" if request.prompt is None else "prompt",
+            )
+        sampled = 0
+
+        def count_and_cancel(_ids, _logits) -> bool:
+            # Called once per sampled token, the end-of-generation token included.
+            nonlocal sampled
+            sampled += 1
+            return cancel.is_set()
+
+        scanner = StopScanner(request.stop)
+        reason = "length"
+        stream = self._llama.create_completion(
+            prompt=prompt,
+            max_tokens=max_tokens,
+            temperature=request.temperature,
+            top_p=request.top_p,
+            presence_penalty=request.presence_penalty,
+            frequency_penalty=request.frequency_penalty,
+            stop=template_stops,
+            seed=request.seed,
+            stream=True,
+            stopping_criteria=StoppingCriteriaList([count_and_cancel]),
+        )
+        try:
+            for chunk in stream:
+                if cancel.is_set():
+                    return
+                choice = chunk["choices"][0]
+                text = scanner.feed(choice["text"])
+                if text:
+                    emit(TextDelta(text))
+                if scanner.stopped:
+                    reason = "stop"
+                    break
+                if choice.get("finish_reason"):
+                    # llama.cpp says "stop" when the model ends its turn: that last token
+                    # was sampled (and counted) but is not part of the answer.
+                    reason = choice["finish_reason"]
+                    if reason == "stop":
+                        sampled -= 1
+            else:
+                if tail := scanner.flush():
+                    emit(TextDelta(tail))
+        finally:
+            stream.close()
+        if not cancel.is_set():
+            emit(Finished("stop" if reason == "stop" else "length", len(prompt), sampled))

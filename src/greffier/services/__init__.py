@@ -1,0 +1,1 @@
+"""Services: the application's use cases, free of HTTP and SQL."""

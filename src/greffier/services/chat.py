@@ -1,0 +1,58 @@
+"""Chat and text completion on any catalogue model.
+
+Validates what a backend cannot know is wrong (limits against the model's context
+window), then hands the request to the model's backend. Streaming and non-streaming
+callers use the same event stream; :meth:`ChatService.answer` assembles it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from greffier.errors import InvalidRequest
+from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
+from greffier.models.registry import ModelRegistry
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class ChatService:
+    def __init__(self, registry: ModelRegistry, default_model: str):
+        self.registry = registry
+        self.default_model = default_model
+
+    def backend_for(self, model: str | None) -> ChatBackend:
+        return self.registry.chat_backend(model or self.default_model)
+
+    def generate(self, model: str | None, request: Generation) -> AsyncIterator[Event]:
+        backend = self.backend_for(model)
+        if request.prompt is None and not request.messages:
+            raise InvalidRequest("'messages' must hold at least one message.", param="messages")
+        if request.max_tokens is not None and request.max_tokens > backend.context_window:
+            raise InvalidRequest(
+                f"max_tokens is {request.max_tokens}, but model '{backend.entry.id}' accepts "
+                f"at most {backend.context_window} tokens in all.",
+                param="max_tokens",
+            )
+        return backend.generate(request)
+
+    async def answer(self, model: str | None, request: Generation) -> Answer:
+        parts: list[str] = []
+        finished: Finished | None = None
+        async for event in self.generate(model, request):
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+            else:
+                finished = event
+        if finished is None:  # a backend that breaks its contract
+            raise RuntimeError("The backend ended without a Finished event.")
+        return Answer(
+            "".join(parts), finished.reason, finished.prompt_tokens, finished.completion_tokens
+        )

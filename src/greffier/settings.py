@@ -1,0 +1,149 @@
+"""One typed settings table.
+
+Every setting is a field of :class:`Settings` with a type, a default and a description.
+Values come, from lowest to highest priority, from the defaults, an optional TOML file,
+``GREFFIER_*`` environment variables and CLI flags. :func:`load_settings` also records
+where each effective value came from, so ``greffier config`` can show it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
+
+from greffier.errors import ConfigError
+
+ENV_PREFIX = "GREFFIER_"
+CONFIG_ENV = "GREFFIER_CONFIG"
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir("greffier")) / "greffier.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("greffier")),
+        description="Directory holding the database, model files and every other stored file.",
+    )
+    host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
+    default_model: str = Field(
+        "qwen2.5-coder-1.5b-instruct",
+        description="Catalogue id used when a request or `greffier chat` names no model.",
+    )
+    preload_default_model: bool = Field(
+        True, description="Load the default model when the server starts, not at first request."
+    )
+    context_size: int = Field(
+        8192,
+        ge=256,
+        description="Context window (tokens) given to in-process models, capped by the model's own.",
+    )
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads per in-process model; empty = all cores."
+    )
+    queue_size: int = Field(
+        8,
+        ge=0,
+        description="Requests that may wait for a busy in-process model; more get 429.",
+    )
+    upstream_timeout: float = Field(
+        120.0, gt=0, description="Seconds to wait for an upstream OpenAI-compatible server."
+    )
+    max_request_bytes: int = Field(
+        4 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
+    )
+    catalogue_file: Path | None = Field(
+        None,
+        description="Extra catalogue entries (TOML); default: catalogue.toml in the data dir.",
+    )
+    huggingface_endpoint: str = Field(
+        "https://huggingface.co",
+        description="Hub used only by an explicit `greffier models pull` of a huggingface entry.",
+    )
+    log_level: str = Field("info", description="Server log level (debug, info, warning, error).")
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "greffier.db"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def effective_catalogue_file(self) -> Path:
+        return self.catalogue_file or self.data_dir / "catalogue.toml"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an effective setting value came from."""
+
+    kind: str  # default | file | env | flag
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.detail}".strip()
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: Settings
+    origins: dict[str, Origin]
+    config_file: Path
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        values = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read config file {path}: {exc}") from exc
+    unknown = sorted(set(values) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"Unknown setting(s) {', '.join(unknown)} in {path}; "
+            f"`greffier config` lists the valid names."
+        )
+    return values
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None, config_file: Path | None = None
+) -> LoadedSettings:
+    """Merge defaults < TOML file < environment < ``overrides`` (CLI flags)."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    path = config_file or Path(os.environ.get(CONFIG_ENV) or default_config_file())
+    from_file = _read_config_file(path)
+    from_env = EnvSettingsSource(Settings, case_sensitive=False, env_prefix=ENV_PREFIX)()
+    merged = {**from_file, **from_env, **overrides}
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"Invalid settings: {problems}") from exc
+    origins: dict[str, Origin] = {}
+    for name in Settings.model_fields:
+        if name in overrides:
+            origins[name] = Origin("flag", f"--{name.replace('_', '-')}")
+        elif name in from_env:
+            origins[name] = Origin("env", f"{ENV_PREFIX}{name.upper()}")
+        elif name in from_file:
+            origins[name] = Origin("file", str(path))
+        else:
+            origins[name] = Origin("default")
+    return LoadedSettings(settings, origins, path)
