@@ -30,7 +30,7 @@ run: install
 
 test: install-test
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest; status=$$?; [ $$status -ne 5 ] || { echo "pytest collected no test"; exit 1; }; exit $$status
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     context_size: int = Field(
         8192,
         ge=256,
-        description="Context window (tokens) given to in-process models, capped by the model's own.",
+        description="Context window (tokens) of in-process models, capped by the model's own.",
     )
     threads: int | None = Field(
         None, ge=1, description="CPU threads per in-process model; empty = all cores."

@@ -52,8 +52,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(chat.router, dependencies=keyed)
     app.include_router(health.router)
     # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
-              name="swagger")
+    app.mount(
+        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
+    )
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

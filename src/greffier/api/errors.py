@@ -101,5 +101,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("Unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "Internal error: the server log has the details.",
-                              code="internal_error")
+        return error_response(
+            500, "Internal error: the server log has the details.", code="internal_error"
+        )

@@ -90,6 +90,7 @@ class _Sampling(BaseModel):
             "seed": self.seed,
             "presence_penalty": self.presence_penalty or 0.0,
             "frequency_penalty": self.frequency_penalty or 0.0,
+            "stream": self.stream,
         }
 
 

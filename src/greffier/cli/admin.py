@@ -38,8 +38,10 @@ def bootstrap(ctx: typer.Context) -> None:
     """Create the first admin key if there is none; otherwise say how to get another."""
     identity = _identity(ctx)
     if identity.has_admin_key():
-        console.print("An admin API key already exists (keys are stored hashed and cannot be "
-                      "shown again). Create another with `greffier admin create-key`.")
+        console.print(
+            "An admin API key already exists (keys are stored hashed and cannot be "
+            "shown again). Create another with `greffier admin create-key`."
+        )
         return
     issued = identity.issue_key("admin", "admin", "created by bootstrap")
     console.print("[bold]Admin API key[/] (shown once, keep it safe):")
@@ -54,8 +56,16 @@ def list_keys(ctx: typer.Context) -> None:
         table.add_column(column)
     for k in _identity(ctx).list_keys():
         state_ = "active" if k.active else ("revoked" if k.revoked_at else "user disabled")
-        table.add_row(str(k.id), k.user, k.role, k.prefix + "…", k.label, k.created_at,
-                      k.last_used_at or "", state_)
+        table.add_row(
+            str(k.id),
+            k.user,
+            k.role,
+            k.prefix + "…",
+            k.label,
+            k.created_at,
+            k.last_used_at or "",
+            state_,
+        )
     console.print(table)
 
 

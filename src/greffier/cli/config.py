@@ -20,10 +20,17 @@ def show_config(
     loaded = state(ctx).load()
     values = loaded.settings.model_dump(mode="json")
     if as_json:
-        print(json.dumps({
-            "config_file": str(loaded.config_file),
-            "settings": {k: {"value": values[k], "origin": str(loaded.origins[k])} for k in values},
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "config_file": str(loaded.config_file),
+                    "settings": {
+                        k: {"value": values[k], "origin": str(loaded.origins[k])} for k in values
+                    },
+                },
+                indent=2,
+            )
+        )
         return
     table = Table(title=f"Greffier settings (config file: {loaded.config_file})")
     table.add_column("setting")

@@ -14,11 +14,16 @@ from greffier.errors import ModelFileError
 from greffier.models import files
 from greffier.models.catalogue import Catalogue, ModelEntry, Status
 
-app = typer.Typer(help="The model catalogue: list, inspect, fetch and check models.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The model catalogue: list, inspect, fetch and check models.", no_args_is_help=True
+)
 console = Console()
-_STATUS_STYLE = {Status.open: "green", Status.restricted: "yellow", Status.closed: "red",
-                 Status.unknown: "dim"}
+_STATUS_STYLE = {
+    Status.open: "green",
+    Status.restricted: "yellow",
+    Status.closed: "red",
+    Status.unknown: "dim",
+}
 
 
 def _catalogue(ctx: typer.Context):
@@ -37,16 +42,36 @@ def list_models(ctx: typer.Context, as_json: bool = typer.Option(False, "--json"
     """One line per model: id, role, backend, licence, openness verdict, local state."""
     settings, catalogue = _catalogue(ctx)
     if as_json:
-        print(json.dumps([{"id": e.id, "role": e.role.value, "backend": e.backend,
-                           "licence": e.licence, "openness": e.openness.verdict,
-                           "state": _where(e, settings)} for e in catalogue], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": e.id,
+                        "role": e.role.value,
+                        "backend": e.backend,
+                        "licence": e.licence,
+                        "openness": e.openness.verdict,
+                        "state": _where(e, settings),
+                    }
+                    for e in catalogue
+                ],
+                indent=2,
+            )
+        )
         return
     table = Table(title="Models")
     for column in ("id", "role", "backend", "licence", "context", "openness", "state"):
         table.add_column(column, no_wrap=column == "id")
     for e in catalogue:
-        table.add_row(e.id, e.role.value, e.backend, e.licence, str(e.context_length),
-                      e.openness.label, _where(e, settings))
+        table.add_row(
+            e.id,
+            e.role.value,
+            e.backend,
+            e.licence,
+            str(e.context_length),
+            e.openness.label,
+            _where(e, settings),
+        )
     console.print(table)
 
 
@@ -57,8 +82,10 @@ def show(ctx: typer.Context, model_id: str) -> None:
     e = catalogue.get(model_id)
     console.print(f"[bold]{e.name}[/]  ({e.id})")
     console.print(e.description)
-    console.print(f"role: {e.role.value}   backend: {e.backend}   licence: {e.licence}   "
-                  f"context: {e.context_length} tokens")
+    console.print(
+        f"role: {e.role.value}   backend: {e.backend}   licence: {e.licence}   "
+        f"context: {e.context_length} tokens"
+    )
     console.print(f"source: {e.source.model_dump(mode='json')}", highlight=False)
     if e.has_file:
         console.print(f"file: {files.model_path(settings.models_dir, e)} ({_where(e, settings)})")
@@ -80,8 +107,12 @@ def pull(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> Non
     for model_id in model_ids or [settings.default_model]:
         entry = catalogue.get(model_id)
         with byte_progress(model_id) as progress:
-            path = files.pull(settings.models_dir, entry, progress=progress,
-                              huggingface_endpoint=settings.huggingface_endpoint)
+            path = files.pull(
+                settings.models_dir,
+                entry,
+                progress=progress,
+                huggingface_endpoint=settings.huggingface_endpoint,
+            )
         console.print(f"[green]✓[/] {model_id}: {path}")
 
 
@@ -89,9 +120,15 @@ def pull(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> Non
 def verify(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> None:
     """Re-read model files and compare them with their checksums (default: all pulled)."""
     settings, catalogue = _catalogue(ctx)
-    entries = [catalogue.get(m) for m in model_ids] if model_ids else [
-        e for e in catalogue if e.has_file and files.model_path(settings.models_dir, e).is_file()
-    ]
+    entries = (
+        [catalogue.get(m) for m in model_ids]
+        if model_ids
+        else [
+            e
+            for e in catalogue
+            if e.has_file and files.model_path(settings.models_dir, e).is_file()
+        ]
+    )
     failed = 0
     for entry in entries:
         try:

@@ -21,7 +21,9 @@ def serve(
     ctx: typer.Context,
     host: str | None = typer.Option(None, help="Listen address (setting host)."),
     port: int | None = typer.Option(None, help="Listen port (setting port)."),
-    model: str | None = typer.Option(None, "--model", help="Default model (setting default_model)."),
+    model: str | None = typer.Option(
+        None, "--model", help="Default model (setting default_model)."
+    ),
 ) -> None:
     """Serve the OpenAI-compatible API and its docs."""
     import uvicorn
@@ -31,10 +33,17 @@ def serve(
     settings = state(ctx).load(host=host, port=port, default_model=model).settings
     app = create_app(settings)
     url = f"http://{settings.host}:{settings.port}"
-    err.print(f"Greffier {url}  —  API {url}/v1  —  docs {url}/docs  (default model: "
-              f"{settings.default_model})")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                timeout_graceful_shutdown=5)
+    err.print(
+        f"Greffier {url}  —  API {url}/v1  —  docs {url}/docs  (default model: "
+        f"{settings.default_model})"
+    )
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=5,
+    )
 
 
 def chat(
@@ -45,8 +54,11 @@ def chat(
     max_tokens: int | None = typer.Option(None, "--max-tokens"),
     temperature: float = typer.Option(0.7, "--temperature"),
     server: str | None = typer.Option(
-        None, "--server", help="Ask a running server (e.g. http://127.0.0.1:8000/v1) instead "
-        "of loading the model here; the key comes from $GREFFIER_API_KEY."),
+        None,
+        "--server",
+        help="Ask a running server (e.g. http://127.0.0.1:8000/v1) instead "
+        "of loading the model here; the key comes from $GREFFIER_API_KEY.",
+    ),
 ) -> None:
     """Ask a model one question and stream the answer to the terminal."""
     settings = state(ctx).load().settings

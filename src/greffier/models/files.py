@@ -102,7 +102,9 @@ def verify(
     """Return the path of the entry's file once its checksum matches; raise otherwise."""
     path = model_path(models_dir, entry)
     if not path.is_file():
-        raise ModelFileError(f"The file of model '{entry.id}' is missing ({path}). " + _how_to_fix(entry))
+        raise ModelFileError(
+            f"The file of model '{entry.id}' is missing ({path}). " + _how_to_fix(entry)
+        )
     expected = expected_sha256(models_dir, entry)
     if not expected:
         raise ModelFileError(
@@ -167,7 +169,11 @@ def _download(url: str, target: Path, progress: Progress, timeout: float) -> Non
     with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
         if response.status_code != 200:
             raise ModelFileError(f"Downloading {url} failed: HTTP {response.status_code}.")
-        total = int(response.headers["content-length"]) if "content-length" in response.headers else None
+        total = (
+            int(response.headers["content-length"])
+            if "content-length" in response.headers
+            else None
+        )
         done = 0
         with target.open("wb") as out:
             for block in response.iter_bytes(CHUNK):
@@ -200,7 +206,9 @@ def pull(
     matches, so an interrupted or corrupt pull never leaves a file that looks usable.
     """
     if not entry.has_file:
-        raise ModelFileError(f"Model '{entry.id}' is served by an upstream server: nothing to pull.")
+        raise ModelFileError(
+            f"Model '{entry.id}' is served by an upstream server: nothing to pull."
+        )
     path = model_path(models_dir, entry)
     if isinstance(entry.source, LocalFileSource):
         return verify(models_dir, entry, progress=progress)

@@ -44,7 +44,7 @@ def _m001_identity(db: sqlite3.Connection) -> None:
             revoked_at TEXT
         );
         CREATE INDEX api_keys_user ON api_keys(user_id);
-        """
+        """,
     )
 
 

@@ -33,9 +33,10 @@ class KeyRecord:
         return self.revoked_at is None and self.user_disabled_at is None
 
 
-_KEY_COLUMNS = """
-    k.id, k.user_id, u.name AS user, u.role, k.label, k.prefix, k.created_at,
-    k.last_used_at, k.revoked_at, u.disabled_at AS user_disabled_at
+_SELECT_KEYS = """
+    SELECT k.id, k.user_id, u.name AS user, u.role, k.label, k.prefix, k.created_at,
+           k.last_used_at, k.revoked_at, u.disabled_at AS user_disabled_at
+    FROM api_keys k JOIN users u ON u.id = k.user_id
 """
 
 
@@ -64,11 +65,7 @@ class IdentityStore:
             ).lastrowid
 
     def find_key(self, key: str) -> KeyRecord | None:
-        row = self.db.query_one(
-            f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id "
-            "WHERE k.sha256 = ?",
-            (digest(key),),
-        )
+        row = self.db.query_one(_SELECT_KEYS + " WHERE k.sha256 = ?", (digest(key),))
         return _record(row) if row else None
 
     def touch_key(self, key_id: int) -> None:
@@ -80,9 +77,7 @@ class IdentityStore:
             )
 
     def list_keys(self) -> list[KeyRecord]:
-        rows = self.db.query(
-            f"SELECT {_KEY_COLUMNS} FROM api_keys k JOIN users u ON u.id = k.user_id ORDER BY k.id"
-        )
+        rows = self.db.query(_SELECT_KEYS + " ORDER BY k.id")
         return [_record(r) for r in rows]
 
     def revoke_key(self, key_id: int) -> bool:

@@ -83,17 +83,21 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     if not body.stream:
         answer = await chat.answer(body.model, generation)
         finished = Finished(answer.finish_reason, answer.prompt_tokens, answer.completion_tokens)
-        return JSONResponse({
-            **meta,
-            "object": "chat.completion",
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": answer.text},
-                "logprobs": None,
-                "finish_reason": answer.finish_reason,
-            }],
-            "usage": _usage(finished),
-        })
+        return JSONResponse(
+            {
+                **meta,
+                "object": "chat.completion",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": answer.text},
+                        "logprobs": None,
+                        "finish_reason": answer.finish_reason,
+                    }
+                ],
+                "usage": _usage(finished),
+            }
+        )
     events, first = await _start(request, body.model, generation)
     sent_role = False
 
@@ -106,8 +110,9 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
         return {
             **meta,
             "object": "chat.completion.chunk",
-            "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                         "finish_reason": finish_reason}],
+            "choices": [
+                {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+            ],
         }
 
     return StreamingResponse(
@@ -120,23 +125,39 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
 @router.post("/completions")
 async def completions(body: CompletionRequest, request: Request):
     generation = body.to_generation()
-    meta = {"id": f"cmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": body.model,
-            "object": "text_completion"}
+    meta = {
+        "id": f"cmpl-{uuid.uuid4().hex}",
+        "created": int(time.time()),
+        "model": body.model,
+        "object": "text_completion",
+    }
     chat = request.app.state.services.chat
     if not body.stream:
         answer = await chat.answer(body.model, generation)
         finished = Finished(answer.finish_reason, answer.prompt_tokens, answer.completion_tokens)
-        return JSONResponse({
-            **meta,
-            "choices": [{"index": 0, "text": answer.text, "logprobs": None,
-                         "finish_reason": answer.finish_reason}],
-            "usage": _usage(finished),
-        })
+        return JSONResponse(
+            {
+                **meta,
+                "choices": [
+                    {
+                        "index": 0,
+                        "text": answer.text,
+                        "logprobs": None,
+                        "finish_reason": answer.finish_reason,
+                    }
+                ],
+                "usage": _usage(finished),
+            }
+        )
     events, first = await _start(request, body.model, generation)
 
     def chunk(text: str | None, finish_reason: str | None) -> dict:
-        return {**meta, "choices": [{"index": 0, "text": text or "", "logprobs": None,
-                                     "finish_reason": finish_reason}]}
+        return {
+            **meta,
+            "choices": [
+                {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish_reason}
+            ],
+        }
 
     return StreamingResponse(
         _stream(events, first, chunk, body.include_usage),

@@ -38,6 +38,9 @@ class Generation:
     seed: int | None = None
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    # A hint: the caller wants the answer as it comes. A backend for which one whole
+    # answer is cheaper or more complete (upstream usage counts) may use it.
+    stream: bool = True
 
 
 @dataclass(frozen=True)

@@ -134,8 +134,9 @@ class LlamaCppBackend(ChatBackend):
                 messages=[{"role": m.role, "content": m.content} for m in request.messages]
             )
         except ValueError as exc:  # the template's raise_exception(): e.g. bad role order
-            raise InvalidRequest(f"The messages do not fit the model's chat template: {exc}",
-                                 param="messages") from exc
+            raise InvalidRequest(
+                f"The messages do not fit the model's chat template: {exc}", param="messages"
+            ) from exc
         tokens = llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=False, special=True)
         stops = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop]
         return tokens, [s for s in stops if s]
@@ -149,7 +150,7 @@ class LlamaCppBackend(ChatBackend):
             emit(_DONE)
 
     def _generate(self, request: Generation, cancel: threading.Event, emit: Callable) -> None:
-        from llama_cpp import StoppingCriteriaList
+        from llama_cpp import LogitsProcessorList, StoppingCriteriaList
 
         prompt, template_stops = self._prompt(request)
         window = self.context_window
@@ -163,10 +164,13 @@ class LlamaCppBackend(ChatBackend):
             )
         sampled = 0
 
-        def count_and_cancel(_ids, _logits) -> bool:
-            # Called once per sampled token, the end-of-generation token included.
+        def count(_ids, logits):
+            # Called once before each token is sampled, the end-of-turn token included.
             nonlocal sampled
             sampled += 1
+            return logits
+
+        def cancelled(_ids, _logits) -> bool:
             return cancel.is_set()
 
         scanner = StopScanner(request.stop)
@@ -181,7 +185,8 @@ class LlamaCppBackend(ChatBackend):
             stop=template_stops,
             seed=request.seed,
             stream=True,
-            stopping_criteria=StoppingCriteriaList([count_and_cancel]),
+            logits_processor=LogitsProcessorList([count]),
+            stopping_criteria=StoppingCriteriaList([cancelled]),
         )
         try:
             for chunk in stream:

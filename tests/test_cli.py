@@ -1,0 +1,98 @@
+"""The `greffier` command, run as a person would run it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from conftest import MODEL, greffier
+
+
+def test_chat_streams_the_answer(base_env):
+    done = greffier(
+        "chat",
+        "-m",
+        MODEL,
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "10",
+        "Quelle est la capitale de la France ?",
+        env=base_env,
+    )
+    assert "Paris" in done.stdout
+
+
+def test_chat_against_a_running_server(server):
+    env = {**server.env, "GREFFIER_API_KEY": server.key}
+    done = greffier(
+        "chat",
+        "--server",
+        f"{server.url}/v1",
+        "--max-tokens",
+        "10",
+        "--temperature",
+        "0",
+        "Quelle est la capitale de la France ?",
+        env=env,
+    )
+    assert "Paris" in done.stdout
+
+
+def test_models_list_show_verify(base_env):
+    listed = json.loads(greffier("models", "list", "--json", env=base_env).stdout)
+    states = {m["id"]: m["state"] for m in listed}
+    assert states[MODEL] == "ready"
+    assert states["lucie-7b-instruct"] == "not pulled"
+    shown = greffier("models", "show", "lucie-7b-instruct", env=base_env).stdout
+    assert "Openness: open source AI" in shown and "training data" in shown
+    verified = greffier("models", "verify", MODEL, env=base_env)
+    assert "checksum matches" in verified.stdout
+    unknown = greffier("models", "show", "nope", env=base_env, check=False)
+    assert unknown.returncode == 1 and "does not exist" in unknown.stderr
+
+
+def test_unpulled_model_is_refused_with_a_fix(base_env):
+    done = greffier(
+        "chat", "-m", "qwen2.5-coder-1.5b-instruct", "bonjour", env=base_env, check=False
+    )
+    assert done.returncode == 1
+    assert "missing" in done.stderr and "greffier models pull" in done.stderr
+
+
+def test_config_shows_values_and_origins(base_env, tmp_path):
+    config = tmp_path / "greffier.toml"
+    config.write_text('port = 9100\nlog_level = "debug"\n')
+    env = {**base_env, "GREFFIER_CONFIG": str(config), "GREFFIER_LOG_LEVEL": "warning"}
+    shown = json.loads(greffier("config", "--json", env=env).stdout)["settings"]
+    assert shown["port"] == {"value": 9100, "origin": f"file {config}"}
+    assert shown["log_level"] == {"value": "warning", "origin": "env GREFFIER_LOG_LEVEL"}
+    assert shown["host"] == {"value": "127.0.0.1", "origin": "default"}
+    flagged = json.loads(greffier("--data-dir", str(tmp_path), "config", "--json", env=env).stdout)
+    assert flagged["settings"]["data_dir"] == {"value": str(tmp_path), "origin": "flag --data-dir"}
+    table = greffier("config", env=env).stdout
+    assert "queue_size" in table and "file" in table
+
+
+def test_admin_keys_are_hashed_and_revocable(base_env, tmp_path):
+    env = {**base_env, "GREFFIER_DATA_DIR": str(tmp_path)}
+    first = greffier("admin", "bootstrap", env=env).stdout.strip().splitlines()[-1]
+    assert first.startswith("grf_")
+    again = greffier("admin", "bootstrap", env=env).stdout
+    assert "already exists" in again and "grf_" not in again
+    member = (
+        greffier("admin", "create-key", "--user", "alice", "--role", "member", env=env)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    db = sqlite3.connect(Path(tmp_path) / "greffier.db")
+    stored = " ".join(str(v) for row in db.execute("SELECT * FROM api_keys") for v in row)
+    assert first not in stored and member not in stored
+    listing = greffier("admin", "list-keys", env=env).stdout
+    assert "alice" in listing and "member" in listing
+    greffier("admin", "revoke-key", "2", env=env)
+    revoked = db.execute("SELECT revoked_at FROM api_keys WHERE id = 2").fetchone()[0]
+    assert revoked
+    again = greffier("admin", "revoke-key", "2", env=env, check=False)
+    assert again.returncode == 1 and "No active key" in again.stderr
