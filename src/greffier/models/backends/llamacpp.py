@@ -150,7 +150,7 @@ class LlamaCppBackend(ChatBackend):
             emit(_DONE)
 
     def _generate(self, request: Generation, cancel: threading.Event, emit: Callable) -> None:
-        from llama_cpp import LogitsProcessorList, StoppingCriteriaList
+        from llama_cpp import StoppingCriteriaList
 
         prompt, template_stops = self._prompt(request)
         window = self.context_window
@@ -162,19 +162,19 @@ class LlamaCppBackend(ChatBackend):
                 f"Shorten the messages or lower max_tokens.",
                 param="messages" if request.prompt is None else "prompt",
             )
-        sampled = 0
+        calls = 0
 
-        def count(_ids, logits):
-            # Called once before each token is sampled, the end-of-turn token included.
-            nonlocal sampled
-            sampled += 1
-            return logits
-
-        def cancelled(_ids, _logits) -> bool:
+        def count_and_cancel(_ids, _logits) -> bool:
+            # llama-cpp-python calls this after each sampled token (the end-of-turn token
+            # included) and once more when generation ends by itself. A logits processor
+            # would count more directly but costs a copy of the whole vocabulary per token.
+            nonlocal calls
+            calls += 1
             return cancel.is_set()
 
         scanner = StopScanner(request.stop)
         reason = "length"
+        ended_by_model = False
         stream = self._llama.create_completion(
             prompt=prompt,
             max_tokens=max_tokens,
@@ -185,8 +185,7 @@ class LlamaCppBackend(ChatBackend):
             stop=template_stops,
             seed=request.seed,
             stream=True,
-            logits_processor=LogitsProcessorList([count]),
-            stopping_criteria=StoppingCriteriaList([cancelled]),
+            stopping_criteria=StoppingCriteriaList([count_and_cancel]),
         )
         try:
             for chunk in stream:
@@ -200,15 +199,15 @@ class LlamaCppBackend(ChatBackend):
                     reason = "stop"
                     break
                 if choice.get("finish_reason"):
-                    # llama.cpp says "stop" when the model ends its turn: that last token
-                    # was sampled (and counted) but is not part of the answer.
                     reason = choice["finish_reason"]
-                    if reason == "stop":
-                        sampled -= 1
+                    ended_by_model = True
             else:
                 if tail := scanner.flush():
                     emit(TextDelta(tail))
         finally:
             stream.close()
         if not cancel.is_set():
-            emit(Finished("stop" if reason == "stop" else "length", len(prompt), sampled))
+            # Tokens of the answer: the calls, less the closing call and, when the model
+            # ended its turn ("stop"), less its end-of-turn token, which is not output.
+            completion = calls - (1 + (reason == "stop") if ended_by_model else 0)
+            emit(Finished("stop" if reason == "stop" else "length", len(prompt), completion))
