@@ -34,8 +34,13 @@ CONTEXT = 2048
 
 
 def greffier(*args: str, env: dict) -> str:
-    done = subprocess.run([sys.executable, "-m", "greffier", *args], env=env, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "greffier", *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return done.stdout
 
 
@@ -71,16 +76,25 @@ def main() -> None:
     console = Console()
     data = args.data_dir or Path(tempfile.mkdtemp(prefix="greffier-bench-"))
     threads = os.cpu_count() or 1
-    env = {**os.environ, "GREFFIER_DATA_DIR": str(data),
-           "GREFFIER_CONFIG": str(data / "absent.toml"), "GREFFIER_DEFAULT_MODEL": args.model,
-           "GREFFIER_CONTEXT_SIZE": str(CONTEXT), "GREFFIER_THREADS": str(threads),
-           "GREFFIER_LOG_LEVEL": "warning"}
+    env = {
+        **os.environ,
+        "GREFFIER_DATA_DIR": str(data),
+        "GREFFIER_CONFIG": str(data / "absent.toml"),
+        "GREFFIER_DEFAULT_MODEL": args.model,
+        "GREFFIER_CONTEXT_SIZE": str(CONTEXT),
+        "GREFFIER_THREADS": str(threads),
+        "GREFFIER_LOG_LEVEL": "warning",
+    }
     path = greffier("models", "pull", args.model, env=env).strip().split(": ", 1)[-1]
     path = str(next((data / "models").rglob("*.gguf"))) if not Path(path).is_file() else path
     key = greffier("admin", "create-key", "--user", "bench", env=env).strip().splitlines()[-1]
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "greffier", "serve", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "greffier", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):
@@ -89,16 +103,21 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)
-        http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"},
-                            timeout=600)
-        direct = Llama(model_path=path, n_ctx=CONTEXT, n_threads=threads,
-                       n_threads_batch=threads, verbose=False)
+        http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600)
+        direct = Llama(
+            model_path=path,
+            n_ctx=CONTEXT,
+            n_threads=threads,
+            n_threads_batch=threads,
+            verbose=False,
+        )
         settings = {"temperature": 0, "top_p": 1.0, "max_tokens": args.max_tokens}
 
         def run_direct(prompt: str):
             start = time.perf_counter()
             stream = direct.create_chat_completion(
-                messages=[{"role": "user", "content": prompt}], stream=True, **settings)
+                messages=[{"role": "user", "content": prompt}], stream=True, **settings
+            )
             return timed(start, (c["choices"][0]["delta"].get("content") for c in stream))
 
         def sse_texts(response):
@@ -111,8 +130,12 @@ def main() -> None:
             # Plain httpx, not the openai client: its per-chunk parsing would be counted
             # against the server. tests/ checks the official client separately.
             start = time.perf_counter()
-            body = {"model": args.model, "messages": [{"role": "user", "content": prompt}],
-                    "stream": True, **settings}
+            body = {
+                "model": args.model,
+                "messages": [{"role": "user", "content": prompt}],
+                "stream": True,
+                **settings,
+            }
             with http.stream("POST", "/v1/chat/completions", json=body) as response:
                 return timed(start, sse_texts(response))
 
@@ -129,24 +152,44 @@ def main() -> None:
         server.wait(30)
 
     def summary(rows):
-        return {"ttft_ms": statistics.median(r[0] for r in rows) * 1000,
-                "tokens_per_s": statistics.median(r[1] for r in rows),
-                "tokens": statistics.mean(r[2] for r in rows)}
+        return {
+            "ttft_ms": statistics.median(r[0] for r in rows) * 1000,
+            "tokens_per_s": statistics.median(r[1] for r in rows),
+            "tokens": statistics.mean(r[2] for r in rows),
+        }
 
     d, g = summary(results["direct"]), summary(results["greffier"])
-    report = {"model": args.model, "runs_per_side": len(results["direct"]),
-              "max_tokens": args.max_tokens, "threads": threads, "direct": d, "greffier": g,
-              "throughput_ratio": g["tokens_per_s"] / d["tokens_per_s"],
-              "added_ttft_ms": g["ttft_ms"] - d["ttft_ms"]}
+    report = {
+        "model": args.model,
+        "runs_per_side": len(results["direct"]),
+        "max_tokens": args.max_tokens,
+        "threads": threads,
+        "direct": d,
+        "greffier": g,
+        "throughput_ratio": g["tokens_per_s"] / d["tokens_per_s"],
+        "added_ttft_ms": g["ttft_ms"] - d["ttft_ms"],
+    }
     table = Table(title=f"Chat overhead — {args.model}, {report['runs_per_side']} runs each")
     for column in ("", "time to first token (median)", "tokens/s (median)", "tokens/answer"):
         table.add_column(column)
-    table.add_row("llama-cpp-python direct", f"{d['ttft_ms']:.1f} ms",
-                  f"{d['tokens_per_s']:.2f}", f"{d['tokens']:.0f}")
-    table.add_row("Greffier HTTP API (SSE)", f"{g['ttft_ms']:.1f} ms",
-                  f"{g['tokens_per_s']:.2f}", f"{g['tokens']:.0f}")
-    table.add_row("Greffier / direct", f"{report['added_ttft_ms']:+.1f} ms",
-                  f"{report['throughput_ratio']:.3f}×", "")
+    table.add_row(
+        "llama-cpp-python direct",
+        f"{d['ttft_ms']:.1f} ms",
+        f"{d['tokens_per_s']:.2f}",
+        f"{d['tokens']:.0f}",
+    )
+    table.add_row(
+        "Greffier HTTP API (SSE)",
+        f"{g['ttft_ms']:.1f} ms",
+        f"{g['tokens_per_s']:.2f}",
+        f"{g['tokens']:.0f}",
+    )
+    table.add_row(
+        "Greffier / direct",
+        f"{report['added_ttft_ms']:+.1f} ms",
+        f"{report['throughput_ratio']:.3f}×",
+        "",
+    )
     console.print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")

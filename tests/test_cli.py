@@ -96,3 +96,12 @@ def test_admin_keys_are_hashed_and_revocable(base_env, tmp_path):
     assert revoked
     again = greffier("admin", "revoke-key", "2", env=env, check=False)
     assert again.returncode == 1 and "No active key" in again.stderr
+
+
+def test_every_setting_is_documented():
+    from greffier.settings import Settings
+
+    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text()
+    for name, field in Settings.model_fields.items():
+        assert f"| `{name}` | `GREFFIER_{name.upper()}` |" in doc, name
+        assert field.description and field.description in doc, name

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
     default_model: str = Field(
         "qwen2.5-coder-1.5b-instruct",
-        description="Catalogue id used when a request or `greffier chat` names no model.",
+        description="Model loaded at start-up, and used by `greffier chat` when none is named.",
     )
     preload_default_model: bool = Field(
         True, description="Load the default model when the server starts, not at first request."
