@@ -6,8 +6,6 @@ instance per catalogue entry, so its gate and counters are shared by every reque
 
 from __future__ import annotations
 
-import asyncio
-
 from greffier.errors import InvalidRequest
 from greffier.models.backends.base import ChatBackend
 from greffier.models.catalogue import Catalogue, ModelEntry, Role
@@ -26,7 +24,6 @@ class ModelRegistry:
         self.catalogue = catalogue or Catalogue.load(settings.effective_catalogue_file)
         self.backends = backends or load_backends()
         self._instances: dict[str, ChatBackend] = {}
-        self._lock = asyncio.Lock()
 
     def entries(self, role: Role | None = None) -> list[ModelEntry]:
         return [e for e in self.catalogue if role is None or e.role == role]

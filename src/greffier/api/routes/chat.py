@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -21,17 +21,18 @@ from greffier.api.errors import sse_error
 from greffier.api.schemas import ChatCompletionRequest, CompletionRequest
 from greffier.errors import GreffierError
 from greffier.models.backends.base import Event, Finished, TextDelta
+from greffier.services.chat import Answer
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def _usage(finished: Finished) -> dict:
+def _usage(counts: Finished | Answer) -> dict:
     return {
-        "prompt_tokens": finished.prompt_tokens,
-        "completion_tokens": finished.completion_tokens,
-        "total_tokens": finished.prompt_tokens + finished.completion_tokens,
+        "prompt_tokens": counts.prompt_tokens,
+        "completion_tokens": counts.completion_tokens,
+        "total_tokens": counts.prompt_tokens + counts.completion_tokens,
     }
 
 
@@ -61,44 +62,55 @@ async def _stream(
         await events.aclose()
 
 
-async def _start(request: Request, model: str, generation) -> tuple[AsyncIterator[Event], Event]:
-    events = request.app.state.services.chat.generate(model, generation)
+async def _respond(
+    request: Request,
+    body: ChatCompletionRequest | CompletionRequest,
+    whole: Callable[[Answer], dict],
+    chunk: Callable[[str | None, str | None], dict],
+):
+    """Answer as one JSON object built by ``whole``, or as SSE events built by ``chunk``."""
+    generation = body.to_generation()
+    chat = request.app.state.services.chat
+    if not body.stream:
+        return JSONResponse(whole(await chat.answer(body.model, generation)))
+    events = chat.generate(body.model, generation)
     try:
-        return events, await anext(events)
+        first = await anext(events)
     except BaseException:
         await events.aclose()
         raise
+    return StreamingResponse(
+        _stream(events, first, chunk, body.include_usage),
+        media_type="text/event-stream",
+        headers=_SSE_HEADERS,
+    )
 
 
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
-    generation = body.to_generation()
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),
         "model": body.model,
         "system_fingerprint": None,
     }
-    chat = request.app.state.services.chat
-    if not body.stream:
-        answer = await chat.answer(body.model, generation)
-        finished = Finished(answer.finish_reason, answer.prompt_tokens, answer.completion_tokens)
-        return JSONResponse(
-            {
-                **meta,
-                "object": "chat.completion",
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": answer.text},
-                        "logprobs": None,
-                        "finish_reason": answer.finish_reason,
-                    }
-                ],
-                "usage": _usage(finished),
-            }
-        )
-    events, first = await _start(request, body.model, generation)
+
+    def whole(answer: Answer) -> dict:
+        message = {"role": "assistant", "content": answer.text}
+        return {
+            **meta,
+            "object": "chat.completion",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": None,
+                    "finish_reason": answer.finish_reason,
+                }
+            ],
+            "usage": _usage(answer),
+        }
+
     sent_role = False
 
     def chunk(text: str | None, finish_reason: str | None) -> dict:
@@ -115,52 +127,29 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             ],
         }
 
-    return StreamingResponse(
-        _stream(events, first, chunk, body.include_usage),
-        media_type="text/event-stream",
-        headers=_SSE_HEADERS,
-    )
+    return await _respond(request, body, whole, chunk)
 
 
 @router.post("/completions")
 async def completions(body: CompletionRequest, request: Request):
-    generation = body.to_generation()
     meta = {
         "id": f"cmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),
         "model": body.model,
         "object": "text_completion",
     }
-    chat = request.app.state.services.chat
-    if not body.stream:
-        answer = await chat.answer(body.model, generation)
-        finished = Finished(answer.finish_reason, answer.prompt_tokens, answer.completion_tokens)
-        return JSONResponse(
-            {
-                **meta,
-                "choices": [
-                    {
-                        "index": 0,
-                        "text": answer.text,
-                        "logprobs": None,
-                        "finish_reason": answer.finish_reason,
-                    }
-                ],
-                "usage": _usage(finished),
-            }
-        )
-    events, first = await _start(request, body.model, generation)
+
+    def whole(answer: Answer) -> dict:
+        choice = {
+            "index": 0,
+            "text": answer.text,
+            "logprobs": None,
+            "finish_reason": answer.finish_reason,
+        }
+        return {**meta, "choices": [choice], "usage": _usage(answer)}
 
     def chunk(text: str | None, finish_reason: str | None) -> dict:
-        return {
-            **meta,
-            "choices": [
-                {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish_reason}
-            ],
-        }
+        choice = {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish_reason}
+        return {**meta, "choices": [choice]}
 
-    return StreamingResponse(
-        _stream(events, first, chunk, body.include_usage),
-        media_type="text/event-stream",
-        headers=_SSE_HEADERS,
-    )
+    return await _respond(request, body, whole, chunk)
