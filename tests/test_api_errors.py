@@ -158,8 +158,6 @@ def test_revoked_key_stops_working_at_once(server):
     headers = {"Authorization": f"Bearer {key}"}
     assert httpx.get(f"{server.url}/v1/models", headers=headers).status_code == 200
     listing = greffier("admin", "list-keys", env=server.env).stdout
-    key_id = next(
-        line.split("│")[1].strip() for line in listing.splitlines() if "bob" in line
-    )
+    key_id = next(line.split("│")[1].strip() for line in listing.splitlines() if "bob" in line)
     greffier("admin", "revoke-key", key_id, env=server.env)
     assert_error(httpx.get(f"{server.url}/v1/models", headers=headers), 401, "invalid_api_key")

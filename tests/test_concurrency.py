@@ -6,6 +6,7 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from conftest import MODEL, QUEUE
 
@@ -89,3 +90,14 @@ def test_disconnect_mid_stream_stops_generation(server):
         json={**LONG, "max_tokens": 3, "stream": False},
     )
     assert r.status_code == 200
+
+
+def test_disconnect_before_a_non_streamed_answer_stops_generation(server):
+    wait_idle(server)
+    before = health(server)
+    headers = {"Authorization": f"Bearer {server.key}"}
+    with pytest.raises(httpx.TimeoutException):  # the client gives up and hangs up
+        httpx.post(f"{server.url}/v1/chat/completions", json=LONG, headers=headers, timeout=1.5)
+    stats = wait_idle(server, timeout=30)
+    assert stats["cancelled"] == before["cancelled"] + 1
+    assert stats["completed"] == before["completed"]

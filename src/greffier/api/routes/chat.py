@@ -9,13 +9,14 @@ cancelled, which closes the backend's stream and stops generation.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from greffier.api.errors import sse_error
 from greffier.api.schemas import ChatCompletionRequest, CompletionRequest
@@ -62,6 +63,18 @@ async def _stream(
         await events.aclose()
 
 
+async def _unless_disconnected(request: Request, work: Awaitable[Answer]) -> Answer | None:
+    """Await ``work``; cancel it and return None if the client goes away first."""
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=0.25)
+        if done:
+            return task.result()
+        if await request.is_disconnected():
+            task.cancel()
+            return None
+
+
 async def _respond(
     request: Request,
     body: ChatCompletionRequest | CompletionRequest,
@@ -72,7 +85,10 @@ async def _respond(
     generation = body.to_generation()
     chat = request.app.state.services.chat
     if not body.stream:
-        return JSONResponse(whole(await chat.answer(body.model, generation)))
+        answer = await _unless_disconnected(request, chat.answer(body.model, generation))
+        if answer is None:  # nobody is listening; 499 is the log's "client closed request"
+            return Response(status_code=499)
+        return JSONResponse(whole(answer))
     events = chat.generate(body.model, generation)
     try:
         first = await anext(events)
