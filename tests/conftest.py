@@ -175,7 +175,12 @@ def server(base_env, upstream, silent_port):
         + UPSTREAM_ENTRY.format(id="upstream-down", url=f"http://127.0.0.1:{free_port()}/v1")
         + UPSTREAM_ENTRY.format(id="upstream-silent", url=f"http://127.0.0.1:{silent_port}/v1")
     )
-    env = {**base_env, "GREFFIER_UPSTREAM_TIMEOUT": "3"}
+    env = {
+        **base_env,
+        "GREFFIER_UPSTREAM_TIMEOUT": "3",
+        "GREFFIER_MAX_DOCUMENT_BYTES": str(1 << 20),
+        "GREFFIER_MAX_UPLOAD_BYTES": str(3 << 20),
+    }
     key = (
         greffier("admin", "create-key", "--user", "tests", env=env).stdout.strip().splitlines()[-1]
     )

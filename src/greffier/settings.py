@@ -63,6 +63,26 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
     )
+    embedding_model: str = Field(
+        "multilingual-e5-small", description="Catalogue id of the embedder used for documents."
+    )
+    chunk_tokens: int = Field(
+        200, ge=32, le=512, description="Largest chunk of a document, in embedder tokens."
+    )
+    chunk_overlap_tokens: int = Field(
+        30, ge=0, le=128, description="Tokens a chunk repeats from the one before it."
+    )
+    max_document_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024, description="Largest document accepted for ingestion."
+    )
+    max_upload_bytes: int = Field(
+        200 * 1024 * 1024, ge=1024, description="Largest upload request (one or more files)."
+    )
+    max_uncompressed_bytes: int = Field(
+        200 * 1024 * 1024,
+        ge=1024,
+        description="Largest uncompressed content of a DOCX/ODT (zip bomb guard).",
+    )
     catalogue_file: Path | None = Field(
         None,
         description="Extra catalogue entries (TOML); default: catalogue.toml in the data dir.",
@@ -76,6 +96,10 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / "greffier.db"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
 
     @property
     def models_dir(self) -> Path:

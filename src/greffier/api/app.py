@@ -15,7 +15,7 @@ from greffier import __version__
 from greffier.api import errors
 from greffier.api.auth import require_key
 from greffier.api.limits import BodySizeLimit
-from greffier.api.routes import chat, health, models
+from greffier.api.routes import chat, documents, health, models, search
 from greffier.errors import GreffierError
 from greffier.services.container import Services
 from greffier.settings import Settings
@@ -28,6 +28,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        resumed = services.jobs.start()
+        if resumed:
+            log.info("Resumed %d unfinished job(s)", len(resumed))
         if settings.preload_default_model:
             try:
                 await services.registry.chat_backend(settings.default_model).load()
@@ -50,6 +53,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     keyed = [Depends(require_key)]
     app.include_router(models.router, dependencies=keyed)
     app.include_router(chat.router, dependencies=keyed)
+    app.include_router(documents.router, dependencies=keyed)
+    app.include_router(search.router, dependencies=keyed)
     app.include_router(health.router)
     # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
     app.mount(
@@ -66,5 +71,10 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             swagger_favicon_url="/static/swagger/favicon-32x32.png",
         )
 
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        # Uploads may carry a whole document; everything else stays small.
+        upload_bytes=settings.max_upload_bytes,
+    )
     return app

@@ -15,17 +15,23 @@ class BodySizeLimit:
     the refusal never happens half-way through a handler.
     """
 
-    def __init__(self, app, max_bytes: int):
+    def __init__(self, app, max_bytes: int, upload_bytes: int | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_bytes = upload_bytes or max_bytes
+
+    def _limit(self, scope) -> int:
+        is_upload = scope["method"] == "POST" and scope["path"].endswith("/documents")
+        return self.upload_bytes if is_upload else self.max_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self._limit(scope)
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
-            if declared.isdigit() and int(declared) > self.max_bytes:
-                return await self._refuse(send)
+            if declared.isdigit() and int(declared) > limit:
+                return await self._refuse(send, limit)
             return await self.app(scope, receive, send)
         chunks, size = [], 0
         while True:
@@ -34,8 +40,8 @@ class BodySizeLimit:
                 return  # client went away
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
-            if size > self.max_bytes:
-                return await self._refuse(send)
+            if size > limit:
+                return await self._refuse(send, limit)
             if not message.get("more_body", False):
                 break
         replayed = False
@@ -49,11 +55,12 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
+    async def _refuse(self, send, limit: int) -> None:
+        setting = "max_upload_bytes" if limit == self.upload_bytes else "max_request_bytes"
         body = json.dumps(
             error_body(
-                f"The request body is larger than the {self.max_bytes} bytes this server "
-                f"accepts (setting max_request_bytes).",
+                f"The request body is larger than the {limit} bytes this server "
+                f"accepts here (setting {setting}).",
                 "invalid_request_error",
                 code="payload_too_large",
             )

@@ -94,10 +94,21 @@ class _Sampling(BaseModel):
         }
 
 
+class Retrieval(BaseModel):
+    """Extension: ground the answer in documents (send with the openai client's extra_body)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    collections: list[int] | None = None  # default: every collection the caller may read
+    k: int = Field(4, ge=1, le=20)
+    mode: Literal["lexical", "semantic", "hybrid"] = "hybrid"
+
+
 class ChatCompletionRequest(_Sampling):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
     tools: list | None = None
+    retrieval: Retrieval | None = None
 
     def to_generation(self) -> Generation:
         if self.tools:

@@ -46,8 +46,15 @@ def model_dir(models_dir: Path, entry: ModelEntry) -> Path:
 
 def model_path(models_dir: Path, entry: ModelEntry) -> Path:
     """Where the entry's file is (or will be) on disk."""
-    if isinstance(entry.source, LocalFileSource):
-        return entry.source.path.expanduser()
+    source = entry.source
+    if isinstance(source, LocalFileSource):
+        return source.path.expanduser()
+    if isinstance(source, PyPISource) and len(source.parts) == 1:
+        # A file shipped whole inside a package is used where it is installed.
+        try:
+            return _part_files(source)[0]
+        except ModelFileError:
+            return model_dir(models_dir, entry) / (entry.filename or "model.bin")
     return model_dir(models_dir, entry) / (entry.filename or "model.bin")
 
 
@@ -210,7 +217,10 @@ def pull(
             f"Model '{entry.id}' is served by an upstream server: nothing to pull."
         )
     path = model_path(models_dir, entry)
-    if isinstance(entry.source, LocalFileSource):
+    in_place = isinstance(entry.source, PyPISource) and len(entry.source.parts) == 1
+    if isinstance(entry.source, LocalFileSource) or in_place:
+        if in_place:
+            _part_files(entry.source)  # says which package to install when it is missing
         return verify(models_dir, entry, progress=progress)
     if path.is_file():
         try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pluggy
 
 from greffier.errors import CatalogueError
-from greffier.models.backends.base import ChatBackend
+from greffier.models.backends.base import ChatBackend, EmbeddingBackend
 
 hookspec = pluggy.HookspecMarker("greffier")
 hookimpl = pluggy.HookimplMarker("greffier")
@@ -27,27 +27,41 @@ class BackendSpecs:
         """Call ``register(name, backend_class)`` for each backend the plugin provides."""
 
 
+Backend = type[ChatBackend] | type[EmbeddingBackend]
+
+
+def _role(backend: Backend) -> str:
+    if issubclass(backend, ChatBackend):
+        return "chat"
+    if issubclass(backend, EmbeddingBackend):
+        return "embedding"
+    raise CatalogueError(f"{backend.__name__} is neither a ChatBackend nor an EmbeddingBackend.")
+
+
 class BackendRegistry:
+    """Backend classes by (name, role): one name may serve chat and embeddings alike."""
+
     def __init__(self) -> None:
-        self._backends: dict[str, type[ChatBackend]] = {}
+        self._backends: dict[tuple[str, str], Backend] = {}
 
-    def register(self, name: str, backend: type[ChatBackend]) -> None:
-        if name in self._backends and self._backends[name] is not backend:
-            raise CatalogueError(f"Two plugins register a backend named '{name}'.")
-        self._backends[name] = backend
+    def register(self, name: str, backend: Backend) -> None:
+        key = (name, _role(backend))
+        if key in self._backends and self._backends[key] is not backend:
+            raise CatalogueError(f"Two plugins register a {key[1]} backend named '{name}'.")
+        self._backends[key] = backend
 
-    def get(self, name: str) -> type[ChatBackend]:
+    def get(self, name: str, role: str = "chat") -> Backend:
         try:
-            return self._backends[name]
+            return self._backends[(name, role)]
         except KeyError:
-            known = ", ".join(sorted(self._backends))
+            known = ", ".join(sorted(n for n, r in self._backends if r == role))
             raise CatalogueError(
-                f"No backend named '{name}' is registered (known: {known}). "
+                f"No {role} backend named '{name}' is registered (known: {known}). "
                 "Install the plugin that provides it."
             ) from None
 
-    def names(self) -> list[str]:
-        return sorted(self._backends)
+    def names(self, role: str = "chat") -> list[str]:
+        return sorted(n for n, r in self._backends if r == role)
 
 
 def load_backends(extra_plugins: tuple[object, ...] = ()) -> BackendRegistry:

@@ -7,7 +7,7 @@ instance per catalogue entry, so its gate and counters are shared by every reque
 from __future__ import annotations
 
 from greffier.errors import InvalidRequest
-from greffier.models.backends.base import ChatBackend
+from greffier.models.backends.base import ChatBackend, EmbeddingBackend
 from greffier.models.catalogue import Catalogue, ModelEntry, Role
 from greffier.models.plugins import BackendRegistry, load_backends
 from greffier.settings import Settings
@@ -24,6 +24,7 @@ class ModelRegistry:
         self.catalogue = catalogue or Catalogue.load(settings.effective_catalogue_file)
         self.backends = backends or load_backends()
         self._instances: dict[str, ChatBackend] = {}
+        self._embedders: dict[str, EmbeddingBackend] = {}
 
     def entries(self, role: Role | None = None) -> list[ModelEntry]:
         return [e for e in self.catalogue if role is None or e.role == role]
@@ -40,14 +41,31 @@ class ModelRegistry:
             )
         backend = self._instances.get(model_id)
         if backend is None:
-            backend = self.backends.get(entry.backend)(entry, self.settings)
+            backend = self.backends.get(entry.backend, "chat")(entry, self.settings)
             self._instances[model_id] = backend
         return backend
 
-    def running(self) -> dict[str, ChatBackend]:
-        return dict(self._instances)
+    def embedding_backend(self, model_id: str) -> EmbeddingBackend:
+        """The backend embedding with ``model_id`` (created, not yet loaded, on first call)."""
+        entry = self.catalogue.get(model_id)
+        if entry.role != Role.embedding:
+            raise InvalidRequest(
+                f"Model '{model_id}' is a {entry.role} model, not an embedding model.",
+                param="model",
+            )
+        backend = self._embedders.get(model_id)
+        if backend is None:
+            backend = self.backends.get(entry.backend, "embedding")(entry, self.settings)
+            self._embedders[model_id] = backend
+        return backend
+
+    def running(self) -> dict[str, ChatBackend | EmbeddingBackend]:
+        return {**self._instances, **self._embedders}
 
     async def close(self) -> None:
         for backend in self._instances.values():
             await backend.close()
+        for embedder in self._embedders.values():
+            embedder.close()
         self._instances.clear()
+        self._embedders.clear()

@@ -8,11 +8,19 @@ in the ``migrations`` table, so an existing database is upgraded in place.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+try:  # a build of SQLite that can load extensions (sqlite-vec); the stdlib's often cannot
+    import pysqlite3.dbapi2 as sqlite3
+except ImportError:  # pragma: no cover - platforms without the binary wheel
+    import sqlite3
+
+import sqlite_vec
+
+EMBEDDING_DIM = 384  # multilingual-e5-small; a store for another size needs its own migration
 
 
 def _run_statements(db: sqlite3.Connection, script: str) -> None:
@@ -48,8 +56,80 @@ def _m001_identity(db: sqlite3.Connection) -> None:
     )
 
 
+def _m002_documents(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE collections (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            owner_id INTEGER NOT NULL REFERENCES users(id),
+            sensitivity TEXT NOT NULL DEFAULT 'internal'
+                CHECK (sensitivity IN ('public', 'internal', 'sensitive', 'secret')),
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            UNIQUE (owner_id, name)
+        );
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            format TEXT,
+            pages INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
+            error TEXT,
+            error_code TEXT,
+            warnings TEXT NOT NULL DEFAULT '[]',
+            chunks INTEGER NOT NULL DEFAULT 0,
+            job_id TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            UNIQUE (collection_id, name)
+        );
+        CREATE INDEX documents_sha ON documents(sha256);
+        CREATE TABLE chunks (
+            id INTEGER PRIMARY KEY,
+            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+            collection_id INTEGER NOT NULL,
+            ordinal INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            page INTEGER,
+            heading TEXT NOT NULL DEFAULT '',
+            char_start INTEGER NOT NULL,
+            char_end INTEGER NOT NULL,
+            tokens INTEGER NOT NULL
+        );
+        CREATE INDEX chunks_document ON chunks(document_id);
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            body, content='', contentless_delete=1,
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE VIRTUAL TABLE chunks_vec USING vec0(
+            chunk_id INTEGER PRIMARY KEY,
+            collection_id INTEGER,
+            embedding float[{EMBEDDING_DIM}] distance_metric=cosine
+        );
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            owner_id INTEGER REFERENCES users(id),
+            collection_id INTEGER REFERENCES collections(id) ON DELETE CASCADE,
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+            total INTEGER NOT NULL DEFAULT 0,
+            done INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
+    ("002_documents", _m002_documents),
 ]
 
 
@@ -66,6 +146,9 @@ class Database:
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.row_factory = sqlite3.Row
+            conn.enable_load_extension(True)
+            sqlite_vec.load(conn)
+            conn.enable_load_extension(False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")

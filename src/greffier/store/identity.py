@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass
 
 from greffier.store.database import Database
@@ -40,7 +39,7 @@ _SELECT_KEYS = """
 """
 
 
-def _record(row: sqlite3.Row) -> KeyRecord:
+def _record(row) -> KeyRecord:
     return KeyRecord(**dict(row))
 
 

@@ -16,13 +16,16 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from greffier.api.errors import sse_error
+from greffier.api.routes.search import readable
 from greffier.api.schemas import ChatCompletionRequest, CompletionRequest
 from greffier.errors import GreffierError
 from greffier.models.backends.base import Event, Finished, TextDelta
 from greffier.services.chat import Answer
+from greffier.services.grounding import ground
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -75,21 +78,34 @@ async def _unless_disconnected(request: Request, work: Awaitable[Answer]) -> Ans
             return None
 
 
+async def _canned(text: str) -> AsyncIterator[Event]:
+    """An answer Greffier gives itself, without asking a model."""
+    yield TextDelta(text)
+    yield Finished("stop", 0, 0)
+
+
 async def _respond(
     request: Request,
     body: ChatCompletionRequest | CompletionRequest,
+    generation,
     whole: Callable[[Answer], dict],
     chunk: Callable[[str | None, str | None], dict],
+    canned: str | None = None,
 ):
     """Answer as one JSON object built by ``whole``, or as SSE events built by ``chunk``."""
-    generation = body.to_generation()
     chat = request.app.state.services.chat
     if not body.stream:
+        if canned is not None:
+            return JSONResponse(whole(Answer(canned, "stop", 0, 0)))
         answer = await _unless_disconnected(request, chat.answer(body.model, generation))
         if answer is None:  # nobody is listening; 499 is the log's "client closed request"
             return Response(status_code=499)
         return JSONResponse(whole(answer))
-    events = chat.generate(body.model, generation)
+    if canned is not None:
+        chat.backend_for(body.model)  # an unknown model is still a 404
+        events = _canned(canned)
+    else:
+        events = chat.generate(body.model, generation)
     try:
         first = await anext(events)
     except BaseException:
@@ -104,6 +120,25 @@ async def _respond(
 
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
+    generation = body.to_generation()
+    citations, canned = None, None
+    if body.retrieval is not None:
+        services = request.app.state.services
+        services.chat.backend_for(body.model)  # fail on an unknown model before searching
+        ids = readable(services, request.state.principal, body.retrieval.collections)
+        grounding = await run_in_threadpool(
+            ground,
+            services.search,
+            generation,
+            ids,
+            k=body.retrieval.k,
+            mode=body.retrieval.mode,
+        )
+        generation, citations, canned = (
+            grounding.generation,
+            grounding.citations,
+            grounding.nothing_found,
+        )
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),
@@ -125,6 +160,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
                 }
             ],
             "usage": _usage(answer),
+            **({"citations": citations} if citations is not None else {}),
         }
 
     sent_role = False
@@ -132,7 +168,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     def chunk(text: str | None, finish_reason: str | None) -> dict:
         nonlocal sent_role
         delta: dict = {} if text is None else {"content": text}
-        if not sent_role and text is not None:
+        first = not sent_role and text is not None
+        if first:
             delta["role"] = "assistant"
             sent_role = True
         return {
@@ -141,9 +178,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             "choices": [
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             ],
+            # The sources travel with the first piece of the answer.
+            **({"citations": citations} if first and citations is not None else {}),
         }
 
-    return await _respond(request, body, whole, chunk)
+    return await _respond(request, body, generation, whole, chunk, canned)
 
 
 @router.post("/completions")
@@ -168,4 +207,4 @@ async def completions(body: CompletionRequest, request: Request):
         choice = {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish_reason}
         return {**meta, "choices": [choice]}
 
-    return await _respond(request, body, whole, chunk)
+    return await _respond(request, body, body.to_generation(), whole, chunk)

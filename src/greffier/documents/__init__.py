@@ -1,0 +1,1 @@
+"""Documents: parse, chunk, embed, index and search the organisation's files."""

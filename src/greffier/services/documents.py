@@ -1,0 +1,252 @@
+"""Collections and documents: upload, ingestion (parse → chunk → embed → index), deletion.
+
+Uploaded files are kept under ``data_dir/files`` by content hash, so a job interrupted by a
+restart can resume from them. Each document is indexed in one transaction: a crash leaves
+its previous version (or nothing), never part of a new one. A bad file is refused with a
+reason and the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from greffier.documents import analysis
+from greffier.documents.chunking import chunk_blocks
+from greffier.documents.parsers import DocumentRefused, parse
+from greffier.errors import InvalidRequest, NotFound
+from greffier.models.backends.base import EmbeddingBackend
+from greffier.services.identity import Principal
+from greffier.settings import Settings
+from greffier.store.documents import ChunkRow, DocumentStore
+
+log = logging.getLogger(__name__)
+
+SENSITIVITIES = ("public", "internal", "sensitive", "secret")
+EMBED_BATCH = 16
+
+
+@dataclass
+class Submission:
+    job_id: str | None
+    queued: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    refused: list[dict] = field(default_factory=list)  # {"name", "code", "reason"}
+
+
+def clean_name(name: str) -> str:
+    """A document name as a relative POSIX path; refuses absolute paths and '..'."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise InvalidRequest(
+            f"'{name}' is not an acceptable document name: use a relative path without '..'.",
+            code="path_outside_folder",
+        )
+    return str(path)
+
+
+class DocumentService:
+    def __init__(self, settings: Settings, store: DocumentStore, embedder: EmbeddingBackend):
+        self.settings = settings
+        self.store = store
+        self.embedder = embedder
+
+    # --- collections -------------------------------------------------------------------
+
+    def readable_collection_ids(self, principal: Principal) -> list[int]:
+        """Collections this person may read. Admins read all; others their own.
+        (Grants to other users and groups come with access control.)"""
+        if principal.is_admin:
+            return self.store.all_collection_ids()
+        return self.store.collection_ids_owned_by(principal.user_id)
+
+    def create_collection(
+        self, principal: Principal, name: str, description: str = "", sensitivity: str = "internal"
+    ):
+        if sensitivity not in SENSITIVITIES:
+            raise InvalidRequest(
+                f"Unknown sensitivity '{sensitivity}': use one of {', '.join(SENSITIVITIES)}.",
+                param="sensitivity",
+            )
+        if not name.strip():
+            raise InvalidRequest("A collection needs a name.", param="name")
+        if self.store.collection_by_name(principal.user_id, name.strip()):
+            raise InvalidRequest(
+                f"You already have a collection named '{name}'.",
+                param="name",
+                code="already_exists",
+            )
+        cid = self.store.create_collection(
+            name.strip(), description, principal.user_id, sensitivity
+        )
+        return self.store.collection(cid)
+
+    def ensure_collection(self, principal: Principal, name: str):
+        return self.store.collection_by_name(principal.user_id, name) or self.create_collection(
+            principal, name
+        )
+
+    def collection(self, principal: Principal, collection_id: int):
+        # 404, not 403, for a collection the person may not read: no hint that it exists.
+        if collection_id not in self.readable_collection_ids(principal):
+            raise NotFound(f"No collection with id {collection_id}.", param="collection_id")
+        return self.store.collection(collection_id)
+
+    def collections(self, principal: Principal):
+        return self.store.collections(self.readable_collection_ids(principal))
+
+    def delete_collection(self, principal: Principal, collection_id: int) -> None:
+        self.collection(principal, collection_id)
+        for sha in self.store.delete_collection(collection_id):
+            self._drop_file(sha)
+
+    # --- documents ---------------------------------------------------------------------
+
+    def documents(self, principal: Principal, collection_id: int):
+        self.collection(principal, collection_id)
+        return self.store.documents(collection_id)
+
+    def document(self, principal: Principal, document_id: int):
+        row = self.store.document(document_id)
+        if row is None or row["collection_id"] not in self.readable_collection_ids(principal):
+            raise NotFound(f"No document with id {document_id}.", param="document_id")
+        return row
+
+    def delete_document(self, principal: Principal, document_id: int) -> None:
+        self.document(principal, document_id)
+        sha = self.store.delete_document(document_id)
+        if sha:
+            self._drop_file(sha)
+
+    def _file(self, sha: str) -> Path:
+        return self.settings.files_dir / sha[:2] / sha
+
+    def _drop_file(self, sha: str) -> None:
+        if not self.store.sha_in_use(sha):
+            self._file(sha).unlink(missing_ok=True)
+
+    def submit(
+        self, principal: Principal, collection_id: int, files: Sequence[tuple[str, bytes]]
+    ) -> Submission:
+        """Store the files and queue them for indexing; unchanged files are skipped."""
+        self.collection(principal, collection_id)
+        job_id = uuid.uuid4().hex
+        result = Submission(job_id)
+        accepted: list[tuple[str, str, int]] = []
+        for raw_name, data in files:
+            try:
+                name = clean_name(raw_name)
+                if len(data) > self.settings.max_document_bytes:
+                    raise InvalidRequest(
+                        f"{name} is {len(data)} bytes, over the {self.settings.max_document_bytes}"
+                        "-byte limit (setting max_document_bytes).",
+                        code="file_too_large",
+                    )
+                if not data:
+                    raise DocumentRefused(f"{name} is empty (0 bytes).", code="empty_file")
+            except InvalidRequest as exc:
+                result.refused.append({"name": raw_name, "code": exc.code, "reason": exc.message})
+                continue
+            sha = hashlib.sha256(data).hexdigest()
+            existing = self.store.document_by_name(collection_id, name)
+            if existing and existing["sha256"] == sha and existing["status"] == "indexed":
+                result.unchanged.append(name)
+                continue
+            path = self._file(sha)
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_suffix(".partial")
+                partial.write_bytes(data)
+                partial.replace(path)
+            accepted.append((name, sha, len(data)))
+        if not accepted:
+            result.job_id = None
+            return result
+        self.store.create_job(job_id, "ingest", principal.user_id, collection_id, len(accepted))
+        for name, sha, size in accepted:
+            self.store.upsert_pending(collection_id, name, sha, size, job_id)
+            result.queued.append(name)
+        return result
+
+    # --- ingestion (blocking; runs on the job worker or in the CLI) -----------------------
+
+    def run_job(
+        self, job_id: str, on_document: Callable[[str, str, str | None], None] | None = None
+    ) -> None:
+        """Index the job's pending documents. ``on_document(name, result, reason)`` with
+        result "indexed" or the refusal's code."""
+        self.store.update_job(job_id, status="running")
+        job = self.store.job(job_id)
+        done = job["total"] - len(self.store.pending_documents(job_id))
+        try:
+            for doc in self.store.pending_documents(job_id):
+                status, reason = self._index(doc)
+                done += 1
+                self.store.update_job(job_id, done=done)
+                if on_document:
+                    on_document(doc["name"], status, reason)
+        except Exception as exc:
+            log.exception("Ingestion job %s failed", job_id)
+            self.store.update_job(job_id, status="failed", error=str(exc))
+            raise
+        self.store.update_job(job_id, status="done")
+
+    def _index(self, doc) -> tuple[str, str | None]:
+        try:
+            data = self._file(doc["sha256"]).read_bytes()
+        except FileNotFoundError:
+            self.store.mark_failed(doc["id"], "file_missing", "The uploaded file is gone.")
+            return "file_missing", "The uploaded file is gone."
+        try:
+            parsed = parse(
+                data, doc["name"], max_uncompressed_bytes=self.settings.max_uncompressed_bytes
+            )
+            chunks = chunk_blocks(
+                parsed.blocks,
+                self.embedder.count_tokens,
+                max_tokens=self.settings.chunk_tokens,
+                overlap_tokens=self.settings.chunk_overlap_tokens,
+            )
+            if not chunks:
+                raise DocumentRefused(f"{doc['name']} has no text to index.", code="no_text")
+        except DocumentRefused as exc:
+            self.store.mark_failed(doc["id"], exc.code, exc.message)
+            return exc.code, exc.message
+        # The embedder sees the heading path too: a chunk of "Article 3" under
+        # "Budget > Investissements" is found by a question about the budget.
+        texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in chunks]
+        vectors = [
+            self.embedder.embed(texts[i : i + EMBED_BATCH], "passage")
+            for i in range(0, len(texts), EMBED_BATCH)
+        ]
+        rows = [
+            ChunkRow(
+                i,
+                c.text,
+                c.page,
+                c.heading,
+                c.char_start,
+                c.char_end,
+                c.tokens,
+                analysis.index_text(f"{c.heading}\n{c.text}"),
+                v,
+            )
+            for i, (c, v) in enumerate(zip(chunks, (v for b in vectors for v in b), strict=True))
+        ]
+        self.store.replace_chunks(doc["id"], parsed.format, parsed.pages, parsed.warnings, rows)
+        return "indexed", None
+
+    def job(self, principal: Principal, job_id: str) -> dict:
+        job = self.store.job(job_id)
+        if job is None or (not principal.is_admin and job["owner_id"] != principal.user_id):
+            raise NotFound(f"No job with id {job_id}.", param="job_id")
+        docs = [
+            dict(d) | {"warnings": json.loads(d["warnings"])}
+            for d in self.store.job_documents(job_id)
+        ]
+        return dict(job) | {"documents": docs}

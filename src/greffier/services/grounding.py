@@ -1,0 +1,89 @@
+"""Answers grounded in documents: retrieve passages, number them, ask the model to cite.
+
+The model sees the passages as numbered sources and is told to answer only from them, in
+the question's language, citing [1], [2]… The list of sources (document, page, heading,
+excerpt) goes back to the caller beside the answer, so a person can check every claim.
+When no passage shares a single content word with the question, the model is not asked at
+all: Greffier says it found nothing rather than let a small model improvise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from greffier.documents.analysis import guess_language
+from greffier.models.backends.base import Generation, Message
+from greffier.services.search import Hit, Mode, SearchService
+
+EXCERPT_CHARS = 300
+
+_INSTRUCTIONS = {
+    "fr": (
+        "Tu réponds aux questions à partir des sources numérotées ci-dessous, et d'elles "
+        "seules. Réponds en français, brièvement. Après chaque information, indique sa "
+        "source entre crochets, par exemple [1]. Si les sources ne contiennent pas la "
+        "réponse, dis-le.\n\nSources :\n{sources}"
+    ),
+    "en": (
+        "Answer the question from the numbered sources below, and from them only. Answer "
+        "in English, briefly. After each piece of information, give its source in square "
+        "brackets, for example [1]. If the sources do not contain the answer, say so."
+        "\n\nSources:\n{sources}"
+    ),
+}
+NOTHING_FOUND = {
+    "fr": "Je n'ai trouvé dans les documents consultés aucun passage qui réponde à cette question.",
+    "en": "I found no passage in the consulted documents that answers this question.",
+}
+
+
+@dataclass(frozen=True)
+class Grounding:
+    generation: Generation  # the request with the sources added
+    citations: list[dict]
+    nothing_found: str | None  # the answer to give instead of asking the model
+
+
+def citation(index: int, hit: Hit) -> dict:
+    excerpt = hit.text if len(hit.text) <= EXCERPT_CHARS else hit.text[:EXCERPT_CHARS] + "…"
+    return {
+        "index": index,
+        "document_id": hit.document_id,
+        "document": hit.document,
+        "collection_id": hit.collection_id,
+        "collection": hit.collection,
+        "page": hit.page,
+        "heading": hit.heading,
+        "excerpt": excerpt,
+        "char_start": hit.char_start,
+        "char_end": hit.char_end,
+        "score": hit.score,
+    }
+
+
+def ground(
+    search: SearchService,
+    generation: Generation,
+    collection_ids: list[int],
+    *,
+    k: int = 4,
+    mode: Mode = "hybrid",
+) -> Grounding:
+    """Blocking (embeds the question)."""
+    question = next((m.content for m in reversed(generation.messages) if m.role == "user"), "")
+    language = guess_language(question)
+    hits = search.search(question, collection_ids, k=k, mode=mode) if question else []
+    if not hits or (mode != "semantic" and all(h.lexical_rank is None for h in hits)):
+        return Grounding(generation, [], NOTHING_FOUND[language])
+    sources = "\n\n".join(
+        f"[{i}] ({h.document}{f', page {h.page}' if h.page else ''}"
+        f"{f', {h.heading}' if h.heading else ''})\n{h.text}"
+        for i, h in enumerate(hits, start=1)
+    )
+    system = Message("system", _INSTRUCTIONS[language].format(sources=sources))
+    others = tuple(m for m in generation.messages if m.role != "system")
+    return Grounding(
+        replace(generation, messages=(system, *others)),
+        [citation(i, h) for i, h in enumerate(hits, start=1)],
+        None,
+    )

@@ -1,0 +1,313 @@
+"""Collections, documents, chunks, their full-text and vector rows, and ingestion jobs.
+
+Every statement that reads chunks takes the set of collection ids the caller may read and
+applies it inside the query, before ranking and ``LIMIT``: nothing outside that set is
+ever scored, counted or returned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from greffier.store.database import Database
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    ordinal: int
+    text: str
+    page: int | None
+    heading: str
+    char_start: int
+    char_end: int
+    tokens: int
+    index_text: str  # what full-text search indexes (stemmed)
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class Candidate:
+    chunk_id: int
+    rank: int
+    score: float
+
+
+def _ids(values: Iterable[int]) -> str:
+    # Integers only, never user text: safe to inline, and vec0's KNN needs a literal IN list.
+    return ",".join(str(int(v)) for v in values) or "NULL"
+
+
+class DocumentStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    # --- collections -------------------------------------------------------------------
+
+    def create_collection(
+        self, name: str, description: str, owner_id: int, sensitivity: str
+    ) -> int:
+        with self.db.write() as conn:
+            return conn.execute(
+                "INSERT INTO collections (name, description, owner_id, sensitivity) "
+                "VALUES (?, ?, ?, ?)",
+                (name, description, owner_id, sensitivity),
+            ).lastrowid
+
+    def collection_by_name(self, owner_id: int, name: str):
+        return self.db.query_one(
+            "SELECT * FROM collections WHERE owner_id = ? AND name = ?", (owner_id, name)
+        )
+
+    def collection(self, collection_id: int):
+        return self.db.query_one(
+            "SELECT c.*, (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) "
+            "AS documents FROM collections c WHERE c.id = ?",
+            (collection_id,),
+        )
+
+    def collections(self, ids: Sequence[int]):
+        return self.db.query(
+            "SELECT c.*, (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) "
+            f"AS documents FROM collections c WHERE c.id IN ({_ids(ids)}) ORDER BY c.id"
+        )
+
+    def collection_ids_owned_by(self, owner_id: int) -> list[int]:
+        rows = self.db.query("SELECT id FROM collections WHERE owner_id = ?", (owner_id,))
+        return [r[0] for r in rows]
+
+    def all_collection_ids(self) -> list[int]:
+        return [r[0] for r in self.db.query("SELECT id FROM collections")]
+
+    def delete_collection(self, collection_id: int) -> list[str]:
+        """Delete a collection and everything derived; return the sha256 of its files."""
+        with self.db.write() as conn:
+            shas = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT sha256 FROM documents WHERE collection_id = ?", (collection_id,)
+                )
+            ]
+            chunk_ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM chunks WHERE collection_id = ?", (collection_id,)
+                )
+            ]
+            self._delete_chunk_rows(conn, chunk_ids)
+            conn.execute("DELETE FROM collections WHERE id = ?", (collection_id,))
+        return shas
+
+    # --- documents ---------------------------------------------------------------------
+
+    def document(self, document_id: int):
+        return self.db.query_one("SELECT * FROM documents WHERE id = ?", (document_id,))
+
+    def document_by_name(self, collection_id: int, name: str):
+        return self.db.query_one(
+            "SELECT * FROM documents WHERE collection_id = ? AND name = ?", (collection_id, name)
+        )
+
+    def documents(self, collection_id: int):
+        return self.db.query(
+            "SELECT * FROM documents WHERE collection_id = ? ORDER BY name", (collection_id,)
+        )
+
+    def upsert_pending(
+        self, collection_id: int, name: str, sha256: str, size: int, job_id: str
+    ) -> int:
+        """Register a file to index; its old chunks stay searchable until it is replaced."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT id FROM documents WHERE collection_id = ? AND name = ?",
+                (collection_id, name),
+            ).fetchone()
+            if row:
+                conn.execute(
+                    "UPDATE documents SET sha256 = ?, size = ?, status = 'pending', error = NULL,"
+                    " error_code = NULL, job_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ',"
+                    " 'now') WHERE id = ?",
+                    (sha256, size, job_id, row[0]),
+                )
+                return row[0]
+            return conn.execute(
+                "INSERT INTO documents (collection_id, name, sha256, size, status, job_id) "
+                "VALUES (?, ?, ?, ?, 'pending', ?)",
+                (collection_id, name, sha256, size, job_id),
+            ).lastrowid
+
+    def pending_documents(self, job_id: str):
+        return self.db.query(
+            "SELECT * FROM documents WHERE job_id = ? AND status = 'pending' ORDER BY id",
+            (job_id,),
+        )
+
+    def replace_chunks(
+        self,
+        document_id: int,
+        fmt: str,
+        pages: int | None,
+        warnings: list[str],
+        chunks: Sequence[ChunkRow],
+    ) -> None:
+        """Swap a document's chunks for new ones in one transaction: readers see the old
+        set or the new one, never a mix, and a crash leaves the old set."""
+        with self.db.write() as conn:
+            collection_id = conn.execute(
+                "SELECT collection_id FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()[0]
+            old = [
+                r[0]
+                for r in conn.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))
+            ]
+            self._delete_chunk_rows(conn, old)
+            for c in chunks:
+                chunk_id = conn.execute(
+                    "INSERT INTO chunks (document_id, collection_id, ordinal, text, page, heading,"
+                    " char_start, char_end, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        document_id,
+                        collection_id,
+                        c.ordinal,
+                        c.text,
+                        c.page,
+                        c.heading,
+                        c.char_start,
+                        c.char_end,
+                        c.tokens,
+                    ),
+                ).lastrowid
+                conn.execute(
+                    "INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (chunk_id, c.index_text)
+                )
+                conn.execute(
+                    "INSERT INTO chunks_vec (chunk_id, collection_id, embedding) VALUES (?, ?, ?)",
+                    (chunk_id, collection_id, c.vector.astype(np.float32).tobytes()),
+                )
+            conn.execute(
+                "UPDATE documents SET status = 'indexed', format = ?, pages = ?, warnings = ?,"
+                " chunks = ?, error = NULL, error_code = NULL,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                (fmt, pages, json.dumps(warnings, ensure_ascii=False), len(chunks), document_id),
+            )
+
+    def mark_failed(self, document_id: int, code: str, message: str) -> None:
+        """A file that could not be indexed: no chunk of it remains."""
+        with self.db.write() as conn:
+            old = [
+                r[0]
+                for r in conn.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))
+            ]
+            self._delete_chunk_rows(conn, old)
+            conn.execute(
+                "UPDATE documents SET status = 'failed', error_code = ?, error = ?, chunks = 0,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                (code, message, document_id),
+            )
+
+    def delete_document(self, document_id: int) -> str | None:
+        """Delete a document, its chunks, vectors and full-text rows; return its sha256."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT sha256 FROM documents WHERE id = ?", (document_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            old = [
+                r[0]
+                for r in conn.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))
+            ]
+            self._delete_chunk_rows(conn, old)
+            conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+            return row[0]
+
+    def sha_in_use(self, sha256: str) -> bool:
+        return self.db.query_one("SELECT 1 FROM documents WHERE sha256 = ?", (sha256,)) is not None
+
+    @staticmethod
+    def _delete_chunk_rows(conn, chunk_ids: Sequence[int]) -> None:
+        if not chunk_ids:
+            return
+        ids = _ids(chunk_ids)
+        conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({ids})")
+        conn.execute(f"DELETE FROM chunks_vec WHERE chunk_id IN ({ids})")
+        conn.execute(f"DELETE FROM chunks WHERE id IN ({ids})")
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table: what a deletion test compares."""
+        return {
+            t: self.db.query_one(f"SELECT count(*) FROM {t}")[0]
+            for t in ("documents", "chunks", "chunks_fts", "chunks_vec")
+        }
+
+    # --- search --------------------------------------------------------------------------
+
+    def lexical(self, match: str, collection_ids: Sequence[int], limit: int) -> list[Candidate]:
+        rows = self.db.query(
+            "SELECT c.id, bm25(chunks_fts) AS score FROM chunks_fts "
+            "JOIN chunks c ON c.id = chunks_fts.rowid "
+            f"WHERE chunks_fts MATCH ? AND c.collection_id IN ({_ids(collection_ids)}) "
+            "ORDER BY score LIMIT ?",
+            (match, limit),
+        )
+        # bm25() is lower-is-better; report higher-is-better.
+        return [Candidate(r[0], i + 1, -r[1]) for i, r in enumerate(rows)]
+
+    def semantic(
+        self, vector: np.ndarray, collection_ids: Sequence[int], limit: int
+    ) -> list[Candidate]:
+        rows = self.db.query(
+            "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? "
+            f"AND collection_id IN ({_ids(collection_ids)}) ORDER BY distance",
+            (vector.astype(np.float32).tobytes(), limit),
+        )
+        return [Candidate(r[0], i + 1, 1.0 - r[1]) for i, r in enumerate(rows)]
+
+    def chunks_with_documents(self, chunk_ids: Sequence[int]):
+        return self.db.query(
+            "SELECT c.*, d.name AS document_name, d.collection_id AS collection, "
+            "col.name AS collection_name FROM chunks c JOIN documents d ON d.id = c.document_id "
+            f"JOIN collections col ON col.id = d.collection_id WHERE c.id IN ({_ids(chunk_ids)})"
+        )
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    def create_job(
+        self, job_id: str, kind: str, owner_id: int | None, collection_id: int, total: int
+    ) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, kind, owner_id, collection_id, status, total) "
+                "VALUES (?, ?, ?, ?, 'queued', ?)",
+                (job_id, kind, owner_id, collection_id, total),
+            )
+
+    def update_job(self, job_id: str, **fields) -> None:
+        allowed = {"status", "done", "total", "error"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"unknown job fields: {set(fields) - allowed}")
+        sets = ", ".join(f"{k} = ?" for k in fields)
+        with self.db.write() as conn:
+            conn.execute(
+                f"UPDATE jobs SET {sets}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+                "WHERE id = ?",
+                (*fields.values(), job_id),
+            )
+
+    def job(self, job_id: str):
+        return self.db.query_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+
+    def unfinished_jobs(self):
+        return self.db.query(
+            "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at"
+        )
+
+    def job_documents(self, job_id: str):
+        return self.db.query(
+            "SELECT id, name, status, error_code, error, chunks, warnings FROM documents "
+            "WHERE job_id = ? ORDER BY id",
+            (job_id,),
+        )
