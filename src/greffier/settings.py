@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     chunk_overlap_tokens: int = Field(
         30, ge=0, le=128, description="Tokens a chunk repeats from the one before it."
     )
+    hybrid_lexical_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Weight of the lexical list in hybrid search (the semantic one weighs 1).",
+    )
     max_document_bytes: int = Field(
         50 * 1024 * 1024, ge=1024, description="Largest document accepted for ingestion."
     )

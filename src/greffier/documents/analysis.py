@@ -27,6 +27,7 @@ STOP_WORDS = frozenset(
     peu plus pour pourquoi qu quand que quel quelle quelles quels qui s sa sans se ses
     si son sont sous sur t ta te tes toi ton tous tout toute toutes très tu un une vos
     votre vous y
+    faire fais fait peut peux puis dois doit doivent quoi cas
     an and are as at be by for from how in is it of on or the this to what when which who
     why with
     """.split()

@@ -41,7 +41,7 @@ class Services:
             identity=IdentityService(IdentityStore(database)),
             chat=ChatService(registry, settings.default_model),
             documents=documents,
-            search=SearchService(store, embedder),
+            search=SearchService(store, embedder, settings.hybrid_lexical_weight),
             jobs=JobRunner(documents.run_job, lambda: [j["id"] for j in store.unfinished_jobs()]),
         )
 
