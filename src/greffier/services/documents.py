@@ -23,7 +23,8 @@ from greffier.errors import InvalidRequest, NotFound
 from greffier.models.backends.base import EmbeddingBackend
 from greffier.services.identity import Principal
 from greffier.settings import Settings
-from greffier.store.documents import ChunkRow, DocumentStore
+from greffier.store.documents import ChunkRow
+from greffier.store.interfaces import DocumentIndex
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def clean_name(name: str) -> str:
 
 
 class DocumentService:
-    def __init__(self, settings: Settings, store: DocumentStore, embedder: EmbeddingBackend):
+    def __init__(self, settings: Settings, store: DocumentIndex, embedder: EmbeddingBackend):
         self.settings = settings
         self.store = store
         self.embedder = embedder

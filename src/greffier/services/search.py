@@ -15,7 +15,8 @@ from typing import Literal
 
 from greffier.documents.analysis import match_expression
 from greffier.models.backends.base import EmbeddingBackend
-from greffier.store.documents import Candidate, DocumentStore
+from greffier.store.documents import Candidate
+from greffier.store.interfaces import DocumentIndex
 
 Mode = Literal["lexical", "semantic", "hybrid"]
 RRF_K = 60
@@ -54,12 +55,13 @@ def fuse(
 
 
 class SearchService:
-    def __init__(self, store: DocumentStore, embedder: EmbeddingBackend,
-                 lexical_weight: float = 0.5):
+    def __init__(
+        self, store: DocumentIndex, embedder: EmbeddingBackend, lexical_weight: float = 0.3
+    ):
         self.store = store
         self.embedder = embedder
         # On paraphrased questions the lexical list is the noisier one (measured on the
-        # CNIL FAQ set: docs/benchmarks.md), so by default it counts half.
+        # CNIL FAQ set: docs/benchmarks.md), so by default it counts 0.3.
         self.lexical_weight = lexical_weight
 
     def search(

@@ -127,9 +127,25 @@ def _m002_documents(db: sqlite3.Connection) -> None:
     )
 
 
+def _m003_vector_log(db: sqlite3.Connection) -> None:
+    # Vectors added ('add') and removed ('del'), in commit order: how each process keeps its
+    # RAM copy of the vectors in step (store/vectors.py).
+    _run_statements(
+        db,
+        """
+        CREATE TABLE vector_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            chunk_id INTEGER NOT NULL,
+            op TEXT NOT NULL CHECK (op IN ('add', 'del'))
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
     ("002_documents", _m002_documents),
+    ("003_vector_log", _m003_vector_log),
 ]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from greffier.store.database import Database
+from greffier.store.vectors import LOG_KEEP, VectorIndex
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ def _ids(values: Iterable[int]) -> str:
 class DocumentStore:
     def __init__(self, db: Database):
         self.db = db
+        self.vectors = VectorIndex(db)
 
     # --- collections -------------------------------------------------------------------
 
@@ -187,6 +189,7 @@ class DocumentStore:
                     "INSERT INTO chunks_vec (chunk_id, collection_id, embedding) VALUES (?, ?, ?)",
                     (chunk_id, collection_id, c.vector.astype(np.float32).tobytes()),
                 )
+                conn.execute("INSERT INTO vector_log (chunk_id, op) VALUES (?, 'add')", (chunk_id,))
             conn.execute(
                 "UPDATE documents SET status = 'indexed', format = ?, pages = ?, warnings = ?,"
                 " chunks = ?, error = NULL, error_code = NULL,"
@@ -235,6 +238,12 @@ class DocumentStore:
         conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({ids})")
         conn.execute(f"DELETE FROM chunks_vec WHERE chunk_id IN ({ids})")
         conn.execute(f"DELETE FROM chunks WHERE id IN ({ids})")
+        conn.executemany(
+            "INSERT INTO vector_log (chunk_id, op) VALUES (?, 'del')", [(i,) for i in chunk_ids]
+        )
+        conn.execute(
+            "DELETE FROM vector_log WHERE seq <= (SELECT max(seq) FROM vector_log) - ?", (LOG_KEEP,)
+        )
 
     def counts(self) -> dict[str, int]:
         """Rows per table: what a deletion test compares."""
@@ -259,6 +268,13 @@ class DocumentStore:
     def semantic(
         self, vector: np.ndarray, collection_ids: Sequence[int], limit: int
     ) -> list[Candidate]:
+        hits = self.vectors.search(vector, collection_ids, limit)
+        return [Candidate(cid, i + 1, score) for i, (cid, score) in enumerate(hits)]
+
+    def semantic_sqlite_vec(
+        self, vector: np.ndarray, collection_ids: Sequence[int], limit: int
+    ) -> list[Candidate]:
+        """The same search answered by sqlite-vec itself (slower; kept for comparison)."""
         rows = self.db.query(
             "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? "
             f"AND collection_id IN ({_ids(collection_ids)}) ORDER BY distance",

