@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from greffier.documents.analysis import guess_language, match_expression, terms
+from greffier.documents.analysis import guess_language, terms
 from greffier.services.evaluation import document_rank, score
 from greffier.services.search import fuse
 from greffier.store.documents import Candidate
@@ -16,10 +16,10 @@ def test_stems_and_accents_meet():
     assert terms("l'autorité") == terms("autorités")
 
 
-def test_match_expression_cannot_inject_fts_syntax():
-    expr = match_expression('budget" OR * NEAR(x) "')
-    assert expr == '"budget" OR "near"'  # quoted words only: no operator survives
-    assert match_expression("le la les de") is None
+def test_terms_cannot_carry_fts_syntax():
+    # The store quotes each term; terms are word characters only, so no operator survives.
+    assert terms('budget" OR * NEAR(x) "') == ["budget", "near"]
+    assert terms("le la les de") == []
 
 
 def test_language_guess():

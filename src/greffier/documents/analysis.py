@@ -55,13 +55,6 @@ def index_text(text: str) -> str:
     return " ".join(terms(text))
 
 
-def match_expression(query: str) -> str | None:
-    """An FTS5 MATCH expression: any of the query's terms, each quoted (no FTS syntax
-    injection). None when the query has no content word."""
-    unique = dict.fromkeys(terms(query))
-    return " OR ".join(f'"{t}"' for t in unique) or None
-
-
 _FRENCH = frozenset(
     """le la les des du de un une est et en que qui pour dans sur pas au aux ce cette quel
     quelle quels quelles comment pourquoi où je vous nous il elle on ne""".split()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from greffier.documents.analysis import match_expression
+from greffier.documents.analysis import terms
 from greffier.models.backends.base import EmbeddingBackend
 from greffier.store.documents import Candidate
 from greffier.store.interfaces import DocumentIndex
@@ -80,8 +80,7 @@ class SearchService:
         lexical: list[Candidate] = []
         semantic: list[Candidate] = []
         if mode in ("lexical", "hybrid"):
-            match = match_expression(query)
-            lexical = self.store.lexical(match, collection_ids, depth) if match else []
+            lexical = self.store.lexical(terms(query), collection_ids, depth)
         if mode in ("semantic", "hybrid"):
             vector = self.embedder.embed([query], "query")[0]
             semantic = self.store.semantic(vector, collection_ids, depth)

@@ -142,10 +142,16 @@ def _m003_vector_log(db: sqlite3.Connection) -> None:
     )
 
 
+def _m004_vocabulary(db: sqlite3.Connection) -> None:
+    # Document frequency of each indexed term, to leave out the terms that are everywhere.
+    db.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, row)")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
     ("002_documents", _m002_documents),
     ("003_vector_log", _m003_vector_log),
+    ("004_vocabulary", _m004_vocabulary),
 ]
 
 
