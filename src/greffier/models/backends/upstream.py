@@ -36,56 +36,63 @@ from greffier.models.catalogue import ModelEntry, UpstreamSource
 from greffier.settings import Settings
 
 
+def _client_options(entry: ModelEntry, settings: Settings) -> tuple[UpstreamSource, dict]:
+    """The entry's upstream and the options of an openai client for it."""
+    if not isinstance(entry.source, UpstreamSource):
+        raise CatalogueError(
+            f"Model '{entry.id}' uses the openai backend but has no upstream source."
+        )
+    source = entry.source
+    api_key = os.environ.get(source.api_key_env, "") if source.api_key_env else ""
+    return source, {
+        "base_url": source.base_url,
+        "api_key": api_key or "no-key",
+        "timeout": settings.upstream_timeout,
+        "max_retries": 0,
+    }
+
+
+def upstream_error(exc: openai.OpenAIError, entry: ModelEntry, settings: Settings) -> Exception:
+    """A domain error saying what went wrong on which upstream server."""
+    source = entry.source
+    where = f"the upstream server of model '{entry.id}' ({source.base_url})"
+    if isinstance(exc, openai.APITimeoutError):
+        return UpstreamTimeout(f"No answer from {where} within {settings.upstream_timeout:g} s.")
+    if isinstance(exc, openai.APIConnectionError):
+        return UpstreamError(f"Cannot reach {where}: is it running?")
+    if isinstance(exc, openai.APIStatusError):
+        detail = exc.message
+        status = exc.status_code
+        if status == 429:
+            retry = exc.response.headers.get("retry-after", "")
+            return ModelBusy(
+                f"{where} is busy: {detail}", retry_after=int(retry) if retry.isdigit() else 5
+            )
+        if status in (400, 413, 422):
+            if "context" in detail.lower():
+                return ContextLengthExceeded(f"{where} refused the request: {detail}")
+            return InvalidRequest(f"{where} refused the request: {detail}")
+        if status in (401, 403):
+            return UpstreamError(
+                f"{where} refused Greffier's credentials (HTTP {status}); the operator "
+                f"should check the key in ${source.api_key_env or '(none set)'}."
+            )
+        if status == 404:
+            return UpstreamError(f"{where} does not serve '{source.model}': {detail}")
+        return UpstreamError(f"{where} failed with HTTP {status}: {detail}")
+    return UpstreamError(f"{where} failed: {exc}")
+
+
 class UpstreamBackend(ChatBackend):
     def __init__(self, entry: ModelEntry, settings: Settings):
         super().__init__(entry, settings)
-        if not isinstance(entry.source, UpstreamSource):
-            raise CatalogueError(
-                f"Model '{entry.id}' uses the openai backend but has no upstream source."
-            )
-        self.source = entry.source
-        self.location = entry.source.location
-        api_key = os.environ.get(self.source.api_key_env, "") if self.source.api_key_env else ""
-        self._client = openai.AsyncOpenAI(
-            base_url=self.source.base_url,
-            api_key=api_key or "no-key",
-            timeout=settings.upstream_timeout,
-            max_retries=0,
-        )
+        self.source, options = _client_options(entry, settings)
+        self.location = self.source.location
+        self._client = openai.AsyncOpenAI(**options)
         self.stats.loaded = True
 
     async def close(self) -> None:
         await self._client.close()
-
-    def _error(self, exc: openai.OpenAIError) -> Exception:
-        where = f"the upstream server of model '{self.entry.id}' ({self.source.base_url})"
-        if isinstance(exc, openai.APITimeoutError):
-            return UpstreamTimeout(
-                f"No answer from {where} within {self.settings.upstream_timeout:g} s."
-            )
-        if isinstance(exc, openai.APIConnectionError):
-            return UpstreamError(f"Cannot reach {where}: is it running?")
-        if isinstance(exc, openai.APIStatusError):
-            detail = exc.message
-            status = exc.status_code
-            if status == 429:
-                retry = exc.response.headers.get("retry-after", "")
-                return ModelBusy(
-                    f"{where} is busy: {detail}", retry_after=int(retry) if retry.isdigit() else 5
-                )
-            if status in (400, 413, 422):
-                if "context" in detail.lower():
-                    return ContextLengthExceeded(f"{where} refused the request: {detail}")
-                return InvalidRequest(f"{where} refused the request: {detail}")
-            if status in (401, 403):
-                return UpstreamError(
-                    f"{where} refused Greffier's credentials (HTTP {status}); the operator "
-                    f"should check the key in ${self.source.api_key_env or '(none set)'}."
-                )
-            if status == 404:
-                return UpstreamError(f"{where} does not serve '{self.source.model}': {detail}")
-            return UpstreamError(f"{where} failed with HTTP {status}: {detail}")
-        return UpstreamError(f"{where} failed: {exc}")
 
     def _params(self, request: Generation) -> dict:
         params = {
@@ -132,7 +139,7 @@ class UpstreamBackend(ChatBackend):
                 )
         except openai.OpenAIError as exc:
             failed = True
-            raise self._error(exc) from exc
+            raise upstream_error(exc, self.entry, self.settings) from exc
         finally:
             self.stats.active -= 1
             if finished:
@@ -172,20 +179,10 @@ class UpstreamEmbeddingBackend(EmbeddingBackend):
 
     def __init__(self, entry: ModelEntry, settings: Settings):
         super().__init__(entry, settings)
-        if not isinstance(entry.source, UpstreamSource):
-            raise CatalogueError(
-                f"Model '{entry.id}' uses the openai backend but has no upstream source."
-            )
-        self.source = entry.source
-        self.location = entry.source.location
+        self.source, options = _client_options(entry, settings)
+        self.location = self.source.location
         self.max_tokens = entry.context_length
-        api_key = os.environ.get(self.source.api_key_env, "") if self.source.api_key_env else ""
-        self._client = openai.OpenAI(
-            base_url=self.source.base_url,
-            api_key=api_key or "no-key",
-            timeout=settings.upstream_timeout,
-            max_retries=0,
-        )
+        self._client = openai.OpenAI(**options)
         self.stats.loaded = True
 
     def close(self) -> None:
@@ -202,7 +199,7 @@ class UpstreamEmbeddingBackend(EmbeddingBackend):
                 extra_body={"input_type": kind},
             )
         except openai.OpenAIError as exc:
-            raise UpstreamBackend._error(self, exc) from exc
+            raise upstream_error(exc, self.entry, self.settings) from exc
         vectors = np.asarray(
             [d.embedding for d in sorted(reply.data, key=lambda d: d.index)], dtype=np.float32
         )
