@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
+from greffier.errors import Unsupported
 from greffier.models.catalogue import ModelEntry
 from greffier.settings import Settings
 
@@ -98,6 +99,24 @@ class ChatBackend(ABC):
     @abstractmethod
     def generate(self, request: Generation) -> AsyncIterator[Event]:
         """Stream the answer: TextDelta events, then one Finished event."""
+
+    def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        """Token ids of ``text`` in the model's own vocabulary (blocking)."""
+        raise Unsupported(
+            f"Model '{self.entry.id}' does not expose its tokenizer here.", param="model"
+        )
+
+    def detokenize(self, tokens: list[int]) -> str:
+        """Text of token ids in the model's own vocabulary (blocking)."""
+        raise Unsupported(
+            f"Model '{self.entry.id}' does not expose its tokenizer here.", param="model"
+        )
+
+    def render_chat(self, messages: tuple[Message, ...]) -> str:
+        """The prompt the model would see for these messages (its chat template)."""
+        raise Unsupported(
+            f"Model '{self.entry.id}' does not expose its chat template here.", param="model"
+        )
 
 
 class EmbeddingBackend(ABC):

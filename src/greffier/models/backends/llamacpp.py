@@ -29,6 +29,18 @@ from greffier.settings import Settings
 _DONE = object()
 
 
+def _formatter(llama, template: str):
+    """The chat template stored in the GGUF file, as llama-cpp-python renders it."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    eos, bos = llama.token_eos(), llama.token_bos()
+    return Jinja2ChatFormatter(
+        template=template,
+        eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+        bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+    )
+
+
 class LlamaCppBackend(ChatBackend):
     location = "in-process"
 
@@ -39,6 +51,8 @@ class LlamaCppBackend(ChatBackend):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix=f"llamacpp-{entry.id}")
         self._gate = Gate(entry.id, settings.queue_size, self.stats)
         self._load_lock = asyncio.Lock()
+        self._vocab = None
+        self._vocab_lock = threading.Lock()
 
     @property
     def context_window(self) -> int:
@@ -55,7 +69,6 @@ class LlamaCppBackend(ChatBackend):
         path = files.verify(self.settings.models_dir, self.entry)
         try:
             from llama_cpp import Llama
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
             raise ModelFileError(
                 "In-process models need llama-cpp-python: `pip install 'greffier[local]'`."
@@ -70,12 +83,7 @@ class LlamaCppBackend(ChatBackend):
         )
         template = llama.metadata.get("tokenizer.chat_template")
         if template:
-            eos, bos = llama.token_eos(), llama.token_bos()
-            self._formatter = Jinja2ChatFormatter(
-                template=template,
-                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-            )
+            self._formatter = _formatter(llama, template)
         self._llama = llama
 
     async def close(self) -> None:
@@ -83,9 +91,41 @@ class LlamaCppBackend(ChatBackend):
         self._llama = None
         self.stats.loaded = False
 
-    def count_tokens(self, text: str) -> int:
-        """Token count of ``text`` with the model's tokenizer (model must be loaded)."""
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+    def _vocabulary(self):
+        """The model's vocabulary alone (a few MB, loaded in a fraction of a second), so
+        tokenizing never waits for a generation holding the full model."""
+        with self._vocab_lock:
+            if self._vocab is None:
+                from llama_cpp import Llama
+
+                path = files.verify(self.settings.models_dir, self.entry)
+                self._vocab = Llama(model_path=str(path), vocab_only=True, verbose=False)
+                template = self._vocab.metadata.get("tokenizer.chat_template")
+                if template and self._formatter is None:
+                    self._formatter = _formatter(self._vocab, template)
+            return self._vocab
+
+    def tokenize(self, text: str, *, special: bool = False) -> list[int]:
+        return self._vocabulary().tokenize(text.encode("utf-8"), add_bos=False, special=special)
+
+    def detokenize(self, tokens: list[int]) -> str:
+        vocab = self._vocabulary()
+        size = vocab.n_vocab()
+        bad = next((t for t in tokens if not 0 <= t < size), None)
+        if bad is not None:
+            raise InvalidRequest(
+                f"Token id {bad} is outside the vocabulary (0..{size - 1}).", param="tokens"
+            )
+        return vocab.detokenize(tokens, special=True).decode("utf-8", errors="replace")
+
+    def render_chat(self, messages) -> str:
+        self._vocabulary()
+        if self._formatter is None:
+            raise InvalidRequest(f"Model '{self.entry.id}' has no chat template.", param="model")
+        rendered = self._formatter(
+            messages=[{"role": m.role, "content": m.content} for m in messages]
+        )
+        return rendered.prompt
 
     async def generate(self, request: Generation) -> AsyncIterator[Event]:
         await self.load()
