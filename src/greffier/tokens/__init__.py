@@ -1,0 +1,1 @@
+"""Transparency about tokens: what each language costs, per tokenizer."""
