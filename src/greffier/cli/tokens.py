@@ -40,7 +40,8 @@ def draw(rows: list[dict], languages: list[str], stem: Path, title: str) -> list
     names = list(dict.fromkeys(r["tokenizer"] for r in rows))
     shown = [lang for lang in languages if lang != "en"] or languages
     width = 0.8 / max(1, len(names))
-    figure, axes = plt.subplots(figsize=(max(6, 1.6 * len(shown) + 2), 4.2))
+    figure, axes = plt.subplots(figsize=(max(7, 1.8 * len(shown) + 4), 4.5))
+    colours = plt.get_cmap("tab20").colors
     for i, name in enumerate(names):
         values = [
             next(
@@ -49,12 +50,13 @@ def draw(rows: list[dict], languages: list[str], stem: Path, title: str) -> list
             )
             for lang in shown
         ]
-        axes.bar([x + i * width for x in range(len(shown))], values, width, label=name)
+        axes.bar([x + i * width for x in range(len(shown))], values, width, label=name,
+                 color=colours[i % len(colours)])
     axes.axhline(1.0, color="black", linewidth=0.8)
     axes.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(shown))], shown)
     axes.set_ylabel("tokens relative to English (same content)")
     axes.set_title(title)
-    axes.legend(fontsize=7, ncols=2)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     figure.tight_layout()
     paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
     for path in paths:
