@@ -52,7 +52,11 @@ def test_stream_matches_non_stream_text_and_usage(client):
         c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
     ]
     assert finish == [whole.choices[0].finish_reason]
-    assert chunks[-1].usage.model_dump() == whole.usage.model_dump()
+    tokens = ("prompt_tokens", "completion_tokens", "total_tokens")
+    streamed_usage, whole_usage = chunks[-1].usage.model_dump(), whole.usage.model_dump()
+    assert {k: streamed_usage[k] for k in tokens} == {k: whole_usage[k] for k in tokens}
+    for usage in (streamed_usage, whole_usage):  # documented extensions
+        assert usage["energy_joules"] > 0 and usage["language"] == "fr"
 
 
 def test_usage_matches_llama_cpp_reference(client, model_path):

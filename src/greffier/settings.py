@@ -89,6 +89,12 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest uncompressed content of a DOCX/ODT (zip bomb guard).",
     )
+    energy_cpu_watts_per_core: float = Field(
+        12.0, gt=0, description="Power of one busy CPU core (W), for in-process energy estimates."
+    )
+    energy_upstream_watts: float = Field(
+        350.0, gt=0, description="Power an upstream server draws while answering (W)."
+    )
     catalogue_file: Path | None = Field(
         None,
         description="Extra catalogue entries (TOML); default: catalogue.toml in the data dir.",

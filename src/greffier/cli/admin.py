@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -74,3 +76,26 @@ def revoke_key(ctx: typer.Context, key_id: int) -> None:
     """Revoke a key by id: it stops working at once."""
     _identity(ctx).revoke_key(key_id)
     console.print(f"Key {key_id} revoked.")
+
+
+@app.command()
+def usage(ctx: typer.Context, days: int = typer.Option(30, min=1, help="Days back.")) -> None:
+    """Requests, tokens and estimated energy per day and model."""
+    from greffier.services.usage import ParityTable, UsageService
+    from greffier.store.usage import UsageStore
+
+    settings = state(ctx).load().settings
+    service = UsageService(UsageStore(Database(settings.database_path)), ParityTable(Path()))
+    table = Table(title=f"Usage, last {days} days (energy is an estimate: docs/energy.md)")
+    for column in ("day", "model", "requests", "prompt tokens", "completion tokens", "energy"):
+        table.add_column(column)
+    for r in service.totals(days):
+        table.add_row(
+            r["day"],
+            r["model"],
+            str(r["requests"]),
+            str(r["prompt_tokens"]),
+            str(r["completion_tokens"]),
+            f"{r['energy_joules'] / 3600:.3f} Wh",
+        )
+    console.print(table)

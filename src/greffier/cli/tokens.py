@@ -13,6 +13,7 @@ from rich.table import Table
 
 from greffier.cli.context import state
 from greffier.models.catalogue import Catalogue
+from greffier.services.container import parity_file
 from greffier.tokens.corpus import LANGUAGES, load_debian_reference, load_directory
 
 console = Console()
@@ -50,8 +51,13 @@ def draw(rows: list[dict], languages: list[str], stem: Path, title: str) -> list
             )
             for lang in shown
         ]
-        axes.bar([x + i * width for x in range(len(shown))], values, width, label=name,
-                 color=colours[i % len(colours)])
+        axes.bar(
+            [x + i * width for x in range(len(shown))],
+            values,
+            width,
+            label=name,
+            color=colours[i % len(colours)],
+        )
     axes.axhline(1.0, color="black", linewidth=0.8)
     axes.set_xticks([x + width * (len(names) - 1) / 2 for x in range(len(shown))], shown)
     axes.set_ylabel("tokens relative to English (same content)")
@@ -63,6 +69,16 @@ def draw(rows: list[dict], languages: list[str], stem: Path, title: str) -> list
         figure.savefig(path, dpi=120)
     plt.close(figure)
     return paths
+
+
+def remember(path: Path, rows: list[dict]) -> None:
+    """Keep the measured parity where chat usage accounting reads it (english equivalent)."""
+    measured = {r["tokenizer"] for r in rows}
+    kept = []
+    if path.exists():
+        kept = [r for r in json.loads(path.read_text())["rows"] if r["tokenizer"] not in measured]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"rows": kept + rows}, indent=1, ensure_ascii=False) + "\n")
 
 
 @tokens_app.command("report")
@@ -133,6 +149,7 @@ def report(
         )
         + "\n"
     )
+    remember(parity_file(settings), rows)
     charts = draw(rows, langs, output, "Token parity with English")
     console.print(f"Wrote {output.with_suffix('.json')}, " + ", ".join(map(str, charts)))
 

@@ -55,19 +55,37 @@ def index_text(text: str) -> str:
     return " ".join(terms(text))
 
 
-_FRENCH = frozenset(
-    """le la les des du de un une est et en que qui pour dans sur pas au aux ce cette quel
-    quelle quels quelles comment pourquoi où je vous nous il elle on ne""".split()
-)
-_ENGLISH = frozenset(
-    """the a an of and is are to in for on what which who how why where when do does can
-    i you we it this that with not""".split()
-)
+FUNCTION_WORDS = {
+    "fr": frozenset(
+        """le la les des du de un une est et en que qui pour dans sur pas au aux ce
+        cette quel quelle quels quelles comment pourquoi où je vous nous il elle on ne""".split()
+    ),
+    "en": frozenset(
+        """the a an of and is are to in for on what which who how why where when do
+        does can i you we it this that with not""".split()
+    ),
+    "de": frozenset(
+        """der die das den dem des ein eine und ist sind nicht mit für auf von zu im
+        wie was wer warum wo ich sie wir es ich kann""".split()
+    ),
+    "es": frozenset(
+        """el la los las un una y es son de del en que por para con no cómo qué
+        quién dónde cuándo yo usted nosotros se""".split()
+    ),
+    "it": frozenset(
+        """il lo la gli le un una e è sono di del della in che per con non come cosa
+        chi dove quando io voi noi si""".split()
+    ),
+}
 
 
 def guess_language(text: str) -> str:
-    """'fr' or 'en', from function words: enough to answer in the question's language."""
+    """'fr', 'en', 'de', 'es' or 'it', from function words (French on a tie, and for text
+    with none): enough to answer in the question's language and to price its tokens."""
     words = [w.lower() for w in _WORD.findall(text)]
-    french = sum(w in _FRENCH for w in words) + 2 * sum(c in "éèêàùçâîôû" for c in text.lower())
-    english = sum(w in _ENGLISH for w in words)
-    return "en" if english > french else "fr"
+    scores = {
+        lang: sum(w in vocabulary for w in words) for lang, vocabulary in FUNCTION_WORDS.items()
+    }
+    scores["fr"] += sum(c in "éèêàùç" for c in text.lower())
+    best = max(scores.values())
+    return "fr" if scores["fr"] == best else max(scores, key=scores.get)

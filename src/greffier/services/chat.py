@@ -7,12 +7,14 @@ callers use the same event stream; :meth:`ChatService.answer` assembles it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from greffier.errors import InvalidRequest
 from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
 from greffier.models.registry import ModelRegistry
+from greffier.services.usage import UsageService
 
 
 @dataclass(frozen=True)
@@ -21,12 +23,16 @@ class Answer:
     finish_reason: str
     prompt_tokens: int
     completion_tokens: int
+    extra: dict = field(default_factory=dict)  # extension fields of `usage`
 
 
 class ChatService:
-    def __init__(self, registry: ModelRegistry, default_model: str):
+    def __init__(
+        self, registry: ModelRegistry, default_model: str, usage: UsageService | None = None
+    ):
         self.registry = registry
         self.default_model = default_model
+        self.usage = usage
 
     def backend_for(self, model: str | None) -> ChatBackend:
         return self.registry.chat_backend(model or self.default_model)
@@ -41,7 +47,21 @@ class ChatService:
                 f"at most {backend.context_window} tokens in all.",
                 param="max_tokens",
             )
-        return backend.generate(request)
+        stream = backend.generate(request)
+        return stream if self.usage is None else self._accounted(backend.entry.id, request, stream)
+
+    async def _accounted(
+        self, model: str, request: Generation, stream: AsyncIterator[Event]
+    ) -> AsyncIterator[Event]:
+        """Add the usage extension to the Finished event and count it in the daily totals."""
+        try:
+            async for event in stream:
+                if isinstance(event, Finished):
+                    event = replace(event, extra=self.usage.describe(model, request, event))
+                    await asyncio.to_thread(self.usage.record, model, event)
+                yield event
+        finally:
+            await stream.aclose()  # a client that left must stop the backend now
 
     async def answer(self, model: str | None, request: Generation) -> Answer:
         parts: list[str] = []
@@ -54,5 +74,9 @@ class ChatService:
         if finished is None:  # a backend that breaks its contract
             raise RuntimeError("The backend ended without a Finished event.")
         return Answer(
-            "".join(parts), finished.reason, finished.prompt_tokens, finished.completion_tokens
+            "".join(parts),
+            finished.reason,
+            finished.prompt_tokens,
+            finished.completion_tokens,
+            finished.extra,
         )

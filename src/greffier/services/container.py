@@ -10,10 +10,17 @@ from greffier.services.documents import DocumentService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobRunner
 from greffier.services.search import SearchService
+from greffier.services.usage import ParityTable, UsageService
 from greffier.settings import Settings
 from greffier.store.database import Database
 from greffier.store.documents import DocumentStore
 from greffier.store.identity import IdentityStore
+from greffier.store.usage import UsageStore
+
+
+def parity_file(settings: Settings):
+    """Where `greffier tokens report` leaves the parity it measured, for usage accounting."""
+    return settings.data_dir / "tokens" / "parity.json"
 
 
 @dataclass
@@ -26,6 +33,7 @@ class Services:
     documents: DocumentService
     search: SearchService
     jobs: JobRunner
+    usage: UsageService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -34,15 +42,17 @@ class Services:
         store = DocumentStore(database)
         embedder = registry.embedding_backend(settings.embedding_model)
         documents = DocumentService(settings, store, embedder)
+        usage = UsageService(UsageStore(database), ParityTable(parity_file(settings)))
         return cls(
             settings=settings,
             database=database,
             registry=registry,
             identity=IdentityService(IdentityStore(database)),
-            chat=ChatService(registry, settings.default_model),
+            chat=ChatService(registry, settings.default_model, usage),
             documents=documents,
             search=SearchService(store, embedder, settings.hybrid_lexical_weight),
             jobs=JobRunner(documents.run_job, lambda: [j["id"] for j in store.unfinished_jobs()]),
+            usage=usage,
         )
 
     async def close(self) -> None:

@@ -26,15 +26,21 @@ _INSTRUCTIONS = {
     ),
     "en": (
         "Answer the question from the numbered sources below, and from them only. Answer "
-        "in English, briefly. After each piece of information, give its source in square "
-        "brackets, for example [1]. If the sources do not contain the answer, say so."
+        "in {language_name}, briefly. After each piece of information, give its source in "
+        "square brackets, for example [1]. If the sources do not contain the answer, say so."
         "\n\nSources:\n{sources}"
     ),
 }
 NOTHING_FOUND = {
     "fr": "Je n'ai trouvé dans les documents consultés aucun passage qui réponde à cette question.",
     "en": "I found no passage in the consulted documents that answers this question.",
+    "de": "In den durchsuchten Dokumenten habe ich keine Stelle gefunden, die diese Frage "
+    "beantwortet.",
+    "es": "No he encontrado en los documentos consultados ningún pasaje que responda a esta "
+    "pregunta.",
+    "it": "Non ho trovato nei documenti consultati alcun passaggio che risponda a questa domanda.",
 }
+LANGUAGE_NAMES = {"en": "English", "de": "German", "es": "Spanish", "it": "Italian"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,10 @@ def ground(
         f"{f', {h.heading}' if h.heading else ''})\n{h.text}"
         for i, h in enumerate(hits, start=1)
     )
-    system = Message("system", _INSTRUCTIONS[language].format(sources=sources))
+    template = _INSTRUCTIONS["fr" if language == "fr" else "en"]
+    # str.replace, not str.format: document text may contain braces.
+    instructions = template.replace("{language_name}", LANGUAGE_NAMES.get(language, "English"))
+    system = Message("system", instructions.replace("{sources}", sources))
     others = tuple(m for m in generation.messages if m.role != "system")
     return Grounding(
         replace(generation, messages=(system, *others)),

@@ -147,11 +147,29 @@ def _m004_vocabulary(db: sqlite3.Connection) -> None:
     db.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, row)")
 
 
+def _m005_usage(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        CREATE TABLE usage_daily (
+            day TEXT NOT NULL,
+            model TEXT NOT NULL,
+            requests INTEGER NOT NULL DEFAULT 0,
+            prompt_tokens INTEGER NOT NULL DEFAULT 0,
+            completion_tokens INTEGER NOT NULL DEFAULT 0,
+            energy_joules REAL NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, model)
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
     ("002_documents", _m002_documents),
     ("003_vector_log", _m003_vector_log),
     ("004_vocabulary", _m004_vocabulary),
+    ("005_usage", _m005_usage),
 ]
 
 

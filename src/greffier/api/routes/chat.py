@@ -37,6 +37,7 @@ def _usage(counts: Finished | Answer) -> dict:
         "prompt_tokens": counts.prompt_tokens,
         "completion_tokens": counts.completion_tokens,
         "total_tokens": counts.prompt_tokens + counts.completion_tokens,
+        **counts.extra,  # documented extensions: energy_joules, language, english_equivalent…
     }
 
 

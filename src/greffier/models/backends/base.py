@@ -57,6 +57,10 @@ class Finished:
     reason: Literal["stop", "length"]
     prompt_tokens: int
     completion_tokens: int
+    # Estimated energy of this generation, joules (see docs/energy.md); None if unknown.
+    energy_joules: float | None = None
+    # Extension fields of the response's `usage`, filled by the chat service.
+    extra: dict = field(default_factory=dict)
 
 
 Event = TextDelta | Finished

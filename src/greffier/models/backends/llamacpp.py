@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -192,6 +193,7 @@ class LlamaCppBackend(ChatBackend):
     def _generate(self, request: Generation, cancel: threading.Event, emit: Callable) -> None:
         from llama_cpp import StoppingCriteriaList
 
+        cpu_start = time.process_time()
         prompt, template_stops = self._prompt(request)
         window = self.context_window
         max_tokens = request.max_tokens or window - len(prompt)
@@ -250,4 +252,14 @@ class LlamaCppBackend(ChatBackend):
             # Tokens of the answer: the calls, less the closing call and, when the model
             # ended its turn ("stop"), less its end-of-turn token, which is not output.
             completion = calls - (1 + (reason == "stop") if ended_by_model else 0)
-            emit(Finished("stop" if reason == "stop" else "length", len(prompt), completion))
+            # CPU seconds of the whole process (llama.cpp's own threads included) while this
+            # request held the model, times the power of one busy core.
+            joules = (time.process_time() - cpu_start) * self.settings.energy_cpu_watts_per_core
+            emit(
+                Finished(
+                    "stop" if reason == "stop" else "length",
+                    len(prompt),
+                    completion,
+                    energy_joules=joules,
+                )
+            )

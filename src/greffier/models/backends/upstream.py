@@ -10,7 +10,9 @@ connection, which stops generation there too.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
@@ -119,11 +121,17 @@ class UpstreamBackend(ChatBackend):
     async def generate(self, request: Generation) -> AsyncIterator[Event]:
         self.stats.active += 1
         finished = failed = False
+        started = time.monotonic()
+
+        def joules() -> float:
+            # Wall time of the call times the power an upstream accelerator draws meanwhile.
+            return (time.monotonic() - started) * self.settings.energy_upstream_watts
+
         try:
             if request.stream:
                 async for event in self._stream(request):
                     finished = isinstance(event, Finished)
-                    yield event
+                    yield replace(event, energy_joules=joules()) if finished else event
             else:
                 # One upstream call: the upstream's own usage counts come with it.
                 reply = await self._create(request, **self._params(request))
@@ -136,6 +144,7 @@ class UpstreamBackend(ChatBackend):
                     "length" if choice.finish_reason == "length" else "stop",
                     reply.usage.prompt_tokens if reply.usage else 0,
                     reply.usage.completion_tokens if reply.usage else 0,
+                    energy_joules=joules(),
                 )
         except openai.OpenAIError as exc:
             failed = True

@@ -1,0 +1,29 @@
+"""Daily totals of chat usage per model: requests, tokens, estimated energy."""
+
+from __future__ import annotations
+
+from greffier.store.database import Database
+
+
+class UsageStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add(
+        self, day: str, model: str, prompt_tokens: int, completion_tokens: int, joules: float
+    ) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO usage_daily (day, model, requests, prompt_tokens, completion_tokens,"
+                " energy_joules) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (day, model) DO UPDATE SET"
+                " requests = requests + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
+                " completion_tokens = completion_tokens + excluded.completion_tokens,"
+                " energy_joules = energy_joules + excluded.energy_joules",
+                (day, model, prompt_tokens, completion_tokens, joules),
+            )
+
+    def since(self, day: str) -> list[dict]:
+        rows = self.db.query(
+            "SELECT * FROM usage_daily WHERE day >= ? ORDER BY day DESC, model", (day,)
+        )
+        return [dict(r) for r in rows]
