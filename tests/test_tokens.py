@@ -14,7 +14,12 @@ import tiktoken
 from conftest import greffier
 from greffier.tokens.corpus import ParallelCorpus, load_directory
 from greffier.tokens.parity import measure
-from greffier.tokens.tokenizers import GGUFVocabulary, HuggingFaceTokenizer, TiktokenEncoding
+from greffier.tokens.tokenizers import (
+    GGUFVocabulary,
+    HuggingFaceTokenizer,
+    TiktokenEncoding,
+    mistral_tokenizers,
+)
 from greffier.tokens.training import balanced_texts, train
 
 FRENCH = "Le conseil municipal a délibéré : 12 345 € pour l'école élémentaire."
@@ -72,6 +77,21 @@ def test_tiktoken_counts_match_the_reference_library(fetched):
     reference = tiktoken.get_encoding("cl100k_base")
     assert ours.encode(FRENCH) == reference.encode(FRENCH)
     assert ours.decode(ours.encode(FRENCH)) == FRENCH
+
+
+def test_mistral_tokenizers_match_their_reference_libraries():
+    import sentencepiece
+    from mistral_common.tokens.tokenizers.tekken import Tekkenizer
+
+    found = {t.name: t for t in mistral_tokenizers()}
+    spm, tekken = found["mistral-spm-v3"], found["mistral-tekken"]
+    reference_spm = sentencepiece.SentencePieceProcessor(model_file=str(spm.path))
+    reference_tekken = Tekkenizer.from_file(str(tekken.path))
+    for text in (FRENCH, "Die Gemeinde beschließt den Haushalt.", "¿Dónde está?"):
+        assert spm.encode(text) == reference_spm.encode(text)
+        assert tekken.encode(text) == reference_tekken.encode(text, bos=False, eos=False)
+        assert spm.decode(spm.encode(text)) == text
+        assert tekken.decode(tekken.encode(text)) == text
 
 
 def test_gguf_vocabulary_matches_llama_cpp_test_vectors(fetched):

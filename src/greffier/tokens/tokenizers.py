@@ -2,6 +2,8 @@
 
 - the vocabulary of every pulled chat model in the catalogue, read from its GGUF file by
   llama.cpp (``vocab_only``: no weights loaded);
+- Mistral's SentencePiece and Tekken tokenizers, from the files of the mistral-common
+  package;
 - other GGUF vocabularies (llama.cpp ships ``ggml-vocab-*.gguf`` for Llama 3, Qwen 2,
   Gemma, GPT-2…), Hugging Face ``tokenizer.json`` files (including the ones Greffier
   trains) and tiktoken encodings (cl100k, o200k…), found under ``data_dir/tokenizers``
@@ -88,6 +90,62 @@ class TiktokenEncoding:
         return self._encoding.decode(ids)
 
 
+@dataclass
+class SentencePieceModel:
+    name: str
+    path: Path
+    family: str = "sentencepiece"
+
+    def __post_init__(self):
+        import sentencepiece
+
+        self._model = sentencepiece.SentencePieceProcessor(model_file=str(self.path))
+
+    def encode(self, text: str) -> list[int]:
+        return self._model.encode(text)
+
+    def decode(self, ids: list[int]) -> str:
+        return self._model.decode(ids)
+
+
+@dataclass
+class TekkenTokenizer:
+    """Mistral's tiktoken-based "Tekken" tokenizer, read by mistral-common."""
+
+    name: str
+    path: Path
+    family: str = "tekken"
+
+    def __post_init__(self):
+        from mistral_common.tokens.tokenizers.tekken import Tekkenizer
+
+        self._tokenizer = Tekkenizer.from_file(str(self.path))
+
+    def encode(self, text: str) -> list[int]:
+        return self._tokenizer.encode(text, bos=False, eos=False)
+
+    def decode(self, ids: list[int]) -> str:
+        return self._tokenizer.decode(ids)
+
+
+def mistral_tokenizers() -> list[Tokenizer]:
+    """Mistral's SentencePiece (v3, Mistral 7B / Mixtral) and Tekken (Nemo, Small 3)
+    tokenizers, from the files the mistral-common package ships, when it is installed."""
+    try:
+        import mistral_common
+    except ImportError:
+        return []
+    data = Path(mistral_common.__file__).parent / "data"
+    found: list[Tokenizer] = []
+    spm = data / "mistral_instruct_tokenizer_240323.model.v3"
+    if spm.exists():
+        found.append(SentencePieceModel("mistral-spm-v3", spm))
+    tekken = data / "tekken_240911.json"
+    if tekken.exists():
+        found.append(TekkenTokenizer("mistral-tekken", tekken))
+    return found
+
+
 TIKTOKEN_NAMES = {
     "cl100k_base": "cl100k (GPT-4)",
     "o200k_base": "o200k (GPT-4o)",
@@ -110,4 +168,4 @@ def discover(models_dir: Path, tokenizers_dir: Path, catalogue: Catalogue) -> li
     for encoding, label in TIKTOKEN_NAMES.items():
         if (tiktoken_dir / f"{encoding}.ready").exists():
             found.append(TiktokenEncoding(label, encoding, tiktoken_dir))
-    return found
+    return found + mistral_tokenizers()
