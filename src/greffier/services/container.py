@@ -10,6 +10,7 @@ from greffier.services.documents import DocumentService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobRunner
 from greffier.services.search import SearchService
+from greffier.services.transcription import TranscriptionService
 from greffier.services.usage import ParityTable, UsageService
 from greffier.settings import Settings
 from greffier.store.database import Database
@@ -34,6 +35,7 @@ class Services:
     search: SearchService
     jobs: JobRunner
     usage: UsageService
+    transcription: TranscriptionService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -53,6 +55,7 @@ class Services:
             search=SearchService(store, embedder, settings.hybrid_lexical_weight),
             jobs=JobRunner(documents.run_job, lambda: [j["id"] for j in store.unfinished_jobs()]),
             usage=usage,
+            transcription=TranscriptionService(registry, settings),
         )
 
     async def close(self) -> None:

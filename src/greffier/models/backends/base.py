@@ -153,3 +153,59 @@ class EmbeddingBackend(ABC):
     @abstractmethod
     def embed(self, texts: list[str], kind: Literal["query", "passage"]) -> np.ndarray:
         """A (len(texts), dimensions) float32 array of L2-normalised rows."""
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float  # seconds
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transcript:
+    language: str
+    language_probability: float
+    duration: float  # seconds of audio
+    segments: tuple[Segment, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments).strip()
+
+
+class SpeechBackend(ABC):
+    """Turns recorded speech into timed text. Subclasses implement :meth:`transcribe` only.
+
+    The call blocks (it is CPU work or a remote call): callers run it off the event loop.
+    """
+
+    location: Location = "in-process"
+
+    def __init__(self, entry: ModelEntry, settings: Settings):
+        self.entry = entry
+        self.settings = settings
+        self.stats = BackendStats()
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the model."""
+
+    @abstractmethod
+    def transcribe(
+        self,
+        audio: str,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+        word_timestamps: bool = False,
+    ) -> Transcript:
+        """Transcribe the audio file at path ``audio`` (any format the decoder reads)."""

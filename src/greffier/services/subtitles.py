@@ -1,0 +1,60 @@
+"""Transcripts as text, SubRip (SRT) and WebVTT, and OpenAI's verbose JSON."""
+
+from __future__ import annotations
+
+from greffier.models.backends.base import Transcript
+
+LANGUAGE_NAMES = {
+    "fr": "french",
+    "en": "english",
+    "de": "german",
+    "es": "spanish",
+    "it": "italian",
+    "nl": "dutch",
+    "pt": "portuguese",
+}
+
+
+def timestamp(seconds: float, separator: str = ",") -> str:
+    """3725.5 s → '01:02:05,500' (SRT) or '01:02:05.500' (WebVTT)."""
+    millis = round(seconds * 1000)
+    hours, millis = divmod(millis, 3_600_000)
+    minutes, millis = divmod(millis, 60_000)
+    secs, millis = divmod(millis, 1000)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
+
+
+def srt(transcript: Transcript) -> str:
+    blocks = [
+        f"{i}\n{timestamp(s.start)} --> {timestamp(s.end)}\n{s.text}\n"
+        for i, s in enumerate(transcript.segments, start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def vtt(transcript: Transcript) -> str:
+    blocks = [
+        f"{timestamp(s.start, '.')} --> {timestamp(s.end, '.')}\n{s.text}\n"
+        for s in transcript.segments
+    ]
+    return "WEBVTT\n\n" + "\n".join(blocks)
+
+
+def verbose_json(transcript: Transcript, words: bool) -> dict:
+    body = {
+        "task": "transcribe",
+        "language": LANGUAGE_NAMES.get(transcript.language, transcript.language),
+        "duration": transcript.duration,
+        "text": transcript.text,
+        "segments": [
+            {"id": i, "start": s.start, "end": s.end, "text": s.text}
+            for i, s in enumerate(transcript.segments)
+        ],
+    }
+    if words:
+        body["words"] = [
+            {"word": w.text, "start": w.start, "end": w.end, "probability": w.probability}
+            for s in transcript.segments
+            for w in s.words
+        ]
+    return body

@@ -1,0 +1,90 @@
+"""Transcribing uploaded recordings: checks first, then the speech model.
+
+The recording is probed with PyAV before any decoding: a file that is not audio, is
+truncated or corrupt, holds no audio stream, lasts zero seconds or longer than
+``max_audio_seconds`` is refused with a precise reason. Decoding then streams from the
+file (faster-whisper reads it through PyAV), so memory stays bounded by the model's
+30-second windows, not the recording's length.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from greffier.errors import InvalidRequest
+from greffier.models.backends.base import Transcript
+from greffier.models.registry import ModelRegistry
+from greffier.settings import Settings
+
+OPENAI_ALIASES = ("whisper-1",)
+
+
+def probe_duration(path: Path, name: str) -> float:
+    """Seconds of audio in the file, or InvalidRequest saying what is wrong with it."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            streams = container.streams.audio
+            if not streams:
+                raise InvalidRequest(
+                    f"{name} holds no audio track.", param="file", code="invalid_audio"
+                )
+            stream = streams[0]
+            if container.duration:
+                return container.duration / 1_000_000
+            if stream.duration and stream.time_base:
+                return float(stream.duration * stream.time_base)
+            # No duration in the headers (raw streams): count the decoded samples.
+            samples = sum(frame.samples for frame in container.decode(stream))
+            return samples / (stream.rate or 16000)
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise InvalidRequest(
+            f"{name} is not a readable audio file (truncated, corrupt or another type): {exc}",
+            param="file",
+            code="invalid_audio",
+        ) from exc
+
+
+class TranscriptionService:
+    def __init__(self, registry: ModelRegistry, settings: Settings):
+        self.registry = registry
+        self.settings = settings
+
+    def transcribe(
+        self,
+        model: str | None,
+        data: bytes,
+        filename: str,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+        words: bool = False,
+    ) -> Transcript:
+        """Blocking."""
+        model_id = self.settings.speech_model if model in (None, *OPENAI_ALIASES) else model
+        backend = self.registry.speech_backend(model_id)
+        name = Path(filename or "audio").name
+        if not data:
+            raise InvalidRequest(f"{name} is empty (0 bytes).", param="file", code="empty_file")
+        with tempfile.NamedTemporaryFile(suffix=Path(name).suffix or ".bin") as handle:
+            handle.write(data)
+            handle.flush()
+            duration = probe_duration(Path(handle.name), name)
+            if duration <= 0.05:
+                raise InvalidRequest(
+                    f"{name} lasts 0 seconds: there is nothing to transcribe.",
+                    param="file",
+                    code="empty_audio",
+                )
+            if duration > self.settings.max_audio_seconds:
+                raise InvalidRequest(
+                    f"{name} lasts {duration:.0f} s, over the {self.settings.max_audio_seconds:.0f}"
+                    " s accepted (setting max_audio_seconds).",
+                    param="file",
+                    code="audio_too_long",
+                )
+            return backend.transcribe(
+                handle.name, language=language, prompt=prompt, word_timestamps=words
+            )
