@@ -56,6 +56,14 @@ PAIRS = [
 FETCHED = Path(__file__).parent.parent / ".cache" / "test-data" / "tokenizers"
 
 
+def write_parallel(folder: Path, pairs: tuple = tuple(PAIRS[:6])) -> Path:
+    """PAIRS as a parallel folder: conseil.en.txt and conseil.fr.txt, one pair a paragraph."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "conseil.en.txt").write_text("\n\n".join(e for e, _ in pairs))
+    (folder / "conseil.fr.txt").write_text("\n\n".join(f for _, f in pairs))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def fetched():
     """Tokenizer files `make install-test` fetched (`greffier tokens fetch`): tests stay
@@ -143,10 +151,7 @@ def test_metrics_by_hand(corpus, tmp_path):
 
 
 def test_report_command_writes_table_json_and_charts(fetched, base_env, tmp_path):
-    folder = tmp_path / "parallel"
-    folder.mkdir()
-    (folder / "conseil.en.txt").write_text("\n\n".join(e for e, _ in PAIRS[:6]))
-    (folder / "conseil.fr.txt").write_text("\n\n".join(f for _, f in PAIRS[:6]))
+    folder = write_parallel(tmp_path / "parallel")
     assert len(load_directory(folder).sections) == 6
     out = tmp_path / "report"
     env = {**base_env, "GREFFIER_DATA_DIR": str(fetched.parent)}

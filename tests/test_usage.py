@@ -7,14 +7,11 @@ import json
 import httpx
 
 from conftest import MODEL, greffier
-from test_tokens import PAIRS
+from test_tokens import write_parallel
 
 
 def test_english_equivalent_comes_from_the_measured_parity(server, client, tmp_path):
-    folder = tmp_path / "parallel"
-    folder.mkdir()
-    (folder / "conseil.en.txt").write_text("\n\n".join(e for e, _ in PAIRS[:6]))
-    (folder / "conseil.fr.txt").write_text("\n\n".join(f for _, f in PAIRS[:6]))
+    folder = write_parallel(tmp_path / "parallel")
     greffier(
         "tokens",
         "report",

@@ -23,9 +23,8 @@ class ModelRegistry:
         self.settings = settings
         self.catalogue = catalogue or Catalogue.load(settings.effective_catalogue_file)
         self.backends = backends or load_backends()
-        self._instances: dict[str, ChatBackend] = {}
-        self._embedders: dict[str, EmbeddingBackend] = {}
-        self._speech: dict[str, SpeechBackend] = {}
+        # One instance per catalogue entry, created on first use (not loaded yet).
+        self._instances: dict[str, ChatBackend | EmbeddingBackend | SpeechBackend] = {}
 
     def entries(self, role: Role | None = None) -> list[ModelEntry]:
         return [e for e in self.catalogue if role is None or e.role == role]
@@ -33,54 +32,37 @@ class ModelRegistry:
     def entry(self, model_id: str) -> ModelEntry:
         return self.catalogue.get(model_id)
 
-    def chat_backend(self, model_id: str) -> ChatBackend:
-        """The backend serving ``model_id`` (created, not yet loaded, on first call)."""
+    def _backend(self, model_id: str, role: Role):
         entry = self.catalogue.get(model_id)
-        if entry.role != Role.chat:
+        if entry.role != role:
             raise InvalidRequest(
-                f"Model '{model_id}' is a {entry.role} model, not a chat model.", param="model"
+                f"Model '{model_id}' is a {entry.role} model, not a {role} model.", param="model"
             )
         backend = self._instances.get(model_id)
         if backend is None:
-            backend = self.backends.get(entry.backend, "chat")(entry, self.settings)
+            backend = self.backends.get(entry.backend, role.value)(entry, self.settings)
             self._instances[model_id] = backend
         return backend
 
+    def chat_backend(self, model_id: str) -> ChatBackend:
+        """The backend serving ``model_id``."""
+        return self._backend(model_id, Role.chat)
+
     def embedding_backend(self, model_id: str) -> EmbeddingBackend:
-        """The backend embedding with ``model_id`` (created, not yet loaded, on first call)."""
-        entry = self.catalogue.get(model_id)
-        if entry.role != Role.embedding:
-            raise InvalidRequest(
-                f"Model '{model_id}' is a {entry.role} model, not an embedding model.",
-                param="model",
-            )
-        backend = self._embedders.get(model_id)
-        if backend is None:
-            backend = self.backends.get(entry.backend, "embedding")(entry, self.settings)
-            self._embedders[model_id] = backend
-        return backend
+        """The backend embedding with ``model_id``."""
+        return self._backend(model_id, Role.embedding)
 
     def speech_backend(self, model_id: str) -> SpeechBackend:
-        """The backend transcribing with ``model_id`` (created, not loaded, on first call)."""
-        entry = self.catalogue.get(model_id)
-        if entry.role != Role.speech:
-            raise InvalidRequest(
-                f"Model '{model_id}' is a {entry.role} model, not a speech model.", param="model"
-            )
-        backend = self._speech.get(model_id)
-        if backend is None:
-            backend = self.backends.get(entry.backend, "speech")(entry, self.settings)
-            self._speech[model_id] = backend
-        return backend
+        """The backend transcribing with ``model_id``."""
+        return self._backend(model_id, Role.speech)
 
     def running(self) -> dict[str, ChatBackend | EmbeddingBackend | SpeechBackend]:
-        return {**self._instances, **self._embedders, **self._speech}
+        return dict(self._instances)
 
     async def close(self) -> None:
         for backend in self._instances.values():
-            await backend.close()
-        for embedder in [*self._embedders.values(), *self._speech.values()]:
-            embedder.close()
+            if isinstance(backend, ChatBackend):
+                await backend.close()  # async: it may wait for a generation to stop
+            else:
+                backend.close()
         self._instances.clear()
-        self._embedders.clear()
-        self._speech.clear()
