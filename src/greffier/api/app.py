@@ -21,6 +21,7 @@ from greffier.api.routes import (
     chat,
     documents,
     health,
+    meetings,
     models,
     search,
     tokens,
@@ -67,6 +68,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(tokens.router, dependencies=keyed)
     app.include_router(admin.router, dependencies=keyed)
     app.include_router(audio.router, dependencies=keyed)
+    app.include_router(meetings.router, dependencies=keyed)
     app.include_router(health.router)
     # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
     app.mount(

@@ -22,7 +22,7 @@ class BodySizeLimit:
 
     def _limit(self, scope) -> int:
         is_upload = scope["method"] == "POST" and scope["path"].endswith(
-            ("/documents", "/audio/transcriptions")
+            ("/documents", "/audio/transcriptions", "/meetings")
         )
         return self.upload_bytes if is_upload else self.max_bytes
 

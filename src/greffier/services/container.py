@@ -9,6 +9,7 @@ from greffier.services.chat import ChatService
 from greffier.services.documents import DocumentService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobRunner
+from greffier.services.meetings import MeetingService
 from greffier.services.search import SearchService
 from greffier.services.transcription import TranscriptionService
 from greffier.services.usage import ParityTable, UsageService
@@ -16,6 +17,7 @@ from greffier.settings import Settings
 from greffier.store.database import Database
 from greffier.store.documents import DocumentStore
 from greffier.store.identity import IdentityStore
+from greffier.store.meetings import MeetingStore
 from greffier.store.usage import UsageStore
 
 
@@ -36,6 +38,7 @@ class Services:
     jobs: JobRunner
     usage: UsageService
     transcription: TranscriptionService
+    meetings: MeetingService
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -45,6 +48,14 @@ class Services:
         embedder = registry.embedding_backend(settings.embedding_model)
         documents = DocumentService(settings, store, embedder)
         usage = UsageService(UsageStore(database), ParityTable(parity_file(settings)))
+        transcription = TranscriptionService(registry, settings)
+        meetings = MeetingService(settings, MeetingStore(database), transcription)
+
+        def run_job(job_id: str) -> None:
+            job = store.job(job_id)
+            if job is not None:
+                (meetings.run_job if job["kind"] == "meeting" else documents.run_job)(job_id)
+
         return cls(
             settings=settings,
             database=database,
@@ -53,9 +64,10 @@ class Services:
             chat=ChatService(registry, settings.default_model, usage),
             documents=documents,
             search=SearchService(store, embedder, settings.hybrid_lexical_weight),
-            jobs=JobRunner(documents.run_job, lambda: [j["id"] for j in store.unfinished_jobs()]),
+            jobs=JobRunner(run_job, lambda: [j["id"] for j in store.unfinished_jobs()]),
             usage=usage,
-            transcription=TranscriptionService(registry, settings),
+            transcription=transcription,
+            meetings=meetings,
         )
 
     async def close(self) -> None:

@@ -1,8 +1,10 @@
-"""Transcripts as text, SubRip (SRT) and WebVTT, and OpenAI's verbose JSON."""
+"""Transcripts as SubRip (SRT), WebVTT and OpenAI's verbose JSON."""
 
 from __future__ import annotations
 
-from greffier.models.backends.base import Transcript
+from collections.abc import Sequence
+
+from greffier.models.backends.base import Segment, Transcript
 
 LANGUAGE_NAMES = {
     "fr": "french",
@@ -24,18 +26,16 @@ def timestamp(seconds: float, separator: str = ",") -> str:
     return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{millis:03d}"
 
 
-def srt(transcript: Transcript) -> str:
-    blocks = [
+def srt(segments: Sequence[Segment]) -> str:
+    return "\n".join(
         f"{i}\n{timestamp(s.start)} --> {timestamp(s.end)}\n{s.text}\n"
-        for i, s in enumerate(transcript.segments, start=1)
-    ]
-    return "\n".join(blocks)
+        for i, s in enumerate(segments, start=1)
+    )
 
 
-def vtt(transcript: Transcript) -> str:
+def vtt(segments: Sequence[Segment]) -> str:
     blocks = [
-        f"{timestamp(s.start, '.')} --> {timestamp(s.end, '.')}\n{s.text}\n"
-        for s in transcript.segments
+        f"{timestamp(s.start, '.')} --> {timestamp(s.end, '.')}\n{s.text}\n" for s in segments
     ]
     return "WEBVTT\n\n" + "\n".join(blocks)
 

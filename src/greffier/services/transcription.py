@@ -10,9 +10,11 @@ file (faster-whisper reads it through PyAV), so memory stays bounded by the mode
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from greffier.errors import InvalidRequest
+from greffier.models import files
 from greffier.models.backends.base import Transcript
 from greffier.models.registry import ModelRegistry
 from greffier.settings import Settings
@@ -52,6 +54,11 @@ class TranscriptionService:
         self.registry = registry
         self.settings = settings
 
+    def check_ready(self, model: str | None = None) -> None:
+        """Fail now, with the fix, if the speech model's files are missing or altered."""
+        backend = self.registry.speech_backend(model or self.settings.speech_model)
+        files.verify(self.settings.models_dir, backend.entry)
+
     def transcribe(
         self,
         model: str | None,
@@ -62,29 +69,55 @@ class TranscriptionService:
         prompt: str | None = None,
         words: bool = False,
     ) -> Transcript:
-        """Blocking."""
+        """Blocking. ``model`` None or an OpenAI name means the configured speech model."""
         model_id = self.settings.speech_model if model in (None, *OPENAI_ALIASES) else model
-        backend = self.registry.speech_backend(model_id)
+        self.registry.speech_backend(model_id)  # an unknown model fails before the upload
         name = Path(filename or "audio").name
         if not data:
             raise InvalidRequest(f"{name} is empty (0 bytes).", param="file", code="empty_file")
         with tempfile.NamedTemporaryFile(suffix=Path(name).suffix or ".bin") as handle:
             handle.write(data)
             handle.flush()
-            duration = probe_duration(Path(handle.name), name)
-            if duration <= 0.05:
-                raise InvalidRequest(
-                    f"{name} lasts 0 seconds: there is nothing to transcribe.",
-                    param="file",
-                    code="empty_audio",
-                )
-            if duration > self.settings.max_audio_seconds:
-                raise InvalidRequest(
-                    f"{name} lasts {duration:.0f} s, over the {self.settings.max_audio_seconds:.0f}"
-                    " s accepted (setting max_audio_seconds).",
-                    param="file",
-                    code="audio_too_long",
-                )
-            return backend.transcribe(
-                handle.name, language=language, prompt=prompt, word_timestamps=words
+            return self.transcribe_file(
+                Path(handle.name),
+                name,
+                model=model_id,
+                language=language,
+                prompt=prompt,
+                words=words,
             )
+
+    def transcribe_file(
+        self,
+        path: Path,
+        name: str,
+        *,
+        model: str | None = None,
+        language: str | None = None,
+        prompt: str | None = None,
+        words: bool = False,
+        progress: Callable[[float, float], None] | None = None,
+    ) -> Transcript:
+        """Check then transcribe a recording on disk; ``progress(done_s, total_s)``."""
+        backend = self.registry.speech_backend(model or self.settings.speech_model)
+        duration = probe_duration(path, name)
+        if duration <= 0.05:
+            raise InvalidRequest(
+                f"{name} lasts 0 seconds: there is nothing to transcribe.",
+                param="file",
+                code="empty_audio",
+            )
+        if duration > self.settings.max_audio_seconds:
+            raise InvalidRequest(
+                f"{name} lasts {duration:.0f} s, over the {self.settings.max_audio_seconds:.0f}"
+                " s accepted (setting max_audio_seconds).",
+                param="file",
+                code="audio_too_long",
+            )
+        return backend.transcribe(
+            str(path),
+            language=language,
+            prompt=prompt,
+            word_timestamps=words,
+            progress=(lambda done: progress(done, duration)) if progress else None,
+        )

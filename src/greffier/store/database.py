@@ -164,12 +164,56 @@ def _m005_usage(db: sqlite3.Connection) -> None:
     )
 
 
+def _m006_meetings(db: sqlite3.Connection) -> None:
+    _run_statements(
+        db,
+        """
+        CREATE TABLE meetings (
+            id INTEGER PRIMARY KEY,
+            owner_id INTEGER NOT NULL REFERENCES users(id),
+            title TEXT NOT NULL,
+            language TEXT,
+            speakers_expected INTEGER,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'transcribed', 'failed')),
+            error TEXT,
+            error_code TEXT,
+            duration REAL,
+            audio_name TEXT NOT NULL,
+            audio_sha256 TEXT,
+            sensitivity TEXT NOT NULL DEFAULT 'internal'
+                CHECK (sensitivity IN ('public', 'internal', 'sensitive', 'secret')),
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE meeting_segments (
+            id INTEGER PRIMARY KEY,
+            meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+            ordinal INTEGER NOT NULL,
+            start REAL NOT NULL,
+            end REAL NOT NULL,
+            speaker TEXT NOT NULL,
+            text TEXT NOT NULL,
+            words TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX meeting_segments_meeting ON meeting_segments(meeting_id);
+        CREATE TABLE meeting_speakers (
+            meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+            label TEXT NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (meeting_id, label)
+        );
+        ALTER TABLE jobs ADD COLUMN meeting_id INTEGER REFERENCES meetings(id) ON DELETE CASCADE
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
     ("002_documents", _m002_documents),
     ("003_vector_log", _m003_vector_log),
     ("004_vocabulary", _m004_vocabulary),
     ("005_usage", _m005_usage),
+    ("006_meetings", _m006_meetings),
 ]
 
 

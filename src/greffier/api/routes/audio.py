@@ -41,9 +41,11 @@ def transcriptions(
     if response_format == "text":
         return PlainTextResponse(transcript.text + "\n")
     if response_format == "srt":
-        return PlainTextResponse(subtitles.srt(transcript), media_type="application/x-subrip")
+        return PlainTextResponse(
+            subtitles.srt(transcript.segments), media_type="application/x-subrip"
+        )
     if response_format == "vtt":
-        return PlainTextResponse(subtitles.vtt(transcript), media_type="text/vtt")
+        return PlainTextResponse(subtitles.vtt(transcript.segments), media_type="text/vtt")
     if response_format == "verbose_json":
         return subtitles.verbose_json(transcript, words)
     return {"text": transcript.text}

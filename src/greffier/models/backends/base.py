@@ -9,7 +9,7 @@ unit vectors. Backends know nothing of HTTP.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -207,5 +207,7 @@ class SpeechBackend(ABC):
         language: str | None = None,
         prompt: str | None = None,
         word_timestamps: bool = False,
+        progress: Callable[[float], None] | None = None,
     ) -> Transcript:
-        """Transcribe the audio file at path ``audio`` (any format the decoder reads)."""
+        """Transcribe the audio file at path ``audio`` (any format the decoder reads);
+        ``progress(seconds_done)`` after each segment."""

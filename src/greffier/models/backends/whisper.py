@@ -46,7 +46,9 @@ class FasterWhisperBackend(SpeechBackend):
             self.stats.loaded = True
         return self._model
 
-    def transcribe(self, audio, *, language=None, prompt=None, word_timestamps=False):
+    def transcribe(
+        self, audio, *, language=None, prompt=None, word_timestamps=False, progress=None
+    ):
         if language is not None and language not in LANGUAGES:
             raise InvalidRequest(
                 f"Unknown language code '{language}': use an ISO 639-1 code such as fr, en, "
@@ -66,28 +68,32 @@ class FasterWhisperBackend(SpeechBackend):
                     vad_filter=True,
                     beam_size=5,
                 )
-                result = tuple(
-                    Segment(
-                        round(s.start, 3),
-                        round(s.end, 3),
-                        s.text.strip(),
-                        tuple(
-                            Word(
-                                round(w.start, 3),
-                                round(w.end, 3),
-                                w.word.strip(),
-                                round(w.probability, 4),
-                            )
-                            for w in (s.words or ())
-                        ),
+                result = []
+                for s in segments:  # a lazy generator: decoding happens here
+                    words = tuple(
+                        Word(
+                            round(float(w.start), 3),
+                            round(float(w.end), 3),
+                            w.word.strip(),
+                            round(float(w.probability), 4),
+                        )
+                        for w in (s.words or ())
                     )
-                    for s in segments  # a lazy generator: decoding happens here
-                )
+                    result.append(
+                        Segment(
+                            round(float(s.start), 3), round(float(s.end), 3), s.text.strip(), words
+                        )
+                    )
+                    if progress:
+                        progress(float(s.end))
             finally:
                 self.stats.active -= 1
         self.stats.completed += 1
         return Transcript(
-            info.language, round(info.language_probability, 4), round(info.duration, 3), result
+            info.language,
+            round(float(info.language_probability), 4),
+            round(float(info.duration), 3),
+            tuple(result),
         )
 
     def close(self) -> None:

@@ -1,0 +1,88 @@
+"""Meetings: upload a recording, follow its job, read and export the transcript."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
+
+router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
+
+
+def _meeting(row) -> dict:
+    return {
+        "id": row["id"],
+        "object": "meeting",
+        "title": row["title"],
+        "status": row["status"],
+        "language": row["language"],
+        "duration": row["duration"],
+        "speakers_expected": row["speakers_expected"],
+        "audio_name": row["audio_name"],
+        "error": {"code": row["error_code"], "message": row["error"]} if row["error"] else None,
+        "created_at": row["created_at"],
+    }
+
+
+@router.post("", status_code=202)
+def add_meeting(
+    request: Request,
+    file: UploadFile = File(...),
+    title: str = Form(..., min_length=1, max_length=300),
+    language: str | None = Form(None),
+    speakers: int | None = Form(None),
+) -> dict:
+    services, who = request.app.state.services, request.state.principal
+    meeting_id, job_id = services.meetings.add(
+        who,
+        title,
+        file.file.read(),
+        file.filename or "audio",
+        language=language or None,
+        speakers=speakers,
+    )
+    services.jobs.submit(job_id)
+    return {"id": meeting_id, "object": "meeting", "job_id": job_id, "status": "pending"}
+
+
+@router.get("")
+def list_meetings(request: Request) -> dict:
+    services, who = request.app.state.services, request.state.principal
+    return {"object": "list", "data": [_meeting(r) for r in services.meetings.meetings(who)]}
+
+
+@router.get("/{meeting_id}")
+def get_meeting(meeting_id: int, request: Request) -> dict:
+    services, who = request.app.state.services, request.state.principal
+    meeting = _meeting(services.meetings.meeting(who, meeting_id))
+    return meeting | {"segments": services.meetings.transcript(who, meeting_id)}
+
+
+@router.get("/{meeting_id}/export")
+def export(
+    meeting_id: int, request: Request, format: Literal["txt", "srt", "vtt"] = "txt"
+) -> PlainTextResponse:
+    services, who = request.app.state.services, request.state.principal
+    media = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}[format]
+    return PlainTextResponse(services.meetings.export(who, meeting_id, format), media_type=media)
+
+
+class SpeakerName(BaseModel):
+    label: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=200)
+
+
+@router.post("/{meeting_id}/speakers")
+def rename_speaker(meeting_id: int, body: SpeakerName, request: Request) -> dict:
+    services, who = request.app.state.services, request.state.principal
+    services.meetings.rename_speaker(who, meeting_id, body.label, body.name)
+    return {"id": meeting_id, "label": body.label, "name": body.name}
+
+
+@router.delete("/{meeting_id}")
+def delete_meeting(meeting_id: int, request: Request) -> dict:
+    services, who = request.app.state.services, request.state.principal
+    services.meetings.delete(who, meeting_id)
+    return {"id": meeting_id, "object": "meeting", "deleted": True}

@@ -1,0 +1,183 @@
+"""Meetings: upload a recording, transcribe it as a background job, read, rename speakers,
+export, delete.
+
+The recording is checked (type, length) before anything is stored, so a bad file leaves
+nothing behind. Recordings are kept under ``data_dir/audio`` by SHA-256 until their meeting
+is deleted. Speaker separation and minutes are not done yet: every segment is attributed to
+"Intervenant 1" (see docs/meetings.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+from greffier.errors import InvalidRequest, NotFound
+from greffier.models.backends.base import Segment, Word
+from greffier.services import subtitles
+from greffier.services.identity import Principal
+from greffier.services.transcription import TranscriptionService, probe_duration
+from greffier.settings import Settings
+from greffier.store.meetings import MeetingStore
+
+DEFAULT_SPEAKER = "Intervenant 1"
+
+
+class MeetingService:
+    def __init__(
+        self, settings: Settings, store: MeetingStore, transcription: TranscriptionService
+    ):
+        self.settings = settings
+        self.store = store
+        self.transcription = transcription
+
+    def _audio(self, sha: str) -> Path:
+        return self.settings.data_dir / "audio" / sha[:2] / sha
+
+    def add(
+        self,
+        principal: Principal,
+        title: str,
+        data: bytes,
+        filename: str,
+        *,
+        language: str | None = None,
+        speakers: int | None = None,
+    ) -> tuple[int, str]:
+        """Check and store the recording, queue its transcription: (meeting id, job id)."""
+        name = Path(filename or "audio").name
+        if not title.strip():
+            raise InvalidRequest("A meeting needs a title.", param="title")
+        if speakers is not None and not 1 <= speakers <= 20:
+            raise InvalidRequest("speakers must be between 1 and 20.", param="speakers")
+        if not data:
+            raise InvalidRequest(f"{name} is empty (0 bytes).", param="file", code="empty_file")
+        self.transcription.check_ready()
+        sha = hashlib.sha256(data).hexdigest()
+        path = self._audio(sha)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(data)
+        try:
+            duration = probe_duration(partial, name)
+            if duration <= 0.05:
+                raise InvalidRequest(f"{name} lasts 0 seconds.", param="file", code="empty_audio")
+            if duration > self.settings.max_audio_seconds:
+                raise InvalidRequest(
+                    f"{name} lasts {duration:.0f} s, over the "
+                    f"{self.settings.max_audio_seconds:.0f} s accepted (setting "
+                    "max_audio_seconds).",
+                    param="file",
+                    code="audio_too_long",
+                )
+            partial.replace(path)
+        finally:
+            partial.unlink(missing_ok=True)
+        job_id = uuid.uuid4().hex
+        meeting_id = self.store.create(
+            principal.user_id, title.strip(), language, speakers, name, sha, duration, job_id
+        )
+        return meeting_id, job_id
+
+    def run_job(self, job_id: str, progress=None) -> None:
+        """Transcribe the job's meeting (blocking; on the job worker or in the CLI)."""
+        meeting = self.store.for_job(job_id)
+        if meeting is None:
+            return  # deleted meanwhile
+        self._set_job(job_id, "running")
+        try:
+            transcript = self.transcription.transcribe_file(
+                self._audio(meeting["audio_sha256"]),
+                meeting["audio_name"],
+                language=meeting["language"],
+                words=True,
+                progress=progress,
+            )
+        except InvalidRequest as exc:
+            self.store.fail(meeting["id"], exc.code or "invalid_audio", exc.message)
+            self._set_job(job_id, "failed", exc.message)
+            return
+        except Exception as exc:
+            self.store.fail(meeting["id"], "transcription_failed", str(exc))
+            self._set_job(job_id, "failed", str(exc))
+            raise
+        if not transcript.segments:
+            message = "No speech was found in the recording (silence only?)."
+            self.store.fail(meeting["id"], "no_speech", message)
+            self._set_job(job_id, "failed", message)
+            return
+        self.store.save_transcript(
+            meeting["id"],
+            transcript.language,
+            transcript.duration,
+            [(DEFAULT_SPEAKER, s) for s in transcript.segments],
+        )
+        self._set_job(job_id, "done")
+
+    def _set_job(self, job_id: str, status: str, error: str | None = None) -> None:
+        with self.store.db.write() as conn:
+            conn.execute(
+                "UPDATE jobs SET status = ?, error = ?, done = ?, "
+                "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                (status, error, 1 if status in ("done", "failed") else 0, job_id),
+            )
+
+    # --- reading --------------------------------------------------------------------------
+
+    def meeting(self, principal: Principal, meeting_id: int):
+        row = self.store.get(meeting_id)
+        if row is None or (not principal.is_admin and row["owner_id"] != principal.user_id):
+            raise NotFound(f"No meeting with id {meeting_id}.", param="meeting_id")
+        return row
+
+    def meetings(self, principal: Principal):
+        return self.store.listing(None if principal.is_admin else principal.user_id)
+
+    def transcript(self, principal: Principal, meeting_id: int) -> list[dict]:
+        self.meeting(principal, meeting_id)
+        return [
+            {
+                "start": r["start"],
+                "end": r["end"],
+                "speaker": r["speaker_name"],
+                "speaker_label": r["speaker"],
+                "text": r["text"],
+                "words": [{"start": s, "end": e, "word": w} for s, e, w in json.loads(r["words"])],
+            }
+            for r in self.store.segments(meeting_id)
+        ]
+
+    def export(self, principal: Principal, meeting_id: int, fmt: str) -> str:
+        meeting = self.meeting(principal, meeting_id)
+        segments = [
+            Segment(
+                s["start"],
+                s["end"],
+                f"{s['speaker']} : {s['text']}",
+                tuple(Word(w["start"], w["end"], w["word"], 1.0) for w in s["words"]),
+            )
+            for s in self.transcript(principal, meeting_id)
+        ]
+        if fmt == "srt":
+            return subtitles.srt(segments)
+        if fmt == "vtt":
+            return subtitles.vtt(segments)
+        lines = [f"{meeting['title']}\n"] + [
+            f"[{subtitles.timestamp(s.start, ',')[:8]}] {s.text}" for s in segments
+        ]
+        return "\n".join(lines) + "\n"
+
+    def rename_speaker(self, principal: Principal, meeting_id: int, label: str, name: str) -> None:
+        self.meeting(principal, meeting_id)
+        if not name.strip():
+            raise InvalidRequest("A speaker needs a name.", param="name")
+        if not self.store.rename_speaker(meeting_id, label, name.strip()):
+            raise NotFound(f"No speaker '{label}' in meeting {meeting_id}.", param="label")
+
+    def delete(self, principal: Principal, meeting_id: int) -> None:
+        self.meeting(principal, meeting_id)
+        sha = self.store.delete(meeting_id)
+        if sha and not self.store.audio_in_use(sha):
+            self._audio(sha).unlink(missing_ok=True)

@@ -1,0 +1,143 @@
+"""Meetings: the recording's metadata, timed transcript segments and speaker names."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from greffier.models.backends.base import Segment
+from greffier.store.database import Database
+
+_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+
+
+class MeetingStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def create(
+        self,
+        owner_id: int,
+        title: str,
+        language: str | None,
+        speakers: int | None,
+        audio_name: str,
+        audio_sha256: str,
+        duration: float,
+        job_id: str,
+    ) -> int:
+        with self.db.write() as conn:
+            meeting_id = conn.execute(
+                "INSERT INTO meetings (owner_id, title, language, speakers_expected, status,"
+                " audio_name, audio_sha256, duration) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
+                (owner_id, title, language, speakers, audio_name, audio_sha256, duration),
+            ).lastrowid
+            conn.execute(
+                "INSERT INTO jobs (id, kind, owner_id, meeting_id, status, total) "
+                "VALUES (?, 'meeting', ?, ?, 'queued', 1)",
+                (job_id, owner_id, meeting_id),
+            )
+            return meeting_id
+
+    def get(self, meeting_id: int):
+        return self.db.query_one("SELECT * FROM meetings WHERE id = ?", (meeting_id,))
+
+    def for_job(self, job_id: str):
+        return self.db.query_one(
+            "SELECT m.* FROM meetings m JOIN jobs j ON j.meeting_id = m.id WHERE j.id = ?",
+            (job_id,),
+        )
+
+    def listing(self, owner_id: int | None):
+        if owner_id is None:
+            return self.db.query("SELECT * FROM meetings ORDER BY created_at DESC")
+        return self.db.query(
+            "SELECT * FROM meetings WHERE owner_id = ? ORDER BY created_at DESC", (owner_id,)
+        )
+
+    def save_transcript(
+        self,
+        meeting_id: int,
+        language: str,
+        duration: float,
+        segments: Sequence[tuple[str, Segment]],
+    ) -> None:
+        """Replace the transcript in one transaction: (speaker label, segment) pairs."""
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM meeting_segments WHERE meeting_id = ?", (meeting_id,))
+            conn.executemany(
+                "INSERT INTO meeting_segments (meeting_id, ordinal, start, end, speaker, text,"
+                " words) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        meeting_id,
+                        i,
+                        s.start,
+                        s.end,
+                        speaker,
+                        s.text,
+                        json.dumps([[w.start, w.end, w.text] for w in s.words], ensure_ascii=False),
+                    )
+                    for i, (speaker, s) in enumerate(segments)
+                ],
+            )
+            conn.execute(
+                f"UPDATE meetings SET status = 'transcribed', language = ?, duration = ?,"
+                f" error = NULL, error_code = NULL, updated_at = {_NOW} WHERE id = ?",
+                (language, duration, meeting_id),
+            )
+
+    def fail(self, meeting_id: int, code: str, message: str) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM meeting_segments WHERE meeting_id = ?", (meeting_id,))
+            conn.execute(
+                f"UPDATE meetings SET status = 'failed', error_code = ?, error = ?,"
+                f" updated_at = {_NOW} WHERE id = ?",
+                (code, message, meeting_id),
+            )
+
+    def segments(self, meeting_id: int):
+        return self.db.query(
+            "SELECT s.*, coalesce(n.name, s.speaker) AS speaker_name FROM meeting_segments s "
+            "LEFT JOIN meeting_speakers n ON n.meeting_id = s.meeting_id AND n.label = s.speaker "
+            "WHERE s.meeting_id = ? ORDER BY s.ordinal",
+            (meeting_id,),
+        )
+
+    def rename_speaker(self, meeting_id: int, label: str, name: str) -> bool:
+        with self.db.write() as conn:
+            known = conn.execute(
+                "SELECT 1 FROM meeting_segments WHERE meeting_id = ? AND speaker = ? LIMIT 1",
+                (meeting_id, label),
+            ).fetchone()
+            if not known:
+                return False
+            conn.execute(
+                "INSERT INTO meeting_speakers (meeting_id, label, name) VALUES (?, ?, ?) "
+                "ON CONFLICT (meeting_id, label) DO UPDATE SET name = excluded.name",
+                (meeting_id, label, name),
+            )
+            return True
+
+    def delete(self, meeting_id: int) -> str | None:
+        """Delete the meeting and everything derived; return its audio's sha256."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT audio_sha256 FROM meetings WHERE id = ?", (meeting_id,)
+            ).fetchone()
+            conn.execute("DELETE FROM meetings WHERE id = ?", (meeting_id,))
+            return row[0] if row else None
+
+    def audio_in_use(self, sha256: str) -> bool:
+        return (
+            self.db.query_one("SELECT 1 FROM meetings WHERE audio_sha256 = ?", (sha256,))
+            is not None
+        )
+
+    def counts(self, meeting_id: int) -> dict[str, int]:
+        return {
+            table: self.db.query_one(
+                f"SELECT count(*) FROM {table} WHERE meeting_id = ?", (meeting_id,)
+            )[0]
+            for table in ("meeting_segments", "meeting_speakers", "jobs")
+        }

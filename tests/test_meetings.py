@@ -1,0 +1,117 @@
+"""Meetings: upload a real recording, transcribe as a job, read, rename, export, delete."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+import audiofixtures as af
+from conftest import greffier
+
+
+def wait_job(http: httpx.Client, job_id: str) -> dict:
+    deadline = time.monotonic() + 120
+    while (job := http.get(f"/v1/jobs/{job_id}").json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.3)
+    return job
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory):
+    d = tmp_path_factory.mktemp("meeting")
+    return {
+        "en": af.speak(af.ENGLISH_SPOKEN, d / "conseil.wav"),
+        "silence": af.silence(3, d / "silence.wav"),
+    }
+
+
+def add(http, path, title="Conseil du 12 mars", **form):
+    with path.open("rb") as audio:
+        return http.post(
+            "/v1/meetings", files={"file": (path.name, audio)}, data={"title": title, **form}
+        )
+
+
+def test_meeting_lifecycle(http, server, speech):
+    r = add(http, speech["en"], language="en", speakers="1")
+    assert r.status_code == 202, r.text
+    meeting_id, job_id = r.json()["id"], r.json()["job_id"]
+    assert wait_job(http, job_id)["status"] == "done"
+    meeting = http.get(f"/v1/meetings/{meeting_id}").json()
+    assert meeting["status"] == "transcribed" and meeting["language"] == "en"
+    segments = meeting["segments"]
+    text = " ".join(s["text"] for s in segments)
+    assert af.wer(af.ENGLISH, text) <= 0.1
+    assert all(s["speaker"] == "Intervenant 1" for s in segments)
+    assert all(0 <= s["start"] < s["end"] <= meeting["duration"] + 0.5 for s in segments)
+    assert segments[0]["words"][0]["word"].lower().startswith("the")
+    assert meeting_id in [m["id"] for m in http.get("/v1/meetings").json()["data"]]
+
+    renamed = http.post(
+        f"/v1/meetings/{meeting_id}/speakers", json={"label": "Intervenant 1", "name": "Mme Martin"}
+    )
+    assert renamed.status_code == 200
+    assert (
+        http.post(
+            f"/v1/meetings/{meeting_id}/speakers", json={"label": "Intervenant 9", "name": "X"}
+        ).status_code
+        == 404
+    )
+    txt = http.get(f"/v1/meetings/{meeting_id}/export?format=txt").text
+    assert txt.startswith("Conseil du 12 mars\n") and "[00:00:00] Mme Martin : The town" in txt
+    srt = http.get(f"/v1/meetings/{meeting_id}/export?format=srt").text
+    assert srt.startswith("1\n00:00:00,") and "Mme Martin : " in srt
+    assert http.get(f"/v1/meetings/{meeting_id}/export?format=vtt").text.startswith("WEBVTT")
+
+    audio_dir = server.data / "audio"
+    assert any(audio_dir.rglob("*"))
+    assert http.delete(f"/v1/meetings/{meeting_id}").json()["deleted"] is True
+    assert http.get(f"/v1/meetings/{meeting_id}").status_code == 404
+    assert not [p for p in audio_dir.rglob("*") if p.is_file()]
+    assert http.get(f"/v1/jobs/{job_id}").status_code == 404  # derived rows are gone too
+
+
+def test_bad_recordings_store_nothing(http, server, speech):
+    before = len(http.get("/v1/meetings").json()["data"])
+    for name, data, code in [
+        ("notes.mp3", b"pas un enregistrement", "invalid_audio"),
+        ("vide.wav", b"", "empty_file"),
+    ]:
+        r = http.post("/v1/meetings", files={"file": (name, data)}, data={"title": "t"})
+        assert r.status_code == 400 and r.json()["error"]["code"] == code
+    assert http.post("/v1/meetings", files={"file": ("a.wav", b"x")}).status_code == 400
+    assert len(http.get("/v1/meetings").json()["data"]) == before
+    # Silence only: the job ends with a precise reason, nothing half-stored.
+    job = add(http, speech["silence"], title="Silence").json()
+    assert wait_job(http, job["job_id"])["status"] == "failed"
+    meeting = http.get(f"/v1/meetings/{job['id']}").json()
+    assert meeting["error"]["code"] == "no_speech" and meeting["segments"] == []
+
+
+def test_other_people_cannot_see_a_meeting(http, server, speech):
+    meeting = add(http, speech["en"], title="Privé").json()
+    key = (
+        greffier("admin", "create-key", "--user", "eve", "--role", "member", env=server.env)
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    other = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"})
+    assert other.get(f"/v1/meetings/{meeting['id']}").status_code == 404
+    assert other.get(f"/v1/meetings/{meeting['id']}/export").status_code == 404
+    assert other.delete(f"/v1/meetings/{meeting['id']}").status_code == 404
+    assert other.get("/v1/meetings").json()["data"] == []
+    wait_job(http, meeting["job_id"])
+
+
+def test_cli_add_and_show(base_env, speech, tmp_path):
+    env = {**base_env, "GREFFIER_DATA_DIR": str(tmp_path)}
+    missing = greffier("meeting", "add", str(speech["en"]), "--title", "C", env=env, check=False)
+    assert missing.returncode == 1 and "greffier models pull whisper-base" in missing.stderr
+    greffier("models", "pull", "whisper-base", env=env)
+    done = greffier("meeting", "add", str(speech["en"]), "--title", "Conseil", env=env)
+    assert "Meeting 1 transcribed" in done.stdout
+    shown = greffier("meeting", "show", "1", env=env).stdout
+    assert "Conseil" in shown and "[00:00:00] Intervenant 1 : The town council" in shown
