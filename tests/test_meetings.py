@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import httpx
@@ -115,3 +116,25 @@ def test_cli_add_and_show(base_env, speech, tmp_path):
     assert "Meeting 1 transcribed" in done.stdout
     shown = greffier("meeting", "show", "1", env=env).stdout
     assert "Conseil" in shown and "[00:00:00] Intervenant 1 : The town council" in shown
+
+
+@pytest.mark.parametrize("given", [None, 2])
+def test_two_voices_are_told_apart(http, tmp_path, given):
+    recording, turns = af.dialogue(tmp_path)
+    form = {"speakers": str(given)} if given else {}
+    job = add(http, recording, title="Dialogue", **form).json()
+    assert wait_job(http, job["job_id"])["status"] == "done"
+    segments = http.get(f"/v1/meetings/{job['id']}").json()["segments"]
+    assert {s["speaker"] for s in segments} == {"Intervenant 1", "Intervenant 2"}
+    # Each segment's speaker is the voice of the turn it falls in (by its midpoint),
+    # with the first voice heard named Intervenant 1.
+    voice_label = {}
+    for s in segments:
+        middle = (s["start"] + s["end"]) / 2
+        voice = next(v for start, end, v in turns if start - 0.5 <= middle <= end + 0.5)
+        assert voice_label.setdefault(voice, s["speaker"]) == s["speaker"]
+    assert voice_label == {"en-us+m3": "Intervenant 1", "en-us+f3": "Intervenant 2"}
+    # Turn boundaries: every change of speaker falls within 1 s of a real change of voice.
+    changes = [b["start"] for a, b in itertools.pairwise(segments) if a["speaker"] != b["speaker"]]
+    real = [start for start, _, _ in turns[1:]]
+    assert len(changes) == 3 and all(min(abs(c - r) for r in real) < 1.0 for c in changes)

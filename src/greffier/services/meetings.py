@@ -3,8 +3,8 @@ export, delete.
 
 The recording is checked (type, length) before anything is stored, so a bad file leaves
 nothing behind. Recordings are kept under ``data_dir/audio`` by SHA-256 until their meeting
-is deleted. Speaker separation and minutes are not done yet: every segment is attributed to
-"Intervenant 1" (see docs/meetings.md).
+is deleted. Speakers are told apart per transcript segment (services/diarization.py);
+minutes are not done yet (see docs/meetings.md).
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from pathlib import Path
 
 from greffier.errors import InvalidRequest, NotFound
 from greffier.models.backends.base import Segment, Word
-from greffier.services import subtitles
+from greffier.services import diarization, subtitles
 from greffier.services.identity import Principal
 from greffier.services.transcription import TranscriptionService, probe_duration
 from greffier.settings import Settings
 from greffier.store.meetings import MeetingStore
-
-DEFAULT_SPEAKER = "Intervenant 1"
 
 
 class MeetingService:
@@ -108,11 +106,21 @@ class MeetingService:
             self.store.fail(meeting["id"], "no_speech", message)
             self._set_job(job_id, "failed", message)
             return
+        try:
+            labels = diarization.speakers(
+                str(self._audio(meeting["audio_sha256"])),
+                transcript.segments,
+                meeting["speakers_expected"],
+            )
+        except Exception as exc:
+            self.store.fail(meeting["id"], "diarization_failed", str(exc))
+            self._set_job(job_id, "failed", str(exc))
+            raise
         self.store.save_transcript(
             meeting["id"],
             transcript.language,
             transcript.duration,
-            [(DEFAULT_SPEAKER, s) for s in transcript.segments],
+            list(zip(labels, transcript.segments, strict=True)),
         )
         self._set_job(job_id, "done")
 
