@@ -10,6 +10,7 @@ import pytest
 
 import audiofixtures as af
 from conftest import greffier
+from greffier.documents.parsers import parse
 
 
 def wait_job(http: httpx.Client, job_id: str) -> dict:
@@ -66,6 +67,14 @@ def test_meeting_lifecycle(http, server, speech):
     srt = http.get(f"/v1/meetings/{meeting_id}/export?format=srt").text
     assert srt.startswith("1\n00:00:00,") and "Mme Martin : " in srt
     assert http.get(f"/v1/meetings/{meeting_id}/export?format=vtt").text.startswith("WEBVTT")
+    for fmt in ("docx", "odt"):  # read back with the document parsers (python-docx, odfpy)
+        exported = http.get(f"/v1/meetings/{meeting_id}/export?format={fmt}")
+        assert exported.status_code == 200
+        parsed = parse(exported.content, f"proces-verbal.{fmt}")
+        assert parsed.blocks[0].kind == "heading" and parsed.blocks[0].text == meeting["title"]
+        lines = [b.text for b in parsed.blocks[2:]]
+        assert lines[0].startswith("[00:00:00] Mme Martin : The town council")
+        assert len(lines) == len(segments)
 
     audio_dir = server.data / "audio"
     assert any(audio_dir.rglob("*"))
@@ -138,3 +147,43 @@ def test_two_voices_are_told_apart(http, tmp_path, given):
     changes = [b["start"] for a, b in itertools.pairwise(segments) if a["speaker"] != b["speaker"]]
     real = [start for start, _, _ in turns[1:]]
     assert len(changes) == 3 and all(min(abs(c - r) for r in real) < 1.0 for c in changes)
+
+
+def test_audio_retention_policies(tmp_path, speech):
+    from greffier.models import files
+    from greffier.models.catalogue import Catalogue
+    from greffier.services.container import Services
+    from greffier.services.identity import Principal
+    from greffier.settings import Settings
+
+    def service(policy: str):
+        settings = Settings(data_dir=tmp_path, preload_default_model=False, audio_retention=policy)
+        files.pull(settings.models_dir, Catalogue.load().get("whisper-base"))
+        services = Services.build(settings)
+        user_id = services.identity.store.ensure_user("admin", "admin")
+        return services, Principal(user_id, "admin", "admin", 0)
+
+    services, who = service("after-transcription")
+    meeting_id, job_id = services.meetings.add(
+        who, "Conseil", speech["en"].read_bytes(), "conseil.wav"
+    )
+    audio = list((tmp_path / "audio").rglob("*"))
+    services.meetings.run_job(job_id)
+    assert services.meetings.meeting(who, meeting_id)["audio_sha256"] is None
+    assert all(not p.is_file() for p in audio)
+    assert services.meetings.transcript(who, meeting_id)  # the transcript stays
+
+    services, who = service("30d")
+    meeting_id, job_id = services.meetings.add(
+        who, "Bureau", speech["en"].read_bytes(), "bureau.wav"
+    )
+    services.meetings.run_job(job_id)
+    assert services.meetings.apply_retention() == []  # uploaded today: kept
+    with services.database.write() as conn:  # as if uploaded 31 days ago
+        conn.execute(
+            "UPDATE meetings SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', "
+            "'-31 days') WHERE id = ?",
+            (meeting_id,),
+        )
+    assert services.meetings.apply_retention() == [meeting_id]
+    assert not [p for p in (tmp_path / "audio").rglob("*") if p.is_file()]

@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     max_audio_seconds: float = Field(
         4 * 3600, gt=0, description="Longest recording accepted for transcription, seconds."
     )
+    audio_retention: str = Field(
+        "keep",
+        pattern=r"^(keep|after-transcription|[1-9][0-9]*d)$",
+        description="Meeting recordings: keep, after-transcription (delete once "
+        "transcribed) or Nd (delete N days after upload).",
+    )
     chunk_tokens: int = Field(
         200, ge=32, le=512, description="Largest chunk of a document, in embedder tokens."
     )

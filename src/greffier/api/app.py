@@ -38,6 +38,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        services.meetings.apply_retention()
         resumed = services.jobs.start()
         if resumed:
             log.info("Resumed %d unfinished job(s)", len(resumed))

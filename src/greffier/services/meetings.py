@@ -16,7 +16,7 @@ from pathlib import Path
 
 from greffier.errors import InvalidRequest, NotFound
 from greffier.models.backends.base import Segment, Word
-from greffier.services import diarization, subtitles
+from greffier.services import diarization, office, subtitles
 from greffier.services.identity import Principal
 from greffier.services.transcription import TranscriptionService, probe_duration
 from greffier.settings import Settings
@@ -123,6 +123,25 @@ class MeetingService:
             list(zip(labels, transcript.segments, strict=True)),
         )
         self._set_job(job_id, "done")
+        if self.settings.audio_retention == "after-transcription":
+            self._forget_audio(meeting["id"])
+        self.apply_retention()
+
+    def _forget_audio(self, meeting_id: int) -> None:
+        sha = self.store.forget_audio(meeting_id)
+        if sha and not self.store.audio_in_use(sha):
+            self._audio(sha).unlink(missing_ok=True)
+
+    def apply_retention(self) -> list[int]:
+        """Delete recordings older than the retention setting allows (``Nd``); return the
+        meetings whose audio went. Runs after each transcription and at server start."""
+        policy = self.settings.audio_retention
+        if not policy.endswith("d"):
+            return []
+        expired = self.store.with_audio_older_than(int(policy[:-1]))
+        for meeting_id in expired:
+            self._forget_audio(meeting_id)
+        return expired
 
     def _set_job(self, job_id: str, status: str, error: str | None = None) -> None:
         with self.store.db.write() as conn:
@@ -156,6 +175,15 @@ class MeetingService:
             }
             for r in self.store.segments(meeting_id)
         ]
+
+    def export_office(self, principal: Principal, meeting_id: int, fmt: str) -> bytes:
+        """The transcript as a DOCX or ODT document."""
+        meeting = self.meeting(principal, meeting_id)
+        subtitle = (
+            f"{meeting['audio_name']} — {meeting['duration']:.0f} s — {meeting['language'] or ''}"
+        )
+        make = office.docx if fmt == "docx" else office.odt
+        return make(meeting["title"], subtitle, self.transcript(principal, meeting_id))
 
     def export(self, principal: Principal, meeting_id: int, fmt: str) -> str:
         meeting = self.meeting(principal, meeting_id)

@@ -141,3 +141,21 @@ class MeetingStore:
             )[0]
             for table in ("meeting_segments", "meeting_speakers", "jobs")
         }
+
+    def forget_audio(self, meeting_id: int) -> str | None:
+        """Mark a meeting's recording deleted; return its sha256 (the caller removes the
+        file once no meeting uses it)."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT audio_sha256 FROM meetings WHERE id = ?", (meeting_id,)
+            ).fetchone()
+            conn.execute("UPDATE meetings SET audio_sha256 = NULL WHERE id = ?", (meeting_id,))
+            return row[0] if row else None
+
+    def with_audio_older_than(self, days: int) -> list[int]:
+        rows = self.db.query(
+            "SELECT id FROM meetings WHERE audio_sha256 IS NOT NULL AND status != 'pending' "
+            "AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)",
+            (f"-{days} days",),
+        )
+        return [r[0] for r in rows]

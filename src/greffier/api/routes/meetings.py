@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
@@ -21,6 +21,7 @@ def _meeting(row) -> dict:
         "duration": row["duration"],
         "speakers_expected": row["speakers_expected"],
         "audio_name": row["audio_name"],
+        "audio_available": row["audio_sha256"] is not None,
         "error": {"code": row["error_code"], "message": row["error"]} if row["error"] else None,
         "created_at": row["created_at"],
     }
@@ -60,11 +61,25 @@ def get_meeting(meeting_id: int, request: Request) -> dict:
     return meeting | {"segments": services.meetings.transcript(who, meeting_id)}
 
 
+OFFICE_TYPES = {
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "odt": "application/vnd.oasis.opendocument.text",
+}
+
+
 @router.get("/{meeting_id}/export")
 def export(
-    meeting_id: int, request: Request, format: Literal["txt", "srt", "vtt"] = "txt"
-) -> PlainTextResponse:
+    meeting_id: int,
+    request: Request,
+    format: Literal["txt", "srt", "vtt", "docx", "odt"] = "txt",
+) -> Response:
     services, who = request.app.state.services, request.state.principal
+    if format in OFFICE_TYPES:
+        data = services.meetings.export_office(who, meeting_id, format)
+        disposition = f'attachment; filename="meeting-{meeting_id}.{format}"'
+        return Response(
+            data, media_type=OFFICE_TYPES[format], headers={"Content-Disposition": disposition}
+        )
     media = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}[format]
     return PlainTextResponse(services.meetings.export(who, meeting_id, format), media_type=media)
 
