@@ -52,6 +52,17 @@ def test_meeting_lifecycle(http, server, speech):
     assert segments[0]["words"][0]["word"].lower().startswith("the")
     assert meeting_id in [m["id"] for m in http.get("/v1/meetings").json()["data"]]
 
+    def meeting_hits(query):
+        hits = http.post("/v1/search", json={"query": query, "k": 10}).json()["data"]
+        return [
+            h
+            for h in hits
+            if h["collection"] == "Réunions" and h["document"] == "Conseil du 12 mars"
+        ]
+
+    found = meeting_hits("budget euros")
+    assert found and found[0]["heading"].startswith("Intervenant 1 — 00:00:0")
+
     renamed = http.post(
         f"/v1/meetings/{meeting_id}/speakers", json={"label": "Intervenant 1", "name": "Mme Martin"}
     )
@@ -62,6 +73,7 @@ def test_meeting_lifecycle(http, server, speech):
         ).status_code
         == 404
     )
+    assert meeting_hits("budget euros")[0]["heading"].startswith("Mme Martin — 00:00:0")
     txt = http.get(f"/v1/meetings/{meeting_id}/export?format=txt").text
     assert txt.startswith("Conseil du 12 mars\n") and "[00:00:00] Mme Martin : The town" in txt
     srt = http.get(f"/v1/meetings/{meeting_id}/export?format=srt").text
@@ -82,6 +94,7 @@ def test_meeting_lifecycle(http, server, speech):
     assert http.get(f"/v1/meetings/{meeting_id}").status_code == 404
     assert not [p for p in audio_dir.rglob("*") if p.is_file()]
     assert http.get(f"/v1/jobs/{job_id}").status_code == 404  # derived rows are gone too
+    assert meeting_hits("budget euros") == []  # and its index rows
 
 
 def test_bad_recordings_store_nothing(http, server, speech):

@@ -49,7 +49,7 @@ class Services:
         documents = DocumentService(settings, store, embedder)
         usage = UsageService(UsageStore(database), ParityTable(parity_file(settings)))
         transcription = TranscriptionService(registry, settings)
-        meetings = MeetingService(settings, MeetingStore(database), transcription)
+        meetings = MeetingService(settings, MeetingStore(database), transcription, documents)
 
         def run_job(job_id: str) -> None:
             job = store.job(job_id)

@@ -218,6 +218,12 @@ class DocumentService:
         except DocumentRefused as exc:
             self.store.mark_failed(doc["id"], exc.code, exc.message)
             return exc.code, exc.message
+        self._store_chunks(doc["id"], chunks, parsed.format, parsed.pages, parsed.warnings)
+        return "indexed", None
+
+    def _store_chunks(
+        self, document_id: int, chunks, fmt: str, pages: int | None, warnings: list[str]
+    ) -> None:
         # The embedder sees the heading path too: a chunk of "Article 3" under
         # "Budget > Investissements" is found by a question about the budget.
         texts = [f"{c.heading}\n{c.text}" if c.heading else c.text for c in chunks]
@@ -239,8 +245,28 @@ class DocumentService:
             )
             for i, (c, v) in enumerate(zip(chunks, (v for b in vectors for v in b), strict=True))
         ]
-        self.store.replace_chunks(doc["id"], parsed.format, parsed.pages, parsed.warnings, rows)
-        return "indexed", None
+        self.store.replace_chunks(document_id, fmt, pages, warnings, rows)
+
+    def index_blocks(self, collection_id: int, name: str, blocks) -> int:
+        """Index text that is not an uploaded file (a meeting's transcript) as a document of
+        the collection, replacing any previous version with that name. Blocking."""
+        content = "\n".join(b.text for b in blocks).encode("utf-8")
+        sha = hashlib.sha256(content).hexdigest()
+        document_id = self.store.upsert_pending(collection_id, name, sha, len(content), "")
+        chunks = chunk_blocks(
+            blocks,
+            self.embedder.count_tokens,
+            max_tokens=self.settings.chunk_tokens,
+            overlap_tokens=self.settings.chunk_overlap_tokens,
+        )
+        self._store_chunks(document_id, chunks, "transcript", None, [])
+        return document_id
+
+    def remove_document(self, document_id: int) -> None:
+        """Delete a derived document (no access check: its owner's service calls this)."""
+        sha = self.store.delete_document(document_id)
+        if sha:
+            self._drop_file(sha)
 
     def job(self, principal: Principal, job_id: str) -> dict:
         job = self.store.job(job_id)

@@ -14,22 +14,31 @@ import json
 import uuid
 from pathlib import Path
 
+from greffier.documents.parsers import Block
 from greffier.errors import InvalidRequest, NotFound
 from greffier.models.backends.base import Segment, Word
 from greffier.services import diarization, office, subtitles
+from greffier.services.documents import DocumentService
 from greffier.services.identity import Principal
 from greffier.services.transcription import TranscriptionService, probe_duration
 from greffier.settings import Settings
 from greffier.store.meetings import MeetingStore
 
+MEETINGS = "Réunions"  # the collection holding each owner's meeting transcripts
+
 
 class MeetingService:
     def __init__(
-        self, settings: Settings, store: MeetingStore, transcription: TranscriptionService
+        self,
+        settings: Settings,
+        store: MeetingStore,
+        transcription: TranscriptionService,
+        documents: DocumentService,
     ):
         self.settings = settings
         self.store = store
         self.transcription = transcription
+        self.documents = documents
 
     def _audio(self, sha: str) -> Path:
         return self.settings.data_dir / "audio" / sha[:2] / sha
@@ -122,10 +131,43 @@ class MeetingService:
             transcript.duration,
             list(zip(labels, transcript.segments, strict=True)),
         )
+        self.index(meeting["id"])
         self._set_job(job_id, "done")
         if self.settings.audio_retention == "after-transcription":
             self._forget_audio(meeting["id"])
         self.apply_retention()
+
+    def index(self, meeting_id: int) -> int:
+        """Index the transcript in its owner's "Réunions" collection, one heading per turn
+        ("Mme Martin — 00:14:32"), so search and grounded chat cite meeting, speaker and
+        time. Re-run after speakers are renamed."""
+        meeting = self.store.get(meeting_id)
+        collection = self.documents.store.collection_by_name(meeting["owner_id"], MEETINGS)
+        collection_id = (
+            collection["id"]
+            if collection
+            else self.documents.store.create_collection(
+                MEETINGS, "Transcriptions des réunions", meeting["owner_id"], "internal"
+            )
+        )
+        blocks: list[Block] = []
+        for s in self.store.segments(meeting_id):
+            speaker = s["speaker_name"]
+            if not blocks or blocks[-2].text.split(" — ")[0] != speaker:
+                at = subtitles.timestamp(s["start"])[:8]
+                blocks += [
+                    Block(f"{speaker} — {at}", "heading", level=1),
+                    Block(s["text"], "paragraph"),
+                ]
+            else:
+                blocks[-1] = Block(f"{blocks[-1].text} {s['text']}", "paragraph")
+        taken = self.documents.store.document_by_name(collection_id, meeting["title"])
+        name = meeting["title"]
+        if taken and taken["id"] != meeting["document_id"]:
+            name = f"{meeting['title']} (#{meeting_id})"
+        document_id = self.documents.index_blocks(collection_id, name, blocks)
+        self.store.set_document(meeting_id, document_id)
+        return document_id
 
     def _forget_audio(self, meeting_id: int) -> None:
         sha = self.store.forget_audio(meeting_id)
@@ -211,9 +253,12 @@ class MeetingService:
             raise InvalidRequest("A speaker needs a name.", param="name")
         if not self.store.rename_speaker(meeting_id, label, name.strip()):
             raise NotFound(f"No speaker '{label}' in meeting {meeting_id}.", param="label")
+        self.index(meeting_id)
 
     def delete(self, principal: Principal, meeting_id: int) -> None:
-        self.meeting(principal, meeting_id)
+        meeting = self.meeting(principal, meeting_id)
+        if meeting["document_id"]:
+            self.documents.remove_document(meeting["document_id"])
         sha = self.store.delete(meeting_id)
         if sha and not self.store.audio_in_use(sha):
             self._audio(sha).unlink(missing_ok=True)

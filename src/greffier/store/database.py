@@ -207,6 +207,14 @@ def _m006_meetings(db: sqlite3.Connection) -> None:
     )
 
 
+def _m007_meeting_documents(db: sqlite3.Connection) -> None:
+    # The document under which a meeting's transcript is indexed for search and questions.
+    db.execute(
+        "ALTER TABLE meetings ADD COLUMN document_id INTEGER REFERENCES documents(id) "
+        "ON DELETE SET NULL"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
     ("002_documents", _m002_documents),
@@ -214,6 +222,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("004_vocabulary", _m004_vocabulary),
     ("005_usage", _m005_usage),
     ("006_meetings", _m006_meetings),
+    ("007_meeting_documents", _m007_meeting_documents),
 ]
 
 

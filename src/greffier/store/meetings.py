@@ -159,3 +159,9 @@ class MeetingStore:
             (f"-{days} days",),
         )
         return [r[0] for r in rows]
+
+    def set_document(self, meeting_id: int, document_id: int | None) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE meetings SET document_id = ? WHERE id = ?", (document_id, meeting_id)
+            )
