@@ -79,6 +79,9 @@ class Settings(BaseSettings):
         description="Meeting recordings: keep, after-transcription (delete once "
         "transcribed) or Nd (delete N days after upload).",
     )
+    minutes_template: Path | None = Field(
+        None, description="Jinja2 template for meeting minutes (default: the bundled one)."
+    )
     chunk_tokens: int = Field(
         200, ge=32, le=512, description="Largest chunk of a document, in embedder tokens."
     )

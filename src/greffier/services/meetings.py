@@ -9,6 +9,7 @@ minutes are not done yet (see docs/meetings.md).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import uuid
@@ -16,8 +17,8 @@ from pathlib import Path
 
 from greffier.documents.parsers import Block
 from greffier.errors import InvalidRequest, NotFound
-from greffier.models.backends.base import Segment, Word
-from greffier.services import diarization, office, subtitles
+from greffier.models.backends.base import Generation, Message, Segment, Word
+from greffier.services import diarization, minutes, office, subtitles
 from greffier.services.documents import DocumentService
 from greffier.services.identity import Principal
 from greffier.services.transcription import TranscriptionService, probe_duration
@@ -254,6 +255,56 @@ class MeetingService:
         if not self.store.rename_speaker(meeting_id, label, name.strip()):
             raise NotFound(f"No speaker '{label}' in meeting {meeting_id}.", param="label")
         self.index(meeting_id)
+
+    async def write_minutes(
+        self, principal: Principal, meeting_id: int, chat, model: str | None = None
+    ) -> dict:
+        """Ask the chat model for the minutes, window by window (map), merge them (reduce),
+        store and return them with their rendering."""
+        meeting = self.meeting(principal, meeting_id)
+        segments = await asyncio.to_thread(self.transcript, principal, meeting_id)
+        if not segments:
+            raise InvalidRequest(
+                "This meeting has no transcript yet.", param="meeting_id", code="not_transcribed"
+            )
+        language = "fr" if (meeting["language"] or "fr") == "fr" else "en"
+        backend = chat.backend_for(model)
+        result = minutes.Minutes(
+            meeting["title"],
+            language,
+            list(dict.fromkeys(s["speaker"] for s in segments)),
+            model=backend.entry.id,
+        )
+        for lines in minutes.windows(segments):
+            request = Generation(
+                messages=(
+                    Message("system", minutes.INSTRUCTIONS[language]),
+                    Message("user", "\n".join(lines)),
+                ),
+                max_tokens=400,
+                temperature=0.0,
+            )
+            answer = await chat.answer(backend.entry.id, request)
+            start = minutes.seconds(lines[0][1:9]) or 0.0
+            minutes.merge(result, minutes.parse(answer.text, start))
+        template = Path(self.settings.minutes_template) if self.settings.minutes_template else None
+        body = result.as_dict() | {"markdown": minutes.render(result, template)}
+        await asyncio.to_thread(
+            self.store.save_minutes,
+            meeting_id,
+            json.dumps(body, ensure_ascii=False),
+            backend.entry.id,
+        )
+        return body
+
+    def stored_minutes(self, principal: Principal, meeting_id: int) -> dict:
+        self.meeting(principal, meeting_id)
+        row = self.store.minutes(meeting_id)
+        if row is None:
+            raise NotFound(
+                f"Meeting {meeting_id} has no minutes yet: POST to create them.", param="meeting_id"
+            )
+        return json.loads(row["content"])
 
     def delete(self, principal: Principal, meeting_id: int) -> None:
         meeting = self.meeting(principal, meeting_id)

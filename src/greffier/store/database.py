@@ -215,6 +215,14 @@ def _m007_meeting_documents(db: sqlite3.Connection) -> None:
     )
 
 
+def _m008_minutes(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE meeting_minutes (meeting_id INTEGER PRIMARY KEY REFERENCES meetings(id) "
+        "ON DELETE CASCADE, content TEXT NOT NULL, model TEXT NOT NULL, created_at TEXT NOT NULL "
+        "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
     ("002_documents", _m002_documents),
@@ -223,6 +231,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("005_usage", _m005_usage),
     ("006_meetings", _m006_meetings),
     ("007_meeting_documents", _m007_meeting_documents),
+    ("008_minutes", _m008_minutes),
 ]
 
 

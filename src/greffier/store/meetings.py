@@ -165,3 +165,17 @@ class MeetingStore:
             conn.execute(
                 "UPDATE meetings SET document_id = ? WHERE id = ?", (document_id, meeting_id)
             )
+
+    def save_minutes(self, meeting_id: int, content: str, model: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO meeting_minutes (meeting_id, content, model) VALUES (?, ?, ?) "
+                "ON CONFLICT (meeting_id) DO UPDATE SET content = excluded.content, "
+                f"model = excluded.model, created_at = {_NOW}",
+                (meeting_id, content, model),
+            )
+
+    def minutes(self, meeting_id: int):
+        return self.db.query_one(
+            "SELECT * FROM meeting_minutes WHERE meeting_id = ?", (meeting_id,)
+        )

@@ -96,6 +96,27 @@ def rename_speaker(meeting_id: int, body: SpeakerName, request: Request) -> dict
     return {"id": meeting_id, "label": body.label, "name": body.name}
 
 
+class MinutesRequest(BaseModel):
+    model: str | None = None  # default: the server's default chat model
+
+
+@router.post("/{meeting_id}/minutes")
+async def write_minutes(
+    meeting_id: int, request: Request, body: MinutesRequest | None = None
+) -> dict:
+    """(Re)write the minutes with the chat model; returns them, Markdown included."""
+    services, who = request.app.state.services, request.state.principal
+    return await services.meetings.write_minutes(
+        who, meeting_id, services.chat, body.model if body else None
+    )
+
+
+@router.get("/{meeting_id}/minutes")
+def get_minutes(meeting_id: int, request: Request) -> dict:
+    services, who = request.app.state.services, request.state.principal
+    return services.meetings.stored_minutes(who, meeting_id)
+
+
 @router.delete("/{meeting_id}")
 def delete_meeting(meeting_id: int, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
