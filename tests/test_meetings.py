@@ -74,6 +74,22 @@ def test_meeting_lifecycle(http, server, speech):
         == 404
     )
     assert meeting_hits("budget euros")[0]["heading"].startswith("Mme Martin — 00:00:0")
+    # A question across meetings, answered with a citation to the meeting, speaker and time.
+    collections = {c["name"]: c["id"] for c in http.get("/v1/collections").json()["data"]}
+    reply = http.post(
+        "/v1/chat/completions",
+        json={
+            "model": "qwen2.5-coder-0.5b-instruct",
+            "max_tokens": 30,
+            "temperature": 0,
+            "messages": [{"role": "user", "content": "What is the budget set at?"}],
+            "retrieval": {"collections": [collections["Réunions"]]},
+        },
+    ).json()
+    cited = reply["citations"][0]
+    assert cited["document"] == "Conseil du 12 mars"
+    assert cited["heading"].startswith("Mme Martin — 00:00:0")
+    assert "450" in reply["choices"][0]["message"]["content"]
     txt = http.get(f"/v1/meetings/{meeting_id}/export?format=txt").text
     assert txt.startswith("Conseil du 12 mars\n") and "[00:00:00] Mme Martin : The town" in txt
     srt = http.get(f"/v1/meetings/{meeting_id}/export?format=srt").text

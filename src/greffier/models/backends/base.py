@@ -196,6 +196,9 @@ class SpeechBackend(ABC):
         self.settings = settings
         self.stats = BackendStats()
 
+    def load(self) -> None:  # noqa: B027 - optional hook
+        """Load the model now rather than at the first transcription (blocking)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model."""
 

@@ -96,6 +96,10 @@ class FasterWhisperBackend(SpeechBackend):
             tuple(result),
         )
 
+    def load(self) -> None:
+        with self._lock:
+            self._load()
+
     def close(self) -> None:
         self._model = None
         self.stats.loaded = False
