@@ -36,8 +36,7 @@ def _progress() -> Progress:
 def _operator(services: Services, user: str) -> Principal:
     """The CLI acts for a local user (an admin by default): created if new."""
     user_id = services.identity.store.ensure_user(user, "admin")
-    row = services.database.query_one("SELECT role FROM users WHERE id = ?", (user_id,))
-    return Principal(user_id, user, row["role"], key_id=0)
+    return Principal(user_id, user, services.identity.store.role(user_id), key_id=0)
 
 
 def _files(folder: Path) -> tuple[list[Path], list[dict]]:

@@ -187,12 +187,7 @@ class MeetingService:
         return expired
 
     def _set_job(self, job_id: str, status: str, error: str | None = None) -> None:
-        with self.store.db.write() as conn:
-            conn.execute(
-                "UPDATE jobs SET status = ?, error = ?, done = ?, "
-                "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                (status, error, 1 if status in ("done", "failed") else 0, job_id),
-            )
+        self.store.set_job(job_id, status, error)
 
     # --- reading --------------------------------------------------------------------------
 

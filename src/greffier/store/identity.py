@@ -56,6 +56,9 @@ class IdentityStore:
                 "INSERT INTO users (name, role) VALUES (?, ?)", (name, role)
             ).lastrowid
 
+    def role(self, user_id: int) -> str:
+        return self.db.query_one("SELECT role FROM users WHERE id = ?", (user_id,))[0]
+
     def add_key(self, user_id: int, key: str, label: str, prefix: str) -> int:
         with self.db.write() as conn:
             return conn.execute(

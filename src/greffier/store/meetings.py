@@ -179,3 +179,12 @@ class MeetingStore:
         return self.db.query_one(
             "SELECT * FROM meeting_minutes WHERE meeting_id = ?", (meeting_id,)
         )
+
+    def set_job(self, job_id: str, status: str, error: str | None = None) -> None:
+        """A meeting job has one step: done (1) once it ends, either way."""
+        with self.db.write() as conn:
+            conn.execute(
+                f"UPDATE jobs SET status = ?, error = ?, done = ?, updated_at = {_NOW} "
+                "WHERE id = ?",
+                (status, error, 1 if status in ("done", "failed") else 0, job_id),
+            )

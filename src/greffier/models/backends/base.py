@@ -78,26 +78,30 @@ class BackendStats:
     extra: dict[str, object] = field(default_factory=dict)
 
 
-class ChatBackend(ABC):
-    """Runs one catalogue entry. Subclasses implement :meth:`generate` only."""
-
-    can_stream: ClassVar[bool] = True
-    location: Location = "in-process"
+class Backend:
+    """What every backend holds: its catalogue entry, the settings, live counters."""
 
     def __init__(self, entry: ModelEntry, settings: Settings):
         self.entry = entry
         self.settings = settings
         self.stats = BackendStats()
 
+
+class ChatBackend(Backend, ABC):
+    """Runs one catalogue entry. Subclasses implement :meth:`generate` only."""
+
+    can_stream: ClassVar[bool] = True
+    location: Location = "in-process"
+
     @property
     def context_window(self) -> int:
         """Tokens the model accepts, prompt and completion together."""
         return self.entry.context_length
 
-    async def load(self) -> None:  # noqa: B027 - optional hook, nothing to do by default
+    async def load(self) -> None:
         """Prepare the model (read files, open connections). Called before first use."""
 
-    async def close(self) -> None:  # noqa: B027 - optional hook
+    async def close(self) -> None:
         """Release what :meth:`load` took."""
 
     @abstractmethod
@@ -123,7 +127,7 @@ class ChatBackend(ABC):
         )
 
 
-class EmbeddingBackend(ABC):
+class EmbeddingBackend(Backend, ABC):
     """Turns texts into unit vectors. Subclasses implement :meth:`embed` only.
 
     The call blocks (embedding is CPU work or a remote call): callers run it off the event
@@ -135,15 +139,10 @@ class EmbeddingBackend(ABC):
     dimensions: ClassVar[int] = 384
     max_tokens: int = 512
 
-    def __init__(self, entry: ModelEntry, settings: Settings):
-        self.entry = entry
-        self.settings = settings
-        self.stats = BackendStats()
-
-    def load(self) -> None:  # noqa: B027 - optional hook
+    def load(self) -> None:
         """Prepare the model (blocking). Called before first use."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release what :meth:`load` took."""
 
     def count_tokens(self, text: str) -> int:
@@ -183,7 +182,7 @@ class Transcript:
         return " ".join(s.text.strip() for s in self.segments).strip()
 
 
-class SpeechBackend(ABC):
+class SpeechBackend(Backend, ABC):
     """Turns recorded speech into timed text. Subclasses implement :meth:`transcribe` only.
 
     The call blocks (it is CPU work or a remote call): callers run it off the event loop.
@@ -191,15 +190,10 @@ class SpeechBackend(ABC):
 
     location: Location = "in-process"
 
-    def __init__(self, entry: ModelEntry, settings: Settings):
-        self.entry = entry
-        self.settings = settings
-        self.stats = BackendStats()
-
-    def load(self) -> None:  # noqa: B027 - optional hook
+    def load(self) -> None:
         """Load the model now rather than at the first transcription (blocking)."""
 
-    def close(self) -> None:  # noqa: B027 - optional hook
+    def close(self) -> None:
         """Release the model."""
 
     @abstractmethod
