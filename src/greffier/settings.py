@@ -120,6 +120,18 @@ class Settings(BaseSettings):
         description="Hub used only by an explicit `greffier models pull` of a huggingface entry.",
     )
     log_level: str = Field("info", description="Server log level (debug, info, warning, error).")
+    web_language: str = Field(
+        "fr",
+        pattern=r"^(fr|en)$",
+        description="Language of the web interface (fr or en) until a person picks another.",
+    )
+    web_session_hours: float = Field(
+        12.0, gt=0, le=24 * 90, description="Hours a web interface sign-in lasts."
+    )
+    web_secure_cookie: bool = Field(
+        False,
+        description="Mark the web session cookie Secure (set it when served over HTTPS).",
+    )
 
     @property
     def database_path(self) -> Path:

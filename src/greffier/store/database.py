@@ -223,6 +223,46 @@ def _m008_minutes(db: sqlite3.Connection) -> None:
     )
 
 
+def _m010_web(db: sqlite3.Connection) -> None:
+    # The web interface: sessions (cookie digests, never the cookie itself) and each
+    # person's conversations. Both go with their user.
+    _run_statements(
+        db,
+        """
+        CREATE TABLE web_sessions (
+            id TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            key_id INTEGER REFERENCES api_keys(id) ON DELETE CASCADE,
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            expires_at TEXT NOT NULL
+        );
+        CREATE INDEX web_sessions_user ON web_sessions(user_id);
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            model TEXT NOT NULL DEFAULT '',
+            sources TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE INDEX conversations_user ON conversations(user_id, updated_at);
+        CREATE TABLE conversation_messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            content TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            model TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE INDEX conversation_messages_conversation
+            ON conversation_messages(conversation_id);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
     ("002_documents", _m002_documents),
@@ -232,6 +272,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("006_meetings", _m006_meetings),
     ("007_meeting_documents", _m007_meeting_documents),
     ("008_minutes", _m008_minutes),
+    ("010_web", _m010_web),
 ]
 
 
