@@ -11,7 +11,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from greffier import __version__
+from greffier import __version__, web
 from greffier.api import errors
 from greffier.api.auth import require_key
 from greffier.api.limits import BodySizeLimit
@@ -71,6 +71,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(audio.router, dependencies=keyed)
     app.include_router(meetings.router, dependencies=keyed)
     app.include_router(health.router)
+    web.install(app, services)  # the web interface: pages at /, assets at /static/web
     # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"

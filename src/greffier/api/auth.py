@@ -5,12 +5,16 @@ from __future__ import annotations
 from fastapi import Request
 
 from greffier.services.identity import Principal
+from greffier.web import http as web
 
 
 def require_key(request: Request) -> Principal:
     """FastAPI dependency (sync: it runs in the threadpool, off the event loop)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     key = token.strip() if scheme.lower() == "bearer" else ""
-    principal = request.app.state.services.identity.authenticate(key)
+    # The web interface's scripts send no key: their session cookie stands for it.
+    principal = None if key else web.api_principal(request)
+    if principal is None:
+        principal = request.app.state.services.identity.authenticate(key)
     request.state.principal = principal
     return principal

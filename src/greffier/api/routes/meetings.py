@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+
+from greffier.errors import NotFound
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
@@ -122,3 +125,19 @@ def delete_meeting(meeting_id: int, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
     services.meetings.delete(who, meeting_id)
     return {"id": meeting_id, "object": "meeting", "deleted": True}
+
+
+@router.get("/{meeting_id}/audio")
+def audio(meeting_id: int, request: Request) -> Response:
+    """The recording as uploaded, with HTTP Range support (a player seeks without
+    downloading it all); 404 once the retention policy has deleted it."""
+    services, who = request.app.state.services, request.state.principal
+    meeting = services.meetings.meeting(who, meeting_id)
+    sha = meeting["audio_sha256"]
+    path = services.meetings.audio_path(sha) if sha else None
+    if path is None or not path.is_file():
+        raise NotFound(
+            f"The recording of meeting {meeting_id} is no longer kept.", param="meeting_id"
+        )
+    media_type = mimetypes.guess_type(meeting["audio_name"])[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private"})

@@ -1,0 +1,113 @@
+"""Sign in (API key, or user name and password), sign out, choose the language."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from greffier.errors import AuthenticationFailed, InvalidRequest
+from greffier.web import i18n
+from greffier.web.http import (
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    PageRoute,
+    form_session,
+    local_path,
+    redirect,
+    render,
+    session_of,
+)
+
+router = APIRouter(route_class=PageRoute)
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    try:
+        signed_in = session_of(request) is not None
+    except AuthenticationFailed:
+        signed_in = False
+    return redirect("/chat" if signed_in else "/sign-in")
+
+
+def _page(request: Request, status_code: int = 200, **context) -> Response:
+    values = {"error": None, "method": "key", "name": "", "signed_out": False} | context
+    return render(request, "sign_in.html", "sign-in", "signin.title", status_code, **values)
+
+
+@router.get("/sign-in")
+def sign_in_page(request: Request, next: str | None = None, signed_out: int = 0) -> Response:
+    return _page(request, next=local_path(next), signed_out=bool(signed_out))
+
+
+def _same_origin(request: Request) -> bool:
+    # Login CSRF: a sign-in form posted from another site is refused. Browsers say where
+    # a request comes from (Sec-Fetch-Site, Origin); tools that say nothing (curl) are not
+    # a browser to protect.
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return origin.split("://", 1)[-1] == request.headers.get("host", "")
+
+
+@router.post("/sign-in")
+def sign_in(
+    request: Request,
+    method: str = Form("key"),
+    key: str = Form(""),
+    name: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/chat"),
+) -> Response:
+    sessions = request.app.state.web.sessions
+    try:
+        if not _same_origin(request):
+            raise InvalidRequest("Cross-site sign-in refused.", code="cross_site")
+        if method == "password":
+            opened = sessions.open_with_password(name, password)
+        else:
+            opened = sessions.open_with_key(key)
+    except (AuthenticationFailed, InvalidRequest) as exc:
+        error = "signin.failed_password" if method == "password" else "signin.failed_key"
+        if exc.code == "cross_site":
+            error = "signin.cross_site"
+        return _page(
+            request,
+            401 if isinstance(exc, AuthenticationFailed) else 400,
+            next=local_path(next),
+            error=error,
+            method=method,
+            name=name,
+        )
+    response = redirect(local_path(next))
+    settings = request.app.state.services.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        opened.token,
+        max_age=int(settings.web_session_hours * 3600),
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=settings.web_secure_cookie,
+    )
+    return response
+
+
+@router.post("/sign-out")
+def sign_out(request: Request, csrf: str = Form("")) -> Response:
+    form_session(request, csrf)
+    request.app.state.web.sessions.close(request.cookies[SESSION_COOKIE])
+    response = redirect("/sign-in?signed_out=1")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.post("/language")
+def choose_language(request: Request, lang: str = Form(...), next: str = Form("/")) -> Response:
+    response = redirect(local_path(next, "/"))
+    if lang in i18n.LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 24 * 3600, path="/", samesite="strict")
+    return response
