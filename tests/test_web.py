@@ -1,0 +1,534 @@
+"""The web interface end to end: Debian's Chromium, driven by Playwright, against the real
+server of the test session (real model, real embedder, real Whisper, real SQLite).
+
+Playwright downloads no browser here: it launches /usr/bin/chromium (installed by `make
+test`). Chromium is started with every host name but 127.0.0.1 unresolvable, and each test
+also records every request its pages make and checks that all of them went to the test
+server. axe-core (npm, installed by `make test` under .cache/axe) checks each main page;
+serious and critical violations fail the test.
+
+`make screenshots` runs this file with GREFFIER_SCREENSHOTS=docs/screenshots to refresh the
+README's pictures.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+import audiofixtures
+import docfixtures
+
+ROOT = Path(__file__).parent.parent
+AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = os.environ.get("GREFFIER_SCREENSHOTS")
+WAIT_MS = 300_000  # answers and transcriptions on two shared CPU cores
+SPOKEN = "The budget is set at four hundred and fifty thousand euros for the roads."
+
+MEMBER, MEMBER_PASSWORD = "agent.martin", "un mot de passe solide"
+
+RH_PAGE_1 = [
+    "Accord relatif au temps de travail des agents de la commune de Saint-Aubin.",
+    "Le présent accord s'applique à tous les agents titulaires et contractuels.",
+]
+RH_PAGE_2 = [
+    "Congés exceptionnels. Un agent qui se marie ou conclut un pacte civil de solidarité "
+    "bénéficie de cinq jours ouvrables de congé exceptionnel, sur justificatif.",
+    "La naissance ou l'adoption d'un enfant ouvre droit à trois jours de congé.",
+]
+QUESTION = "Combien de jours de congé pour un mariage ?"
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        raise RuntimeError("Debian's chromium is missing: run `make install-test` (as root).")
+    return path
+
+
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory) -> Path:
+    """A short spoken sentence (espeak-ng), 16 kHz mono WAV."""
+    folder = tmp_path_factory.mktemp("web-speech")
+    raw = audiofixtures.speak(SPOKEN, folder / "raw.wav")
+    out = folder / "budget.wav"
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def browser(speech):
+    from playwright.sync_api import sync_playwright
+
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run `make install-test` (it installs axe-core).")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium(),
+            args=[
+                "--no-sandbox",
+                # Nothing but loopback can even be resolved: no way out, whatever a page asks.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--autoplay-policy=no-user-gesture-required",
+                # The microphone is this file's speech: MediaRecorder records real words.
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={speech}",
+            ],
+        )
+        yield launched
+        launched.close()
+
+
+class Visit:
+    """A browser context for one person, recording every request its pages make."""
+
+    def __init__(self, browser, server, lang: str = "fr-FR"):
+        self.server = server
+        self.context = browser.new_context(
+            base_url=server.url,
+            locale=lang,
+            viewport={"width": 1366, "height": 900},
+            permissions=["microphone"],
+        )
+        self.context.set_default_timeout(60_000)
+        self.requests: list[str] = []
+        self.context.on("request", lambda r: self.requests.append(r.url))
+        self.page = self.context.new_page()
+        self.page.on("dialog", lambda d: d.accept())  # confirm() before deletions
+
+    def sign_in_with_key(self, key: str):
+        page = self.page
+        page.goto("/sign-in")
+        page.fill("#key", key)
+        page.click("#signin-key button[type=submit]")
+        page.wait_for_url("**/chat")
+        return page
+
+    def sign_in_with_password(self, name: str, password: str):
+        page = self.page
+        page.goto("/sign-in")
+        page.fill("#name", name)
+        page.fill("#password", password)
+        page.click("#signin-password button[type=submit]")
+        page.wait_for_url("**/chat")
+        return page
+
+    def close(self) -> None:
+        outside = [
+            u
+            for u in self.requests
+            if urlparse(u).scheme not in ("blob", "data") and urlparse(u).hostname != "127.0.0.1"
+        ]
+        self.context.close()
+        assert not outside, f"requests outside the server: {outside}"
+        assert self.requests, "no request recorded"
+
+
+@pytest.fixture
+def visit(browser, server):
+    visits = []
+
+    def open_(lang: str = "fr-FR") -> Visit:
+        visits.append(Visit(browser, server, lang))
+        return visits[-1]
+
+    yield open_
+    for v in visits:
+        v.close()
+
+
+def axe_check(page, name: str) -> list[dict]:
+    """Run axe-core in the page; fail on serious or critical violations. axe is evaluated
+    over the DevTools protocol, so the page's strict Content-Security-Policy stays on."""
+    page.evaluate(AXE.read_text())
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    bad = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:5]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert not bad, f"{name}: " + "\n".join(bad)
+    return result["violations"]
+
+
+def shot(page, name: str) -> None:
+    if SCREENSHOTS:
+        folder = ROOT / SCREENSHOTS
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=False)
+
+
+# --- sign in, sign out, roles -----------------------------------------------------------------
+
+
+def test_sign_in_with_a_key_then_sign_out(visit, server):
+    v = visit()
+    page = v.page
+    page.goto("/")
+    page.wait_for_url("**/sign-in")
+    assert page.get_attribute("html", "lang") == "fr"
+    assert page.title() == "Connexion — Greffier"
+    axe_check(page, "sign-in")
+    shot(page, "sign-in")
+
+    page.fill("#key", "grf_not-a-real-key")
+    page.click("#signin-key button[type=submit]")
+    alert = page.locator("#signin-error")
+    assert "inconnue, révoquée ou désactivée" in alert.inner_text()
+    assert page.evaluate("document.activeElement.id") == "signin-error"  # read out at once
+    assert page.get_attribute("#key", "aria-invalid") == "true"
+    axe_check(page, "sign-in error")
+
+    v.sign_in_with_key(server.key)
+    assert "tests" in page.locator(".whoami").inner_text()
+    nav = page.locator("nav.site-nav").inner_text()
+    assert "Administration" in nav  # the key is an admin's
+    cookie = next(c for c in v.context.cookies() if c["name"] == "greffier_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert server.key not in cookie["value"]
+
+    page.click("text=Se déconnecter")
+    page.wait_for_url("**/sign-in?signed_out=1")
+    assert "déconnecté" in page.locator("main").inner_text()
+    page.goto("/documents")
+    page.wait_for_url("**/sign-in?next=/documents")
+
+
+def test_keyboard_skip_link_and_language(visit, server):
+    v = visit()
+    page = v.sign_in_with_key(server.key)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.click("button[lang=en]")
+    page.wait_for_url("**/chat")
+    assert page.get_attribute("html", "lang") == "en"
+    assert "New conversation" in page.locator("main").inner_text()
+    axe_check(page, "chat (English)")
+    page.click("button[lang=fr]")
+    assert page.get_attribute("html", "lang") == "fr"
+
+
+def test_member_signs_in_with_a_password_and_admin_pages_are_refused(visit, server):
+    admin = visit()
+    page = admin.sign_in_with_key(server.key)
+    page.goto("/admin/users")
+    axe_check(page, "admin users")
+    page.fill("#new-name", MEMBER)
+    page.select_option("#new-role", "member")
+    page.fill("#new-password", MEMBER_PASSWORD)
+    page.click("#new-user button[type=submit]")
+    page.wait_for_url("**/admin/users?done=user_created")
+    assert "Utilisateur créé." in page.locator("[role=status]").inner_text()
+    row = page.locator("tr", has=page.locator(f"th:text-is('{MEMBER}')"))
+    assert "membre" in row.inner_text() and "oui" in row.inner_text()
+    shot(page, "admin")
+
+    member = visit()
+    mpage = member.page
+    mpage.goto("/sign-in")
+    mpage.fill("#name", MEMBER)
+    mpage.fill("#password", "pas le bon mot de passe")
+    mpage.click("#signin-password button[type=submit]")
+    assert "mot de passe incorrect" in mpage.locator("#signin-error").inner_text()
+    member.sign_in_with_password(MEMBER, MEMBER_PASSWORD)
+    assert "Administration" not in mpage.locator("nav.site-nav").inner_text()
+    response = mpage.goto("/admin/users")
+    assert response.status == 403
+    assert "Accès refusé" in mpage.locator("h1").inner_text()
+    axe_check(mpage, "403 page")
+    status = mpage.evaluate(
+        "async () => (await fetch('/v1/admin/usage', {credentials: 'same-origin'})).status"
+    )
+    assert status == 403
+    # The API through the session: reading works, writing needs the page's CSRF token.
+    forged = mpage.evaluate(
+        """async () => (await fetch('/v1/collections', {method: 'POST',
+            headers: {'Content-Type': 'application/json'},
+            body: JSON.stringify({name: 'forged'})})).status"""
+    )
+    assert forged == 403
+
+    # An admin disables the member: the member's open session stops at once.
+    row.locator("button[value=disable]").click()
+    page.wait_for_url("**/admin/users?done=user_disabled")
+    mpage.goto("/documents")
+    mpage.wait_for_url("**/sign-in?next=/documents")
+    row = page.locator("tr", has=page.locator(f"th:text-is('{MEMBER}')"))
+    row.locator("button[value=enable]").click()
+    page.wait_for_url("**/admin/users?done=user_enabled")
+
+    # A key made on the keys page is shown once, and opens a session for its user.
+    page.goto("/admin/keys")
+    page.select_option("#key-user", label=MEMBER)
+    page.fill("#key-label", "poste de l'accueil")
+    page.click("#new-key-form button[type=submit]")
+    new_key = page.input_value("#new-key")
+    assert new_key.startswith("grf_")
+    axe_check(page, "admin keys")
+    again = visit()
+    again.sign_in_with_key(new_key)
+    assert MEMBER in again.page.locator(".whoami").inner_text()
+
+
+# --- documents, grounded chat, citations ------------------------------------------------------
+
+
+def drop_file(page, selector: str, name: str, data: bytes, mime: str) -> None:
+    """Drag and drop a file onto an element, as a person dragging it from their desktop."""
+    page.evaluate(
+        """([selector, name, b64, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, {type: mime}));
+            const target = document.querySelector(selector);
+            for (const type of ['dragenter', 'dragover', 'drop']) {
+                target.dispatchEvent(new DragEvent(type, {dataTransfer: transfer, bubbles: true,
+                                                          cancelable: true}));
+            }
+        }""",
+        [selector, name, base64.b64encode(data).decode(), mime],
+    )
+
+
+def test_upload_ask_a_grounded_question_and_open_the_citation(visit, server, tmp_path):
+    v = visit()
+    page = v.sign_in_with_key(server.key)
+    page.goto("/documents")
+    page.fill("#collection-name", "Ressources humaines (web)")
+    page.fill("#collection-description", "Accords et notes de service")
+    page.click("#new-collection button[type=submit]")
+    title = page.locator("#collection-title")
+    title.filter(has_text="Ressources humaines (web)").wait_for()
+
+    # Drag and drop a real PDF; choose two more files, one of them broken.
+    pdf = docfixtures.pdf(tmp_path / "accord.pdf", [RH_PAGE_1, RH_PAGE_2]).read_bytes()
+    drop_file(page, "#dropzone", "accord-temps-de-travail.pdf", pdf, "application/pdf")
+    (tmp_path / "note.md").write_text(
+        "# Note de service\n\nLe télétravail est possible deux jours par semaine.\n"
+    )
+    (tmp_path / "rapport.pdf").write_bytes(b"ceci n'est pas un PDF")
+    page.set_input_files("#file-input", [str(tmp_path / "note.md"), str(tmp_path / "rapport.pdf")])
+    uploads = page.locator("#upload-list")
+    item = uploads.locator("li", has_text="accord-temps-de-travail.pdf")
+    item.filter(has_text="indexé (").wait_for(timeout=WAIT_MS)
+    uploads.locator("li", has_text="note.md").filter(has_text="indexé (").wait_for(timeout=WAIT_MS)
+    broken = uploads.locator("li", has_text="rapport.pdf")
+    broken.filter(has_text="refusé").wait_for()
+    assert "upload-error" in broken.get_attribute("class")
+    rows = page.locator("#document-rows tr")
+    rows.filter(has_text="accord-temps-de-travail.pdf").filter(has_text="indexé").wait_for()
+    assert (
+        rows.filter(has_text="accord-temps-de-travail.pdf").locator("td").nth(1).inner_text() == "2"
+    )
+
+    page.fill("#search-query", "mariage congé")
+    page.click("#search-form button[type=submit]")
+    first = page.locator("#search-results li").first
+    first.wait_for()
+    assert "accord-temps-de-travail.pdf, page 2" in first.inner_text()
+    axe_check(page, "documents")
+    shot(page, "documents")
+
+    # The question, grounded in the collection, streamed into the page.
+    page.goto("/chat")
+    page.click("#sources-picker summary")
+    page.check("label:has-text('Ressources humaines (web)')")
+    assert "1 choisie" in page.locator("#sources-summary").inner_text()
+    page.evaluate(
+        """() => {
+            window.__snapshots = [];
+            new MutationObserver(() => {
+                const answer = document.querySelector('.message-assistant .message-content');
+                if (answer) window.__snapshots.push(answer.textContent);
+            }).observe(document.getElementById('messages'),
+                       {childList: true, subtree: true, characterData: true});
+        }"""
+    )
+    page.fill("#question", QUESTION)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/chat/\d+$"))
+    status = page.locator("#chat-status")
+    status.filter(has_text="Réponse terminée.").wait_for(timeout=WAIT_MS)
+    answer = page.locator(".message-assistant .message-content").last
+    final = answer.inner_text()
+    snapshots = page.evaluate("window.__snapshots")
+    growing = {s for s in snapshots if s and final.startswith(s) and s != final}
+    assert len(growing) >= 2, f"the answer did not arrive piece by piece: {snapshots[:5]}"
+    assert "5" in final or "cinq" in final.lower()
+    sources = page.locator(".message-assistant .source-list li")
+    assert "accord-temps-de-travail.pdf, page 2" in sources.first.inner_text()
+    axe_check(page, "chat with an answer")
+    shot(page, "chat")
+
+    # The conversation is kept: it comes back after a reload, sources included.
+    url = page.url
+    page.reload()
+    assert page.url == url
+    assert page.locator(".conversation-list a[aria-current=page]").inner_text() == QUESTION
+    assert page.locator(".message-user .message-content").first.inner_text() == QUESTION
+    assert page.locator(".message-assistant .message-content").first.inner_text() == final
+
+    # A citation opens its passage: document, page, the passage highlighted.
+    page.locator(".message-assistant .source-list a.source-link").first.click()
+    dialog = page.locator("#passage-dialog")
+    dialog.locator("mark").first.wait_for()
+    assert dialog.is_visible()
+    assert "accord-temps-de-travail.pdf" in dialog.locator("h2").inner_text()
+    assert "page 2" in dialog.locator(".passage-meta").inner_text()
+    assert "cinq jours ouvrables" in dialog.locator("mark").first.inner_text()
+    assert page.evaluate("document.activeElement.id") == "passage-title"
+    axe_check(page, "passage dialog")
+    shot(page, "citation")
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
+
+    # Other people do not see this conversation.
+    response = httpx.get(f"{server.url}{urlparse(url).path}", follow_redirects=False)
+    assert response.status_code == 303  # no session: to the sign-in page
+
+
+# --- meetings ------------------------------------------------------------------------------------
+
+
+def test_upload_a_meeting_read_the_transcript_and_seek(visit, server, speech, tmp_path):
+    recording, _ = audiofixtures.dialogue(tmp_path)
+    v = visit()
+    page = v.sign_in_with_key(server.key)
+    page.goto("/meetings")
+    axe_check(page, "meetings")
+    page.fill("#meeting-title", "Conseil municipal (web)")
+    page.set_input_files("#meeting-file", str(recording))
+    page.select_option("#meeting-language", "en")
+    page.fill("#meeting-speakers", "2")
+    page.click("#meeting-form button[type=submit]")
+    row = page.locator("#meeting-rows tr", has_text="Conseil municipal (web)")
+    row.filter(has_text="transcrite").wait_for(timeout=WAIT_MS)
+    shot(page, "meetings")
+    row.locator("a").click()
+    page.wait_for_url(re.compile(r".*/meetings/\d+$"))
+    meeting_id = int(page.url.rsplit("/", 1)[1])
+
+    lines = page.locator("#transcript li.segment")
+    lines.first.wait_for()
+    text = page.locator("#transcript").inner_text().lower()
+    assert "council" in text and "library" in text
+    speakers = {s.strip() for s in page.locator("#transcript .speaker").all_inner_texts()}
+    assert len(speakers) == 2
+
+    # A click on a line seeks the recording to that line.
+    third = lines.nth(2)
+    start = float(third.get_attribute("data-start"))
+    third.locator("button.seek").click()
+    page.wait_for_function(
+        f"() => Math.abs(document.getElementById('audio').currentTime - {start}) < 1.5"
+    )
+    page.wait_for_function("() => document.querySelector('#transcript li.current') !== null")
+    page.evaluate("document.getElementById('audio').pause()")
+
+    # Rename a speaker: the transcript shows the name.
+    first_field = page.locator("#speaker-fields input").first
+    first_field.fill("Mme Martin")
+    page.click("#speakers-form button[type=submit]")
+    page.locator("#speakers-status").filter(has_text="1 nom").wait_for()
+    assert "Mme Martin" in page.locator("#transcript").inner_text()
+    axe_check(page, "meeting")
+    shot(page, "meeting")
+
+    # The recording is served with HTTP Range, for seeking without downloading it all.
+    headers = {"Authorization": f"Bearer {server.key}", "Range": "bytes=0-99"}
+    audio = httpx.get(f"{server.url}/v1/meetings/{meeting_id}/audio", headers=headers)
+    assert audio.status_code == 206 and len(audio.content) == 100
+    assert audio.headers["content-type"] == "audio/x-wav"
+    export = page.locator("a[href$='export?format=srt']")
+    assert export.get_attribute("download").endswith(".srt")
+
+    # A question about this meeting: the answer cites it, and the citation plays the audio
+    # from the cited second.
+    page.fill("#ask-question", "What is the budget for the roads?")
+    page.click("#ask-form button[type=submit]")
+    page.locator("#chat-status").filter(has_text="Réponse terminée.").wait_for(timeout=WAIT_MS)
+    source = page.locator("#ask-answers .source-list a.source-link").first
+    assert "Conseil municipal (web)" in source.inner_text()
+    source.click()
+    dialog = page.locator("#passage-dialog")
+    player = dialog.locator("audio.passage-audio")
+    player.wait_for()
+    at = int(player.get_attribute("data-start"))
+    page.wait_for_function(
+        """(at) => { const a = document.querySelector('#passage-dialog audio');
+                     return a && !a.paused && a.currentTime >= at; }""",
+        arg=at,
+    )
+    assert "#t=" in player.get_attribute("src")
+    page.keyboard.press("Escape")
+
+
+def test_record_a_meeting_in_the_browser(visit, server):
+    v = visit()
+    page = v.sign_in_with_key(server.key)
+    page.goto("/meetings")
+    page.fill("#meeting-title", "Enregistrée dans le navigateur")
+    page.click("#record-start")
+    page.locator("#record-status").filter(has_text="Enregistrement en cours").wait_for()
+    # The fake microphone plays the spoken sentence in a loop; record it once through.
+    page.locator("#record-time").filter(has_text=re.compile(r"00:0[6-9]|00:[1-9]")).wait_for()
+    page.click("#record-stop")
+    page.locator("#record-status").filter(has_text="Enregistrement prêt").wait_for()
+    assert page.locator("#record-preview").is_visible()
+    page.select_option("#meeting-language", "en")
+    page.click("#meeting-form button[type=submit]")
+    row = page.locator("#meeting-rows tr", has_text="Enregistrée dans le navigateur")
+    row.filter(has_text="transcrite").wait_for(timeout=WAIT_MS)
+    row.locator("a").click()
+    page.locator("#transcript li.segment").first.wait_for()
+    # The fake microphone may start mid-sentence: look for its second half.
+    heard = page.locator("#transcript").inner_text().lower()
+    assert "euros" in heard and "roads" in heard, heard
+
+
+# --- models, accessibility of the remaining pages ----------------------------------------------
+
+
+def test_models_page_shows_each_openness_card_and_licence(visit, server):
+    v = visit()
+    page = v.sign_in_with_key(server.key)
+    page.click("nav.site-nav >> text=Modèles")
+    card = page.locator(
+        "article.model-card", has=page.locator("code:text-is('qwen2.5-coder-0.5b-instruct')")
+    )
+    text = card.inner_text()
+    assert "Apache-2.0" in text and "disponible" in text
+    assert "poids ouverts seulement" in text
+    assert "Données d'entraînement" in text and "fermé" in text
+    axe_check(page, "models")
+    shot(page, "models")
+
+
+@pytest.mark.parametrize("path", ["/chat", "/documents", "/meetings", "/admin/keys"])
+def test_every_main_page_passes_axe_in_both_languages(visit, server, path):
+    for lang in ("fr-FR", "en-GB"):
+        v = visit(lang)
+        page = v.sign_in_with_key(server.key)
+        if lang.startswith("en"):
+            page.click("button[lang=en]")
+        page.goto(path)
+        page.wait_for_load_state("networkidle")
+        assert page.get_attribute("html", "lang") == lang[:2]
+        assert page.locator("main#main").count() == 1
+        assert page.locator("header").count() >= 1 and page.locator("footer").count() == 1
+        assert page.locator("h1").count() == 1
+        axe_check(page, f"{path} ({lang})")
