@@ -184,6 +184,14 @@ def server(base_env, upstream, silent_port, remote_embedder):
         UPSTREAM_ENTRY.format(id="via-upstream", url=upstream)
         + UPSTREAM_ENTRY.format(id="upstream-down", url=f"http://127.0.0.1:{free_port()}/v1")
         + UPSTREAM_ENTRY.format(id="upstream-silent", url=f"http://127.0.0.1:{silent_port}/v1")
+        # The same model declared as an external service, and an external one that is down:
+        # sensitivity routing must refuse before sending anything (tests/test_access.py).
+        + UPSTREAM_ENTRY.format(id="external-qwen", url=upstream).replace(
+            'kind = "upstream"', 'kind = "upstream"\nlocation = "external"'
+        )
+        + UPSTREAM_ENTRY.format(
+            id="external-down", url=f"http://127.0.0.1:{free_port()}/v1"
+        ).replace('kind = "upstream"', 'kind = "upstream"\nlocation = "external"')
         + UPSTREAM_ENTRY.format(id="remote-e5", url=remote_embedder)
         .replace('role = "chat"', 'role = "embedding"')
         .replace('model = "upstream-qwen"', 'model = "multilingual-e5-small"')

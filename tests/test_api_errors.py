@@ -153,11 +153,15 @@ def test_server_still_serves_after_bad_input(client):
 def test_revoked_key_stops_working_at_once(server):
     from conftest import greffier
 
-    key = greffier("admin", "create-key", "--user", "bob", "--role", "member", env=server.env)
+    key = greffier(
+        "admin", "create-key", "--user", "revoked-bob", "--role", "member", env=server.env
+    )
     key = key.stdout.strip().splitlines()[-1]
     headers = {"Authorization": f"Bearer {key}"}
     assert httpx.get(f"{server.url}/v1/models", headers=headers).status_code == 200
     listing = greffier("admin", "list-keys", env=server.env).stdout
-    key_id = next(line.split("│")[1].strip() for line in listing.splitlines() if "bob" in line)
+    key_id = next(
+        line.split("│")[1].strip() for line in listing.splitlines() if "revoked-bob" in line
+    )
     greffier("admin", "revoke-key", key_id, env=server.env)
     assert_error(httpx.get(f"{server.url}/v1/models", headers=headers), 401, "invalid_api_key")

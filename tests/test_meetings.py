@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
 
@@ -75,7 +76,7 @@ def test_meeting_lifecycle(http, server, speech):
     )
     assert meeting_hits("budget euros")[0]["heading"].startswith("Mme Martin — 00:00:0")
     # A question across meetings, answered with a citation to the meeting, speaker and time.
-    collections = {c["name"]: c["id"] for c in http.get("/v1/collections").json()["data"]}
+    assert "Réunions" not in {c["name"] for c in http.get("/v1/collections").json()["data"]}
     reply = http.post(
         "/v1/chat/completions",
         json={
@@ -83,7 +84,7 @@ def test_meeting_lifecycle(http, server, speech):
             "max_tokens": 30,
             "temperature": 0,
             "messages": [{"role": "user", "content": "What is the budget set at?"}],
-            "retrieval": {"collections": [collections["Réunions"]]},
+            "retrieval": {"meetings": [meeting_id]},
         },
     ).json()
     cited = reply["citations"][0]
@@ -104,11 +105,12 @@ def test_meeting_lifecycle(http, server, speech):
         assert lines[0].startswith("[00:00:00] Mme Martin : The town council")
         assert len(lines) == len(segments)
 
-    audio_dir = server.data / "audio"
-    assert any(audio_dir.rglob("*"))
+    sha = hashlib.sha256(speech["en"].read_bytes()).hexdigest()
+    stored = server.data / "audio" / sha[:2] / sha
+    assert stored.is_file()
     assert http.delete(f"/v1/meetings/{meeting_id}").json()["deleted"] is True
     assert http.get(f"/v1/meetings/{meeting_id}").status_code == 404
-    assert not [p for p in audio_dir.rglob("*") if p.is_file()]
+    assert not stored.exists()
     assert http.get(f"/v1/jobs/{job_id}").status_code == 404  # derived rows are gone too
     assert meeting_hits("budget euros") == []  # and its index rows
 
@@ -156,26 +158,60 @@ def test_cli_add_and_show(base_env, speech, tmp_path):
     assert "Conseil" in shown and "[00:00:00] Intervenant 1 : The town council" in shown
 
 
+def check_turns(segments: list[dict], turns: list[tuple[float, float, str]]) -> None:
+    """Each segment's speaker is the voice of the turn it falls in (by its midpoint), the
+    first voice heard is Intervenant 1, the next new one Intervenant 2…; and every change of
+    speaker falls within 1 s of a real change of voice, with none missed or added."""
+    voice_label: dict[str, str] = {}
+    for s in segments:
+        middle = (s["start"] + s["end"]) / 2
+        voice = next(v for start, end, v in turns if start - 0.5 <= middle <= end + 0.5)
+        assert voice_label.setdefault(voice, s["speaker"]) == s["speaker"], (voice, s)
+    voices = list(dict.fromkeys(v for _, _, v in turns))
+    assert voice_label == {v: f"Intervenant {i}" for i, v in enumerate(voices, start=1)}
+    changes = [b["start"] for a, b in itertools.pairwise(segments) if a["speaker"] != b["speaker"]]
+    real = [b[0] for a, b in itertools.pairwise(turns) if a[2] != b[2]]
+    assert len(changes) == len(real), (changes, real)
+    assert all(abs(c - r) < 1.0 for c, r in zip(changes, real, strict=True)), (changes, real)
+
+
+def transcribed(http, recording, title, **form) -> dict:
+    job = add(http, recording, title=title, **form).json()
+    assert wait_job(http, job["job_id"])["status"] == "done"
+    return http.get(f"/v1/meetings/{job['id']}").json()
+
+
 @pytest.mark.parametrize("given", [None, 2])
 def test_two_voices_are_told_apart(http, tmp_path, given):
     recording, turns = af.dialogue(tmp_path)
     form = {"speakers": str(given)} if given else {}
-    job = add(http, recording, title="Dialogue", **form).json()
-    assert wait_job(http, job["job_id"])["status"] == "done"
-    segments = http.get(f"/v1/meetings/{job['id']}").json()["segments"]
+    segments = transcribed(http, recording, "Dialogue", **form)["segments"]
     assert {s["speaker"] for s in segments} == {"Intervenant 1", "Intervenant 2"}
-    # Each segment's speaker is the voice of the turn it falls in (by its midpoint),
-    # with the first voice heard named Intervenant 1.
-    voice_label = {}
-    for s in segments:
-        middle = (s["start"] + s["end"]) / 2
-        voice = next(v for start, end, v in turns if start - 0.5 <= middle <= end + 0.5)
-        assert voice_label.setdefault(voice, s["speaker"]) == s["speaker"]
-    assert voice_label == {"en-us+m3": "Intervenant 1", "en-us+f3": "Intervenant 2"}
-    # Turn boundaries: every change of speaker falls within 1 s of a real change of voice.
-    changes = [b["start"] for a, b in itertools.pairwise(segments) if a["speaker"] != b["speaker"]]
-    real = [start for start, _, _ in turns[1:]]
-    assert len(changes) == 3 and all(min(abs(c - r) for r in real) < 1.0 for c in changes)
+    check_turns(segments, turns)
+
+
+# Whisper base on espeak-ng's French: WER measured between 0.29 and 0.37 on this dialogue
+# over several runs (2 CPU threads; Whisper falls back to sampling on low-confidence
+# windows, so runs differ), against 0.0 for the English one. The robotic voices lose words
+# ("voirie" → "moindre", "l'école avant" → "l'écran la mort"); changing one sentence or a
+# voice moved it up to 0.55 while choosing them. The bound leaves room for another CPU or
+# thread count, not for a broken pipeline: the wrong language or lost turns give ~1.
+FRENCH_WER_BOUND = 0.45
+
+
+@pytest.mark.parametrize("given", [None, 3])
+def test_three_french_voices(http, tmp_path, given):
+    recording, turns = af.dialogue_fr(tmp_path)
+    form = {"speakers": str(given)} if given else {}
+    meeting = transcribed(http, recording, "Conseil municipal", **form)  # language detected
+    assert meeting["language"] == "fr"
+    segments = meeting["segments"]
+    text = " ".join(s["text"] for s in segments)
+    print(f"French WER {af.wer(af.FRENCH_DIALOGUE, text):.3f}: {text}")
+    assert af.wer(af.FRENCH_DIALOGUE, text) <= FRENCH_WER_BOUND, text
+    assert "450 000 euros" in text
+    assert {s["speaker"] for s in segments} == {f"Intervenant {i}" for i in (1, 2, 3)}
+    check_turns(segments, turns)
 
 
 def test_audio_retention_policies(tmp_path, speech):

@@ -74,6 +74,18 @@ class ModelBusy(GreffierError):
         self.retry_after = retry_after
 
 
+class QuotaExceeded(GreffierError):
+    """A quota of the caller's key or group is used up (services/quotas.py)."""
+
+    status = 429
+    type = "rate_limit_error"
+    code = "quota_exceeded"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ModelFileError(GreffierError):
     """A model file is missing or does not match its pinned checksum."""
 

@@ -12,7 +12,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import Field, ValidationError
@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     )
     minutes_template: Path | None = Field(
         None, description="Jinja2 template for meeting minutes (default: the bundled one)."
+    )
+    on_premises_max_sensitivity: Literal["public", "internal", "sensitive", "secret"] = Field(
+        "sensitive",
+        description="Most sensitive data a model server on the premises may receive "
+        "(collections and meetings above it use in-process models only).",
+    )
+    external_max_sensitivity: Literal["public", "internal", "sensitive", "secret"] = Field(
+        "public",
+        description="Most sensitive data an external model service may receive.",
     )
     chunk_tokens: int = Field(
         200, ge=32, le=512, description="Largest chunk of a document, in embedder tokens."

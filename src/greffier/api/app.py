@@ -20,6 +20,7 @@ from greffier.api.routes import (
     audio,
     chat,
     documents,
+    grants,
     health,
     meetings,
     models,
@@ -70,6 +71,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(admin.router, dependencies=keyed)
     app.include_router(audio.router, dependencies=keyed)
     app.include_router(meetings.router, dependencies=keyed)
+    app.include_router(grants.router, dependencies=keyed)
     app.include_router(health.router)
     web.install(app, services)  # the web interface: pages at /, assets at /static/web
     # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.

@@ -12,9 +12,11 @@ def require_key(request: Request) -> Principal:
     """FastAPI dependency (sync: it runs in the threadpool, off the event loop)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     key = token.strip() if scheme.lower() == "bearer" else ""
+    services = request.app.state.services
     # The web interface's scripts send no key: their session cookie stands for it.
     principal = None if key else web.api_principal(request)
     if principal is None:
-        principal = request.app.state.services.identity.authenticate(key)
+        principal = services.identity.authenticate(key)
     request.state.principal = principal
+    services.quotas.admit(principal)
     return principal

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from greffier.errors import GreffierError, ModelBusy
+from greffier.errors import GreffierError
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,8 @@ def error_response(
 
 
 def from_domain(exc: GreffierError) -> JSONResponse:
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, ModelBusy) else None
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
     return error_response(

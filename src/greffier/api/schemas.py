@@ -99,7 +99,10 @@ class Retrieval(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    collections: list[int] | None = None  # default: every collection the caller may read
+    # Nothing named: every collection and meeting the caller may read (and the model may
+    # receive). "all" for meetings: every readable meeting.
+    collections: list[int] | None = None
+    meetings: list[int] | Literal["all"] | None = None
     k: int = Field(4, ge=1, le=20)
     mode: Literal["lexical", "semantic", "hybrid"] = "hybrid"
 

@@ -1,4 +1,4 @@
-"""`greffier admin`: API keys."""
+"""`greffier admin`: users, API keys, groups, quotas, audit log, erasure, usage."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 from greffier.cli.context import state
-from greffier.services.identity import IdentityService
+from greffier.services.identity import IdentityService, Principal
 from greffier.store.database import Database
 from greffier.store.identity import IdentityStore
 
-app = typer.Typer(help="Administration: API keys.", no_args_is_help=True)
+app = typer.Typer(help="Administration: users, keys, groups, audit, erasure.", no_args_is_help=True)
+OPERATOR = Principal(0, "operator", "admin", 0)  # the person at the server's console
 console = Console()
 
 
@@ -48,6 +49,149 @@ def bootstrap(ctx: typer.Context) -> None:
     issued = identity.issue_key("admin", "admin", "created by bootstrap")
     console.print("[bold]Admin API key[/] (shown once, keep it safe):")
     print(issued.key)
+
+
+def _services(ctx: typer.Context):
+    from greffier.services.container import Services
+
+    return Services.build(state(ctx).load().settings)
+
+
+@app.command("create-user")
+def create_user(
+    ctx: typer.Context,
+    name: str,
+    role: str = typer.Option("member", help="admin or member."),
+    password: bool = typer.Option(False, help="Ask for a password (web sign-in)."),
+) -> None:
+    """Create a user (then give them a key with create-key --user NAME)."""
+    secret = (
+        typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    record = _identity(ctx).create_user(name, role, secret)
+    console.print(f"User {record.name} created (id {record.id}, {record.role}).")
+
+
+@app.command("set-password")
+def set_password(ctx: typer.Context, name: str) -> None:
+    """Set a user's web sign-in password."""
+    identity = _identity(ctx)
+    record = identity.user_named(name)
+    identity.set_password(
+        record.id, typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    console.print(f"Password of {name} set.")
+
+
+@app.command("disable-user")
+def disable_user(
+    ctx: typer.Context, name: str, enable: bool = typer.Option(False, help="Enable instead.")
+) -> None:
+    """Disable a user: every key and web session of theirs stops working at once."""
+    identity = _identity(ctx)
+    identity.update_user(identity.user_named(name).id, disabled=not enable)
+    console.print(f"User {name} {'enabled' if enable else 'disabled'}.")
+
+
+@app.command("list-users")
+def list_users(ctx: typer.Context) -> None:
+    table = Table(title="Users")
+    for column in ("id", "name", "role", "created", "state", "password"):
+        table.add_column(column)
+    for u in _identity(ctx).users():
+        table.add_row(
+            str(u.id),
+            u.name,
+            u.role,
+            u.created_at,
+            "disabled" if u.disabled_at else "active",
+            "yes" if u.has_password else "no",
+        )
+    console.print(table)
+
+
+@app.command("create-group")
+def create_group(ctx: typer.Context, name: str, description: str = "") -> None:
+    group = _services(ctx).access.create_group(OPERATOR, name, description)
+    console.print(f"Group {group['name']} created (id {group['id']}).")
+
+
+@app.command("add-member")
+def add_member(
+    ctx: typer.Context,
+    group: str,
+    user: str = typer.Option(None, help="A user to add."),
+    subgroup: str = typer.Option(None, help="A group to nest in it."),
+) -> None:
+    """Add a user, or a nested group, to a group."""
+    access = _services(ctx).access
+    row = access.store.group_by_name(group)
+    if row is None:
+        raise typer.BadParameter(f"No group named '{group}'.")
+    result = access.add_member(OPERATOR, row["id"], user=user, group=subgroup)
+    console.print(f"{group}: users {result['users']}, groups {result['groups']}.")
+
+
+@app.command("rotate-key")
+def rotate_key(ctx: typer.Context, key_id: int) -> None:
+    """Revoke a key and print its replacement (same user and label), once."""
+    issued = _identity(ctx).rotate_key(key_id)
+    console.print(f"Key {key_id} revoked; new key {issued.record_id} (shown once):")
+    print(issued.key)
+
+
+@app.command("erase-user")
+def erase_user(
+    ctx: typer.Context,
+    name: str,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Right to erasure: delete a user and everything derived from what they own, then
+    prove that nothing remains (exit status 1 if something does)."""
+    services = _services(ctx)
+    record = services.identity.user_named(name)
+    if not yes:
+        typer.confirm(f"Erase {name} and all their documents and meetings?", abort=True)
+    report = services.erasure.erase(None, record.id)
+    table = Table(title=f"What remains of {name} (user {record.id})")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name_, rows in report.remaining.items():
+        table.add_row(name_, str(rows))
+    table.add_row("files on disk", str(len(report.files_left)))
+    console.print(table)
+    console.print(
+        f"Removed {report.collections} collection(s) and {report.meetings} meeting(s). "
+        + ("[green]Nothing remains.[/]" if report.complete else "[red]Something remains.[/]")
+    )
+    raise typer.Exit(0 if report.complete else 1)
+
+
+@app.command()
+def audit(
+    ctx: typer.Context,
+    output: Path = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
+    format: str = typer.Option("jsonl", help="jsonl or csv."),
+    user: str = typer.Option(None, help="Only this user's entries."),
+    action: str = typer.Option(None, help="Only this action (chat, search, meeting…)."),
+    since: str = typer.Option(None, help="From this date or time (ISO 8601, UTC)."),
+) -> None:
+    """Export the audit log."""
+    if format not in ("jsonl", "csv"):
+        raise typer.BadParameter("format is jsonl or csv.")
+    from greffier.services.audit import AuditService
+    from greffier.store.audit import AuditStore
+
+    settings = state(ctx).load().settings
+    service = AuditService(AuditStore(Database(settings.database_path)))
+    lines = service.export(OPERATOR, format, user=user, action=action, since=since)
+    if output is None:
+        for line in lines:
+            print(line, end="")
+        return
+    with output.open("w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+    console.print(f"Audit log written to {output}.")
 
 
 @app.command("list-keys")

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, replace
 from greffier.errors import InvalidRequest
 from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
 from greffier.models.registry import ModelRegistry
+from greffier.services.identity import Principal
+from greffier.services.quotas import QuotaService
 from greffier.services.usage import UsageService
 
 
@@ -28,16 +30,24 @@ class Answer:
 
 class ChatService:
     def __init__(
-        self, registry: ModelRegistry, default_model: str, usage: UsageService | None = None
+        self,
+        registry: ModelRegistry,
+        default_model: str,
+        usage: UsageService | None = None,
+        quotas: QuotaService | None = None,
     ):
         self.registry = registry
         self.default_model = default_model
         self.usage = usage
+        self.quotas = quotas
 
     def backend_for(self, model: str | None) -> ChatBackend:
         return self.registry.chat_backend(model or self.default_model)
 
-    def generate(self, model: str | None, request: Generation) -> AsyncIterator[Event]:
+    def generate(
+        self, model: str | None, request: Generation, who: Principal | None = None
+    ) -> AsyncIterator[Event]:
+        """``who``, when given, is charged the tokens (daily token quotas)."""
         backend = self.backend_for(model)
         if request.prompt is None and not request.messages:
             raise InvalidRequest("'messages' must hold at least one message.", param="messages")
@@ -48,10 +58,16 @@ class ChatService:
                 param="max_tokens",
             )
         stream = backend.generate(request)
-        return stream if self.usage is None else self._accounted(backend.entry.id, request, stream)
+        if self.usage is None:
+            return stream
+        return self._accounted(backend.entry.id, request, stream, who)
 
     async def _accounted(
-        self, model: str, request: Generation, stream: AsyncIterator[Event]
+        self,
+        model: str,
+        request: Generation,
+        stream: AsyncIterator[Event],
+        who: Principal | None,
     ) -> AsyncIterator[Event]:
         """Add the usage extension to the Finished event and count it in the daily totals."""
         try:
@@ -59,14 +75,19 @@ class ChatService:
                 if isinstance(event, Finished):
                     event = replace(event, extra=self.usage.describe(model, request, event))
                     await asyncio.to_thread(self.usage.record, model, event)
+                    if who is not None and self.quotas is not None:
+                        tokens = event.prompt_tokens + event.completion_tokens
+                        await asyncio.to_thread(self.quotas.record_tokens, who, tokens)
                 yield event
         finally:
             await stream.aclose()  # a client that left must stop the backend now
 
-    async def answer(self, model: str | None, request: Generation) -> Answer:
+    async def answer(
+        self, model: str | None, request: Generation, who: Principal | None = None
+    ) -> Answer:
         parts: list[str] = []
         finished: Finished | None = None
-        async for event in self.generate(model, request):
+        async for event in self.generate(model, request, who):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
             else:

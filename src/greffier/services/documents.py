@@ -13,14 +13,15 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from greffier.documents import analysis
+from greffier.documents import analysis, pii
 from greffier.documents.chunking import chunk_blocks
 from greffier.documents.parsers import DocumentRefused, parse
 from greffier.errors import InvalidRequest, NotFound
 from greffier.models.backends.base import EmbeddingBackend
+from greffier.services.access import SENSITIVITIES, AccessService
 from greffier.services.identity import Principal
 from greffier.settings import Settings
 from greffier.store.documents import ChunkRow
@@ -28,7 +29,7 @@ from greffier.store.interfaces import DocumentIndex
 
 log = logging.getLogger(__name__)
 
-SENSITIVITIES = ("public", "internal", "sensitive", "secret")
+PII_POLICIES = ("report", "mask")
 EMBED_BATCH = 16
 
 
@@ -38,6 +39,13 @@ class Submission:
     queued: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)  # {"name", "code", "reason"}
+
+
+def _check_choice(value: str, choices: tuple[str, ...], param: str) -> None:
+    if value not in choices:
+        raise InvalidRequest(
+            f"Unknown {param} '{value}': use one of {', '.join(choices)}.", param=param
+        )
 
 
 def clean_name(name: str) -> str:
@@ -52,28 +60,34 @@ def clean_name(name: str) -> str:
 
 
 class DocumentService:
-    def __init__(self, settings: Settings, store: DocumentIndex, embedder: EmbeddingBackend):
+    def __init__(
+        self,
+        settings: Settings,
+        store: DocumentIndex,
+        embedder: EmbeddingBackend,
+        access: AccessService,
+    ):
         self.settings = settings
         self.store = store
         self.embedder = embedder
+        self.access = access
 
     # --- collections -------------------------------------------------------------------
 
     def readable_collection_ids(self, principal: Principal) -> list[int]:
-        """Collections this person may read. Admins read all; others their own.
-        (Grants to other users and groups come with access control.)"""
-        if principal.is_admin:
-            return self.store.all_collection_ids()
-        return self.store.collection_ids_owned_by(principal.user_id)
+        """Document collections this person may read (services/access.py has the rule)."""
+        return self.access.collection_ids(principal)
 
     def create_collection(
-        self, principal: Principal, name: str, description: str = "", sensitivity: str = "internal"
+        self,
+        principal: Principal,
+        name: str,
+        description: str = "",
+        sensitivity: str = "internal",
+        pii_policy: str = "report",
     ):
-        if sensitivity not in SENSITIVITIES:
-            raise InvalidRequest(
-                f"Unknown sensitivity '{sensitivity}': use one of {', '.join(SENSITIVITIES)}.",
-                param="sensitivity",
-            )
+        _check_choice(sensitivity, SENSITIVITIES, "sensitivity")
+        _check_choice(pii_policy, PII_POLICIES, "pii_policy")
         if not name.strip():
             raise InvalidRequest("A collection needs a name.", param="name")
         if self.store.collection_by_name(principal.user_id, name.strip()):
@@ -83,26 +97,45 @@ class DocumentService:
                 code="already_exists",
             )
         cid = self.store.create_collection(
-            name.strip(), description, principal.user_id, sensitivity
+            name.strip(), description, principal.user_id, sensitivity, pii_policy
         )
         return self.store.collection(cid)
+
+    def update_collection(self, principal: Principal, collection_id: int, **fields):
+        """Change description, sensitivity or pii_policy (needs 'manage'). A new PII policy
+        applies to documents indexed from then on; re-upload to re-index older ones."""
+        self.collection(principal, collection_id, "manage")
+        if fields.get("sensitivity") is not None:
+            _check_choice(fields["sensitivity"], SENSITIVITIES, "sensitivity")
+        if fields.get("pii_policy") is not None:
+            _check_choice(fields["pii_policy"], PII_POLICIES, "pii_policy")
+        changes = {k: v for k, v in fields.items() if v is not None}
+        if changes:
+            self.store.update_collection(collection_id, **changes)
+        return self.store.collection(collection_id)
 
     def ensure_collection(self, principal: Principal, name: str):
         return self.store.collection_by_name(principal.user_id, name) or self.create_collection(
             principal, name
         )
 
-    def collection(self, principal: Principal, collection_id: int):
+    def collection(self, principal: Principal, collection_id: int, level: str = "read"):
         # 404, not 403, for a collection the person may not read: no hint that it exists.
-        if collection_id not in self.readable_collection_ids(principal):
+        row = self.store.collection(collection_id)
+        if row is None or row["meeting_id"] is not None:  # a meeting's index: not addressable
             raise NotFound(f"No collection with id {collection_id}.", param="collection_id")
-        return self.store.collection(collection_id)
+        self.access.require(principal, "collection", collection_id, level)
+        return row
 
     def collections(self, principal: Principal):
         return self.store.collections(self.readable_collection_ids(principal))
 
     def delete_collection(self, principal: Principal, collection_id: int) -> None:
-        self.collection(principal, collection_id)
+        self.collection(principal, collection_id, "manage")
+        self.remove_collection(collection_id)
+
+    def remove_collection(self, collection_id: int) -> None:
+        """Delete a collection with everything derived (callers check access)."""
         for sha in self.store.delete_collection(collection_id):
             self._drop_file(sha)
 
@@ -118,11 +151,29 @@ class DocumentService:
             raise NotFound(f"No document with id {document_id}.", param="document_id")
         return row
 
-    def delete_document(self, principal: Principal, document_id: int) -> None:
+    def chunks(self, principal: Principal, document_id: int):
         self.document(principal, document_id)
+        return self.store.chunks_of(document_id)
+
+    def original(self, principal: Principal, document_id: int) -> bytes:
+        row = self.document(principal, document_id)
+        collection = self.store.collection(row["collection_id"])
+        if collection["pii_policy"] == "mask":
+            self.collection(principal, row["collection_id"], "manage")
+        try:
+            return self._file(row["sha256"]).read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"The file of document {document_id} is gone.") from None
+
+    def delete_document(self, principal: Principal, document_id: int) -> None:
+        row = self.document(principal, document_id)
+        self.collection(principal, row["collection_id"], "write")
         sha = self.store.delete_document(document_id)
         if sha:
             self._drop_file(sha)
+
+    def file_path(self, sha: str) -> Path:
+        return self._file(sha)
 
     def _file(self, sha: str) -> Path:
         return self.settings.files_dir / sha[:2] / sha
@@ -135,7 +186,13 @@ class DocumentService:
         self, principal: Principal, collection_id: int, files: Sequence[tuple[str, bytes]]
     ) -> Submission:
         """Store the files and queue them for indexing; unchanged files are skipped."""
-        self.collection(principal, collection_id)
+        collection = self.collection(principal, collection_id, "write")
+        self.access.check_route(
+            collection["sensitivity"],
+            self.embedder.location,
+            f"Collection '{collection['name']}'",
+            self.settings.embedding_model,
+        )
         job_id = uuid.uuid4().hex
         result = Submission(job_id)
         accepted: list[tuple[str, str, int]] = []
@@ -218,11 +275,22 @@ class DocumentService:
         except DocumentRefused as exc:
             self.store.mark_failed(doc["id"], exc.code, exc.message)
             return exc.code, exc.message
-        self._store_chunks(doc["id"], chunks, parsed.format, parsed.pages, parsed.warnings)
+        found = pii.count("\n".join(b.text for b in parsed.blocks))
+        if found and self.store.collection(doc["collection_id"])["pii_policy"] == "mask":
+            chunks = [
+                replace(c, text=pii.mask(c.text), heading=pii.mask(c.heading)) for c in chunks
+            ]
+        self._store_chunks(doc["id"], chunks, parsed.format, parsed.pages, parsed.warnings, found)
         return "indexed", None
 
     def _store_chunks(
-        self, document_id: int, chunks, fmt: str, pages: int | None, warnings: list[str]
+        self,
+        document_id: int,
+        chunks,
+        fmt: str,
+        pages: int | None,
+        warnings: list[str],
+        personal_data: dict[str, int] | None = None,
     ) -> None:
         # The embedder sees the heading path too: a chunk of "Article 3" under
         # "Budget > Investissements" is found by a question about the budget.
@@ -245,7 +313,7 @@ class DocumentService:
             )
             for i, (c, v) in enumerate(zip(chunks, (v for b in vectors for v in b), strict=True))
         ]
-        self.store.replace_chunks(document_id, fmt, pages, warnings, rows)
+        self.store.replace_chunks(document_id, fmt, pages, warnings, rows, personal_data)
 
     def index_blocks(self, collection_id: int, name: str, blocks) -> int:
         """Index text that is not an uploaded file (a meeting's transcript) as a document of
@@ -270,7 +338,7 @@ class DocumentService:
 
     def job(self, principal: Principal, job_id: str) -> dict:
         job = self.store.job(job_id)
-        if job is None or (not principal.is_admin and job["owner_id"] != principal.user_id):
+        if job is None or job["owner_id"] != principal.user_id:  # only its author sees a job
             raise NotFound(f"No job with id {job_id}.", param="job_id")
         docs = [
             dict(d) | {"warnings": json.loads(d["warnings"])}

@@ -64,6 +64,7 @@ def citation(index: int, hit: Hit) -> dict:
         "char_start": hit.char_start,
         "char_end": hit.char_end,
         "score": hit.score,
+        "meeting_id": hit.meeting_id,
     }
 
 

@@ -19,13 +19,14 @@ from greffier.documents.parsers import Block
 from greffier.errors import InvalidRequest, NotFound
 from greffier.models.backends.base import Generation, Message, Segment, Word
 from greffier.services import diarization, minutes, office, subtitles
+from greffier.services.access import SENSITIVITIES, AccessService
 from greffier.services.documents import DocumentService
 from greffier.services.identity import Principal
 from greffier.services.transcription import TranscriptionService, probe_duration
 from greffier.settings import Settings
 from greffier.store.meetings import MeetingStore
 
-MEETINGS = "Réunions"  # the collection holding each owner's meeting transcripts
+MEETINGS = "Réunions"  # how search results name the collections of meeting transcripts
 
 
 class MeetingService:
@@ -35,11 +36,16 @@ class MeetingService:
         store: MeetingStore,
         transcription: TranscriptionService,
         documents: DocumentService,
+        access: AccessService,
     ):
         self.settings = settings
         self.store = store
         self.transcription = transcription
         self.documents = documents
+        self.access = access
+
+    def audio_path(self, sha: str) -> Path:
+        return self._audio(sha)
 
     def _audio(self, sha: str) -> Path:
         return self.settings.data_dir / "audio" / sha[:2] / sha
@@ -53,11 +59,21 @@ class MeetingService:
         *,
         language: str | None = None,
         speakers: int | None = None,
+        sensitivity: str = "internal",
     ) -> tuple[int, str]:
         """Check and store the recording, queue its transcription: (meeting id, job id)."""
         name = Path(filename or "audio").name
         if not title.strip():
             raise InvalidRequest("A meeting needs a title.", param="title")
+        if sensitivity not in SENSITIVITIES:
+            raise InvalidRequest(
+                f"Unknown sensitivity '{sensitivity}': use one of {', '.join(SENSITIVITIES)}.",
+                param="sensitivity",
+            )
+        speech = self.transcription.registry.speech_backend(self.settings.speech_model)
+        self.access.check_route(
+            sensitivity, speech.location, f"Meeting '{title.strip()}'", speech.entry.id
+        )
         if speakers is not None and not 1 <= speakers <= 20:
             raise InvalidRequest("speakers must be between 1 and 20.", param="speakers")
         if not data:
@@ -87,6 +103,8 @@ class MeetingService:
         meeting_id = self.store.create(
             principal.user_id, title.strip(), language, speakers, name, sha, duration, job_id
         )
+        if sensitivity != "internal":
+            self.store.update(meeting_id, sensitivity=sensitivity)
         return meeting_id, job_id
 
     def run_job(self, job_id: str, progress=None) -> None:
@@ -139,18 +157,24 @@ class MeetingService:
         self.apply_retention()
 
     def index(self, meeting_id: int) -> int:
-        """Index the transcript in its owner's "Réunions" collection, one heading per turn
-        ("Mme Martin — 00:14:32"), so search and grounded chat cite meeting, speaker and
-        time. Re-run after speakers are renamed."""
+        """Index the transcript, one heading per turn ("Mme Martin — 00:14:32"), so search
+        and grounded chat cite meeting, speaker and time. Each meeting has a collection of
+        its own (collections.meeting_id), so that access to it follows the meeting's grants.
+        Re-run after speakers are renamed or the meeting changes."""
         meeting = self.store.get(meeting_id)
-        collection = self.documents.store.collection_by_name(meeting["owner_id"], MEETINGS)
-        collection_id = (
-            collection["id"]
-            if collection
-            else self.documents.store.create_collection(
-                MEETINGS, "Transcriptions des réunions", meeting["owner_id"], "internal"
+        store = self.documents.store
+        collection = store.meeting_collection(meeting_id)
+        if collection is None:
+            collection_id = store.create_collection(
+                f"{MEETINGS}/{meeting_id}",
+                "",
+                meeting["owner_id"],
+                meeting["sensitivity"],
+                meeting_id=meeting_id,
             )
-        )
+        else:
+            collection_id = collection["id"]
+            store.update_collection(collection_id, sensitivity=meeting["sensitivity"])
         blocks: list[Block] = []
         for s in self.store.segments(meeting_id):
             speaker = s["speaker_name"]
@@ -162,11 +186,10 @@ class MeetingService:
                 ]
             else:
                 blocks[-1] = Block(f"{blocks[-1].text} {s['text']}", "paragraph")
-        taken = self.documents.store.document_by_name(collection_id, meeting["title"])
-        name = meeting["title"]
-        if taken and taken["id"] != meeting["document_id"]:
-            name = f"{meeting['title']} (#{meeting_id})"
-        document_id = self.documents.index_blocks(collection_id, name, blocks)
+        for old in store.documents(collection_id):  # a new title replaces the old document
+            if old["name"] != meeting["title"]:
+                self.documents.remove_document(old["id"])
+        document_id = self.documents.index_blocks(collection_id, meeting["title"], blocks)
         self.store.set_document(meeting_id, document_id)
         return document_id
 
@@ -191,14 +214,43 @@ class MeetingService:
 
     # --- reading --------------------------------------------------------------------------
 
-    def meeting(self, principal: Principal, meeting_id: int):
+    def meeting(self, principal: Principal, meeting_id: int, level: str = "read"):
         row = self.store.get(meeting_id)
-        if row is None or (not principal.is_admin and row["owner_id"] != principal.user_id):
+        if row is None:
             raise NotFound(f"No meeting with id {meeting_id}.", param="meeting_id")
+        self.access.require(principal, "meeting", meeting_id, level)
         return row
 
     def meetings(self, principal: Principal):
-        return self.store.listing(None if principal.is_admin else principal.user_id)
+        return self.store.listing(self.access.meeting_ids(principal))
+
+    def update(
+        self,
+        principal: Principal,
+        meeting_id: int,
+        *,
+        title: str | None = None,
+        sensitivity: str | None = None,
+    ):
+        """Rename a meeting or change its sensitivity (needs 'manage'); re-indexed."""
+        self.meeting(principal, meeting_id, "manage")
+        fields = {}
+        if title is not None:
+            if not title.strip():
+                raise InvalidRequest("A meeting needs a title.", param="title")
+            fields["title"] = title.strip()
+        if sensitivity is not None:
+            if sensitivity not in SENSITIVITIES:
+                raise InvalidRequest(
+                    f"Unknown sensitivity '{sensitivity}': use one of {', '.join(SENSITIVITIES)}.",
+                    param="sensitivity",
+                )
+            fields["sensitivity"] = sensitivity
+        if fields:
+            self.store.update(meeting_id, **fields)
+            if self.store.get(meeting_id)["status"] == "transcribed":
+                self.index(meeting_id)
+        return self.store.get(meeting_id)
 
     def transcript(self, principal: Principal, meeting_id: int) -> list[dict]:
         self.meeting(principal, meeting_id)
@@ -244,7 +296,7 @@ class MeetingService:
         return "\n".join(lines) + "\n"
 
     def rename_speaker(self, principal: Principal, meeting_id: int, label: str, name: str) -> None:
-        self.meeting(principal, meeting_id)
+        self.meeting(principal, meeting_id, "write")
         if not name.strip():
             raise InvalidRequest("A speaker needs a name.", param="name")
         if not self.store.rename_speaker(meeting_id, label, name.strip()):
@@ -256,7 +308,7 @@ class MeetingService:
     ) -> dict:
         """Ask the chat model for the minutes, window by window (map), merge them (reduce),
         store and return them with their rendering."""
-        meeting = self.meeting(principal, meeting_id)
+        meeting = self.meeting(principal, meeting_id, "write")
         segments = await asyncio.to_thread(self.transcript, principal, meeting_id)
         if not segments:
             raise InvalidRequest(
@@ -264,6 +316,12 @@ class MeetingService:
             )
         language = "fr" if (meeting["language"] or "fr") == "fr" else "en"
         backend = chat.backend_for(model)
+        self.access.check_route(
+            meeting["sensitivity"],
+            backend.location,
+            f"Meeting '{meeting['title']}'",
+            backend.entry.id,
+        )
         result = minutes.Minutes(
             meeting["title"],
             language,
@@ -302,9 +360,14 @@ class MeetingService:
         return json.loads(row["content"])
 
     def delete(self, principal: Principal, meeting_id: int) -> None:
-        meeting = self.meeting(principal, meeting_id)
-        if meeting["document_id"]:
-            self.documents.remove_document(meeting["document_id"])
+        self.meeting(principal, meeting_id, "manage")
+        self.remove(meeting_id)
+
+    def remove(self, meeting_id: int) -> None:
+        """Delete a meeting and everything derived from it (no access check: callers do)."""
+        collection = self.documents.store.meeting_collection(meeting_id)
+        if collection is not None:
+            self.documents.store.delete_collection(collection["id"])
         sha = self.store.delete(meeting_id)
         if sha and not self.store.audio_in_use(sha):
             self._audio(sha).unlink(missing_ok=True)

@@ -37,6 +37,7 @@ class Hit:
     score: float
     lexical_rank: int | None
     semantic_rank: int | None
+    meeting_id: int | None = None  # set when the passage is a meeting's transcript
 
 
 def fuse(
@@ -109,6 +110,7 @@ class SearchService:
                 score=scores[cid],
                 lexical_rank=lex_rank.get(cid),
                 semantic_rank=sem_rank.get(cid),
+                meeting_id=rows[cid]["meeting_id"],
             )
             for cid in best
             if cid in rows

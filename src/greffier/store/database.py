@@ -24,10 +24,15 @@ EMBEDDING_DIM = 384  # multilingual-e5-small; a store for another size needs its
 
 
 def _run_statements(db: sqlite3.Connection, script: str) -> None:
-    # Not executescript(): it would commit the migration's transaction half-way.
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
+    # Not executescript(): it would commit the migration's transaction half-way. A piece
+    # is run once it is a complete statement (a trigger's body holds semicolons).
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                db.execute(pending)
+            pending = ""
 
 
 def _m001_identity(db: sqlite3.Connection) -> None:
@@ -223,6 +228,90 @@ def _m008_minutes(db: sqlite3.Connection) -> None:
     )
 
 
+def _m009_access(db: sqlite3.Connection) -> None:
+    # People, groups, grants, personal data, audit and quotas (docs/access.md).
+    _run_statements(
+        db,
+        """
+        ALTER TABLE users ADD COLUMN password_hash TEXT;
+        ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
+        CREATE TABLE groups (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        );
+        CREATE TABLE group_members (
+            group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+            user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+            member_group_id INTEGER REFERENCES groups(id) ON DELETE CASCADE,
+            CHECK ((user_id IS NULL) != (member_group_id IS NULL)),
+            UNIQUE (group_id, user_id, member_group_id)
+        );
+        CREATE INDEX group_members_user ON group_members(user_id);
+        CREATE INDEX group_members_group ON group_members(member_group_id);
+        CREATE TABLE grants (
+            id INTEGER PRIMARY KEY,
+            resource_type TEXT NOT NULL CHECK (resource_type IN ('collection', 'meeting')),
+            resource_id INTEGER NOT NULL,
+            subject_type TEXT NOT NULL CHECK (subject_type IN ('user', 'group')),
+            subject_id INTEGER NOT NULL,
+            permission TEXT NOT NULL CHECK (permission IN ('read', 'write', 'manage', 'deny')),
+            granted_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            UNIQUE (resource_type, resource_id, subject_type, subject_id)
+        );
+        CREATE INDEX grants_subject ON grants(subject_type, subject_id);
+        CREATE TRIGGER grants_of_collection AFTER DELETE ON collections BEGIN
+            DELETE FROM grants WHERE resource_type = 'collection' AND resource_id = OLD.id;
+        END;
+        CREATE TRIGGER grants_of_meeting AFTER DELETE ON meetings BEGIN
+            DELETE FROM grants WHERE resource_type = 'meeting' AND resource_id = OLD.id;
+        END;
+        CREATE TRIGGER grants_to_user AFTER DELETE ON users BEGIN
+            DELETE FROM grants WHERE subject_type = 'user' AND subject_id = OLD.id;
+        END;
+        CREATE TRIGGER grants_to_group AFTER DELETE ON groups BEGIN
+            DELETE FROM grants WHERE subject_type = 'group' AND subject_id = OLD.id;
+            DELETE FROM quotas WHERE subject_type = 'group' AND subject_id = OLD.id;
+        END;
+        ALTER TABLE collections ADD COLUMN meeting_id INTEGER REFERENCES meetings(id)
+            ON DELETE CASCADE;
+        ALTER TABLE collections ADD COLUMN pii_policy TEXT NOT NULL DEFAULT 'report'
+            CHECK (pii_policy IN ('report', 'mask'));
+        ALTER TABLE documents ADD COLUMN pii TEXT NOT NULL DEFAULT '{}';
+        CREATE TABLE audit_log (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+            user_id INTEGER,
+            user_name TEXT,
+            key_id INTEGER,
+            action TEXT NOT NULL,
+            status INTEGER NOT NULL DEFAULT 200,
+            model TEXT,
+            query TEXT,
+            resources TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX audit_log_at ON audit_log(at);
+        CREATE INDEX audit_log_user ON audit_log(user_id);
+        CREATE TABLE quotas (
+            subject_type TEXT NOT NULL CHECK (subject_type IN ('key', 'group')),
+            subject_id INTEGER NOT NULL,
+            requests_per_minute INTEGER,
+            tokens_per_day INTEGER,
+            PRIMARY KEY (subject_type, subject_id)
+        );
+        CREATE TABLE usage_by_key (
+            day TEXT NOT NULL,
+            key_id INTEGER NOT NULL,
+            user_id INTEGER NOT NULL,
+            tokens INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (day, user_id, key_id)
+        )
+        """,
+    )
+
+
 def _m010_web(db: sqlite3.Connection) -> None:
     # The web interface: sessions (cookie digests, never the cookie itself) and each
     # person's conversations. Both go with their user.
@@ -272,6 +361,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("006_meetings", _m006_meetings),
     ("007_meeting_documents", _m007_meeting_documents),
     ("008_minutes", _m008_minutes),
+    ("009_access", _m009_access),
     ("010_web", _m010_web),
 ]
 

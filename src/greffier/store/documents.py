@@ -55,14 +55,31 @@ class DocumentStore:
     # --- collections -------------------------------------------------------------------
 
     def create_collection(
-        self, name: str, description: str, owner_id: int, sensitivity: str
+        self,
+        name: str,
+        description: str,
+        owner_id: int,
+        sensitivity: str,
+        pii_policy: str = "report",
+        meeting_id: int | None = None,
     ) -> int:
         with self.db.write() as conn:
             return conn.execute(
-                "INSERT INTO collections (name, description, owner_id, sensitivity) "
-                "VALUES (?, ?, ?, ?)",
-                (name, description, owner_id, sensitivity),
+                "INSERT INTO collections (name, description, owner_id, sensitivity, pii_policy,"
+                " meeting_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, description, owner_id, sensitivity, pii_policy, meeting_id),
             ).lastrowid
+
+    def update_collection(self, collection_id: int, **fields) -> None:
+        assert set(fields) <= {"description", "sensitivity", "pii_policy", "name"}
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        with self.db.write() as conn:
+            conn.execute(
+                f"UPDATE collections SET {columns} WHERE id = ?", (*fields.values(), collection_id)
+            )
+
+    def meeting_collection(self, meeting_id: int):
+        return self.db.query_one("SELECT * FROM collections WHERE meeting_id = ?", (meeting_id,))
 
     def collection_by_name(self, owner_id: int, name: str):
         return self.db.query_one(
@@ -82,12 +99,9 @@ class DocumentStore:
             f"AS documents FROM collections c WHERE c.id IN ({_ids(ids)}) ORDER BY c.id"
         )
 
-    def collection_ids_owned_by(self, owner_id: int) -> list[int]:
-        rows = self.db.query("SELECT id FROM collections WHERE owner_id = ?", (owner_id,))
-        return [r[0] for r in rows]
-
-    def all_collection_ids(self) -> list[int]:
-        return [r[0] for r in self.db.query("SELECT id FROM collections")]
+    def sensitivities(self, ids: Sequence[int]) -> dict[int, str]:
+        rows = self.db.query(f"SELECT id, sensitivity FROM collections WHERE id IN ({_ids(ids)})")
+        return {r[0]: r[1] for r in rows}
 
     def delete_collection(self, collection_id: int) -> list[str]:
         """Delete a collection and everything derived; return the sha256 of its files."""
@@ -159,6 +173,7 @@ class DocumentStore:
         pages: int | None,
         warnings: list[str],
         chunks: Sequence[ChunkRow],
+        pii: dict[str, int] | None = None,
     ) -> None:
         """Swap a document's chunks for new ones in one transaction: readers see the old
         set or the new one, never a mix, and a crash leaves the old set."""
@@ -200,9 +215,16 @@ class DocumentStore:
                 conn.execute("INSERT INTO vector_log (chunk_id, op) VALUES (?, 'add')", (chunk_id,))
             conn.execute(
                 "UPDATE documents SET status = 'indexed', format = ?, pages = ?, warnings = ?,"
-                " chunks = ?, error = NULL, error_code = NULL,"
+                " chunks = ?, pii = ?, error = NULL, error_code = NULL,"
                 " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                (fmt, pages, json.dumps(warnings, ensure_ascii=False), len(chunks), document_id),
+                (
+                    fmt,
+                    pages,
+                    json.dumps(warnings, ensure_ascii=False),
+                    len(chunks),
+                    json.dumps(pii or {}),
+                    document_id,
+                ),
             )
 
     def mark_failed(self, document_id: int, code: str, message: str) -> None:
@@ -234,6 +256,11 @@ class DocumentStore:
             self._delete_chunk_rows(conn, old)
             conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
             return row[0]
+
+    def chunks_of(self, document_id: int):
+        return self.db.query(
+            "SELECT * FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,)
+        )
 
     def sha_in_use(self, sha256: str) -> bool:
         return self.db.query_one("SELECT 1 FROM documents WHERE sha256 = ?", (sha256,)) is not None
@@ -314,7 +341,9 @@ class DocumentStore:
     def chunks_with_documents(self, chunk_ids: Sequence[int]):
         return self.db.query(
             "SELECT c.*, d.name AS document_name, d.collection_id AS collection, "
-            "col.name AS collection_name FROM chunks c JOIN documents d ON d.id = c.document_id "
+            "CASE WHEN col.meeting_id IS NULL THEN col.name ELSE 'Réunions' END "
+            "AS collection_name, col.meeting_id FROM chunks c "
+            "JOIN documents d ON d.id = c.document_id "
             f"JOIN collections col ON col.id = d.collection_id WHERE c.id IN ({_ids(chunk_ids)})"
         )
 

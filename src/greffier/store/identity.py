@@ -26,16 +26,43 @@ class KeyRecord:
     last_used_at: str | None
     revoked_at: str | None
     user_disabled_at: str | None
+    expires_at: str | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= _now()
 
     @property
     def active(self) -> bool:
-        return self.revoked_at is None and self.user_disabled_at is None
+        return self.revoked_at is None and self.user_disabled_at is None and not self.expired
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    id: int
+    name: str
+    role: str
+    created_at: str
+    disabled_at: str | None
+    has_password: bool
+
+
+def _now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 _SELECT_KEYS = """
     SELECT k.id, k.user_id, u.name AS user, u.role, k.label, k.prefix, k.created_at,
-           k.last_used_at, k.revoked_at, u.disabled_at AS user_disabled_at
+           k.last_used_at, k.revoked_at, u.disabled_at AS user_disabled_at, k.expires_at
     FROM api_keys k JOIN users u ON u.id = k.user_id
+"""
+
+
+_SELECT_USERS = """
+    SELECT id, name, role, created_at, disabled_at, password_hash IS NOT NULL AS has_password
+    FROM users
 """
 
 
@@ -59,12 +86,52 @@ class IdentityStore:
     def role(self, user_id: int) -> str:
         return self.db.query_one("SELECT role FROM users WHERE id = ?", (user_id,))[0]
 
-    def add_key(self, user_id: int, key: str, label: str, prefix: str) -> int:
+    def add_key(
+        self, user_id: int, key: str, label: str, prefix: str, expires_at: str | None = None
+    ) -> int:
         with self.db.write() as conn:
             return conn.execute(
-                "INSERT INTO api_keys (user_id, label, prefix, sha256) VALUES (?, ?, ?, ?)",
-                (user_id, label, prefix, digest(key)),
+                "INSERT INTO api_keys (user_id, label, prefix, sha256, expires_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (user_id, label, prefix, digest(key), expires_at),
             ).lastrowid
+
+    def key(self, key_id: int) -> KeyRecord | None:
+        row = self.db.query_one(_SELECT_KEYS + " WHERE k.id = ?", (key_id,))
+        return _record(row) if row else None
+
+    # --- users ---------------------------------------------------------------------------
+
+    def user(self, user_id: int) -> UserRecord | None:
+        row = self.db.query_one(_SELECT_USERS + " WHERE id = ?", (user_id,))
+        return UserRecord(**dict(row)) if row else None
+
+    def user_by_name(self, name: str) -> UserRecord | None:
+        row = self.db.query_one(_SELECT_USERS + " WHERE name = ?", (name,))
+        return UserRecord(**dict(row)) if row else None
+
+    def users(self) -> list[UserRecord]:
+        return [UserRecord(**dict(r)) for r in self.db.query(_SELECT_USERS + " ORDER BY id")]
+
+    def create_user(self, name: str, role: str) -> int:
+        with self.db.write() as conn:
+            return conn.execute(
+                "INSERT INTO users (name, role) VALUES (?, ?)", (name, role)
+            ).lastrowid
+
+    def update_user(self, user_id: int, **fields) -> None:
+        assert set(fields) <= {"role", "disabled_at", "password_hash"}
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        with self.db.write() as conn:
+            conn.execute(f"UPDATE users SET {columns} WHERE id = ?", (*fields.values(), user_id))
+
+    def password_hash(self, name: str) -> tuple[int, str | None] | None:
+        row = self.db.query_one("SELECT id, password_hash FROM users WHERE name = ?", (name,))
+        return (row[0], row[1]) if row else None
+
+    def delete_user(self, user_id: int) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
     def find_key(self, key: str) -> KeyRecord | None:
         row = self.db.query_one(_SELECT_KEYS + " WHERE k.sha256 = ?", (digest(key),))
@@ -78,8 +145,11 @@ class IdentityStore:
                 (key_id,),
             )
 
-    def list_keys(self) -> list[KeyRecord]:
-        rows = self.db.query(_SELECT_KEYS + " ORDER BY k.id")
+    def list_keys(self, user_id: int | None = None) -> list[KeyRecord]:
+        if user_id is None:
+            rows = self.db.query(_SELECT_KEYS + " ORDER BY k.id")
+        else:
+            rows = self.db.query(_SELECT_KEYS + " WHERE k.user_id = ? ORDER BY k.id", (user_id,))
         return [_record(r) for r in rows]
 
     def revoke_key(self, key_id: int) -> bool:

@@ -48,12 +48,21 @@ class MeetingStore:
             (job_id,),
         )
 
-    def listing(self, owner_id: int | None):
-        if owner_id is None:
-            return self.db.query("SELECT * FROM meetings ORDER BY created_at DESC")
+    def listing(self, ids: list[int]):
+        marks = ",".join(str(int(i)) for i in ids) or "NULL"
         return self.db.query(
-            "SELECT * FROM meetings WHERE owner_id = ? ORDER BY created_at DESC", (owner_id,)
+            f"SELECT * FROM meetings WHERE id IN ({marks}) ORDER BY created_at DESC"
         )
+
+    def update(self, meeting_id: int, **fields) -> None:
+        assert set(fields) <= {"title", "sensitivity"}
+        columns = ", ".join(f"{name} = ?" for name in fields)
+        with self.db.write() as conn:
+            conn.execute(
+                f"UPDATE meetings SET {columns}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', "
+                "'now') WHERE id = ?",
+                (*fields.values(), meeting_id),
+            )
 
     def save_transcript(
         self,

@@ -20,10 +20,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from greffier.api.errors import sse_error
-from greffier.api.routes.search import readable
 from greffier.api.schemas import ChatCompletionRequest, CompletionRequest
 from greffier.errors import GreffierError
 from greffier.models.backends.base import Event, Finished, TextDelta
+from greffier.services.audit import resources_of
 from greffier.services.chat import Answer
 from greffier.services.grounding import ground
 
@@ -95,10 +95,11 @@ async def _respond(
 ):
     """Answer as one JSON object built by ``whole``, or as SSE events built by ``chunk``."""
     chat = request.app.state.services.chat
+    who = request.state.principal
     if not body.stream:
         if canned is not None:
             return JSONResponse(whole(Answer(canned, "stop", 0, 0)))
-        answer = await _unless_disconnected(request, chat.answer(body.model, generation))
+        answer = await _unless_disconnected(request, chat.answer(body.model, generation, who))
         if answer is None:  # nobody is listening; 499 is the log's "client closed request"
             return Response(status_code=499)
         return JSONResponse(whole(answer))
@@ -106,7 +107,7 @@ async def _respond(
         chat.backend_for(body.model)  # an unknown model is still a 404
         events = _canned(canned)
     else:
-        events = chat.generate(body.model, generation)
+        events = chat.generate(body.model, generation, who)
     try:
         first = await anext(events)
     except BaseException:
@@ -123,10 +124,18 @@ async def _respond(
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     generation = body.to_generation()
     citations, canned = None, None
+    services, who = request.app.state.services, request.state.principal
+    backend = services.chat.backend_for(body.model)  # an unknown model fails before searching
     if body.retrieval is not None:
-        services = request.app.state.services
-        services.chat.backend_for(body.model)  # fail on an unknown model before searching
-        ids = readable(services, request.state.principal, body.retrieval.collections)
+        # Access and sensitivity routing decide the scope before anything is searched.
+        ids = await run_in_threadpool(
+            services.access.scope,
+            who,
+            body.retrieval.collections,
+            body.retrieval.meetings,
+            location=backend.location,
+            model=backend.entry.id,
+        )
         grounding = await run_in_threadpool(
             ground,
             services.search,
@@ -140,6 +149,15 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             grounding.citations,
             grounding.nothing_found,
         )
+    question = next((m.content for m in reversed(generation.messages) if m.role == "user"), "")
+    await run_in_threadpool(
+        services.audit.record,
+        who,
+        "chat",
+        model=backend.entry.id,
+        query=question if isinstance(question, str) else str(question),
+        resources=resources_of(citations or []),
+    )
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),

@@ -7,10 +7,11 @@ since they touch SQLite and files.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Request, UploadFile
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -19,6 +20,15 @@ class NewCollection(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=2000)
     sensitivity: str = "internal"
+    pii_policy: str = "report"  # or "mask": personal identifiers masked in what is indexed
+
+
+class CollectionChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(None, max_length=2000)
+    sensitivity: str | None = None
+    pii_policy: str | None = None
 
 
 def _collection(row) -> dict:
@@ -28,6 +38,7 @@ def _collection(row) -> dict:
         "name": row["name"],
         "description": row["description"],
         "sensitivity": row["sensitivity"],
+        "pii_policy": row["pii_policy"],
         "owner_id": row["owner_id"],
         "documents": row["documents"],
         "created_at": row["created_at"],
@@ -48,6 +59,7 @@ def _document(row) -> dict:
         "error": {"code": row["error_code"], "message": row["error"]} if row["error"] else None,
         "warnings": json.loads(row["warnings"]),
         "chunks": row["chunks"],
+        "personal_data": json.loads(row["pii"]),
         "job_id": row["job_id"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
@@ -61,7 +73,16 @@ def _services(request: Request):
 @router.post("/collections", status_code=201)
 def create_collection(body: NewCollection, request: Request) -> dict:
     services, who = _services(request)
-    row = services.documents.create_collection(who, body.name, body.description, body.sensitivity)
+    row = services.documents.create_collection(
+        who, body.name, body.description, body.sensitivity, body.pii_policy
+    )
+    return _collection(row)
+
+
+@router.patch("/collections/{collection_id}")
+def change_collection(collection_id: int, body: CollectionChange, request: Request) -> dict:
+    services, who = _services(request)
+    row = services.documents.update_collection(who, collection_id, **body.model_dump())
     return _collection(row)
 
 
@@ -114,7 +135,53 @@ def list_documents(collection_id: int, request: Request) -> dict:
 @router.get("/documents/{document_id}")
 def get_document(document_id: int, request: Request) -> dict:
     services, who = _services(request)
-    return _document(services.documents.document(who, document_id))
+    row = services.documents.document(who, document_id)
+    services.audit.record(who, "document", resources=[_resource(row)])
+    return _document(row)
+
+
+@router.get("/documents/{document_id}/chunks")
+def document_chunks(document_id: int, request: Request) -> dict:
+    """The document's indexed passages (masked where the collection masks personal data):
+    what a citation points into."""
+    services, who = _services(request)
+    row = services.documents.document(who, document_id)
+    services.audit.record(who, "document.chunks", resources=[_resource(row)])
+    chunks = services.documents.chunks(who, document_id)
+    return {
+        "object": "list",
+        "document_id": document_id,
+        "data": [
+            {
+                "ordinal": c["ordinal"],
+                "text": c["text"],
+                "page": c["page"],
+                "heading": c["heading"],
+                "char_start": c["char_start"],
+                "char_end": c["char_end"],
+            }
+            for c in chunks
+        ],
+    }
+
+
+@router.get("/documents/{document_id}/file")
+def document_file(document_id: int, request: Request) -> Response:
+    """The file as uploaded. Where the collection masks personal data, only people who
+    manage it may fetch the unmasked original."""
+    services, who = _services(request)
+    row = services.documents.document(who, document_id)
+    data = services.documents.original(who, document_id)
+    services.audit.record(who, "document.file", resources=[_resource(row)])
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(row['name'])}"},
+    )
+
+
+def _resource(row) -> dict:
+    return {"type": "document", "id": row["id"], "name": row["name"]}
 
 
 @router.delete("/documents/{document_id}")

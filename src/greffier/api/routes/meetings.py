@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, PlainTextResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from greffier.errors import NotFound
 
@@ -23,6 +23,8 @@ def _meeting(row) -> dict:
         "language": row["language"],
         "duration": row["duration"],
         "speakers_expected": row["speakers_expected"],
+        "sensitivity": row["sensitivity"],
+        "owner_id": row["owner_id"],
         "audio_name": row["audio_name"],
         "audio_available": row["audio_sha256"] is not None,
         "error": {"code": row["error_code"], "message": row["error"]} if row["error"] else None,
@@ -37,6 +39,7 @@ def add_meeting(
     title: str = Form(..., min_length=1, max_length=300),
     language: str | None = Form(None),
     speakers: int | None = Form(None),
+    sensitivity: str = Form("internal"),
 ) -> dict:
     services, who = request.app.state.services, request.state.principal
     meeting_id, job_id = services.meetings.add(
@@ -46,6 +49,7 @@ def add_meeting(
         file.filename or "audio",
         language=language or None,
         speakers=speakers,
+        sensitivity=sensitivity,
     )
     services.jobs.submit(job_id)
     return {"id": meeting_id, "object": "meeting", "job_id": job_id, "status": "pending"}
@@ -60,8 +64,27 @@ def list_meetings(request: Request) -> dict:
 @router.get("/{meeting_id}")
 def get_meeting(meeting_id: int, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
-    meeting = _meeting(services.meetings.meeting(who, meeting_id))
-    return meeting | {"segments": services.meetings.transcript(who, meeting_id)}
+    row = services.meetings.meeting(who, meeting_id)
+    services.audit.record(who, "meeting", resources=[_resource(row)])
+    return _meeting(row) | {"segments": services.meetings.transcript(who, meeting_id)}
+
+
+class MeetingChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, min_length=1, max_length=300)
+    sensitivity: str | None = None
+
+
+@router.patch("/{meeting_id}")
+def change_meeting(meeting_id: int, body: MeetingChange, request: Request) -> dict:
+    services, who = request.app.state.services, request.state.principal
+    row = services.meetings.update(who, meeting_id, title=body.title, sensitivity=body.sensitivity)
+    return _meeting(row)
+
+
+def _resource(row) -> dict:
+    return {"type": "meeting", "id": row["id"], "name": row["title"]}
 
 
 OFFICE_TYPES = {
@@ -77,6 +100,8 @@ def export(
     format: Literal["txt", "srt", "vtt", "docx", "odt"] = "txt",
 ) -> Response:
     services, who = request.app.state.services, request.state.principal
+    row = services.meetings.meeting(who, meeting_id)
+    services.audit.record(who, f"meeting.export.{format}", resources=[_resource(row)])
     if format in OFFICE_TYPES:
         data = services.meetings.export_office(who, meeting_id, format)
         disposition = f'attachment; filename="meeting-{meeting_id}.{format}"'

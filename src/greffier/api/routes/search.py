@@ -9,35 +9,27 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from greffier.errors import NotFound, Unsupported
+from greffier.errors import Unsupported
+from greffier.services.audit import resources_of
 
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=4000)
-    collections: list[int] | None = None  # default: every collection the caller may read
+    # Nothing named: every collection and meeting the caller may read.
+    collections: list[int] | None = None
+    meetings: list[int] | Literal["all"] | None = None
     k: int = Field(5, ge=1, le=100)
     mode: Literal["lexical", "semantic", "hybrid"] = "hybrid"
-
-
-def readable(services, principal, wanted: list[int] | None) -> list[int]:
-    """The collections to search: those asked for, all of them readable, or a 404 that
-    does not say whether an unreadable id exists."""
-    allowed = services.documents.readable_collection_ids(principal)
-    if wanted is None:
-        return allowed
-    missing = sorted(set(wanted) - set(allowed))
-    if missing:
-        raise NotFound(f"No collection with id {missing[0]}.", param="collections")
-    return list(dict.fromkeys(wanted))
 
 
 @router.post("/search")
 def search(body: SearchRequest, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
-    ids = readable(services, who, body.collections)
+    ids = services.access.scope(who, body.collections, body.meetings)
     hits = services.search.search(body.query, ids, k=body.k, mode=body.mode)
+    services.audit.record(who, "search", query=body.query, resources=resources_of(hits))
     return {"object": "list", "mode": body.mode, "data": [asdict(h) for h in hits]}
 
 

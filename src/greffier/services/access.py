@@ -1,0 +1,272 @@
+"""Who may reach what: groups, grants (read < write < manage, and deny), sensitivity routing.
+
+The rules (docs/access.md):
+
+- The owner of a collection or meeting has every right on it.
+- Anyone else needs a grant of the level asked for — to them or to a group they are in
+  (groups nest) — and no ``deny`` reaching them: a deny wins over every grant.
+- Admins manage people, groups, keys, quotas and the audit log; they do not read content
+  nobody granted them.
+- A person who may not read a resource gets the same 404 as for one that does not exist.
+
+Sensitivity routing: each collection and meeting has a level (public < internal <
+sensitive < secret) and each model backend says where it runs. In-process backends take
+any level; an on-premises server up to ``on_premises_max_sensitivity``; an external
+service up to ``external_max_sensitivity``. The check is made before any text is sent.
+"""
+
+from __future__ import annotations
+
+from greffier.errors import InvalidRequest, NotFound, PermissionDenied
+from greffier.services.identity import Principal
+from greffier.store.access import LEVELS, AccessStore, Grant
+from greffier.store.identity import IdentityStore
+
+SENSITIVITIES = ("public", "internal", "sensitive", "secret")
+PERMISSIONS = (*LEVELS, "deny")
+RESOURCES = ("collection", "meeting")
+
+
+class SensitivityRefused(PermissionDenied):
+    code = "sensitivity_not_allowed"
+
+
+class AccessService:
+    def __init__(
+        self,
+        store: AccessStore,
+        identity: IdentityStore,
+        on_premises_max: str = "sensitive",
+        external_max: str = "public",
+    ):
+        self.store = store
+        self.identity = identity
+        self.max_for_location = {
+            "in-process": "secret",
+            "on-premises": on_premises_max,
+            "external": external_max,
+        }
+
+    # --- the rule ------------------------------------------------------------------------
+
+    def collection_ids(
+        self, who: Principal, level: str = "read", meetings: bool | None = False
+    ) -> list[int]:
+        return self.store.collection_ids(who.user_id, level, meetings)
+
+    def meeting_ids(self, who: Principal, level: str = "read") -> list[int]:
+        return self.store.meeting_ids(who.user_id, level)
+
+    def scope(
+        self,
+        who: Principal,
+        collections: list[int] | None,
+        meetings: list[int] | str | None,
+        *,
+        location: str | None = None,
+        model: str = "",
+    ) -> list[int]:
+        """The collection ids a search or grounded answer may draw from.
+
+        Nothing named: every readable collection and meeting. Named ids must all be
+        readable, or the answer is the 404 a missing one gets. With ``location`` (where the
+        answering model runs), named collections too sensitive for it are refused, and the
+        default scope leaves them out."""
+        readable = self.store.collection_ids(who.user_id, "read", None)
+        info = self.store.collections_info(readable)
+        by_meeting = {m: cid for cid, (_, _, m) in info.items() if m is not None}
+        documents = [cid for cid, (_, _, m) in info.items() if m is None]
+        if collections is None and meetings is None:
+            chosen, named = readable, False
+        else:
+            chosen, named = [], True
+            for cid in collections or []:
+                if cid not in documents:
+                    raise NotFound(f"No collection with id {cid}.", param="collections")
+                chosen.append(cid)
+            if meetings == "all":
+                chosen += list(by_meeting.values())
+            else:
+                for mid in meetings or []:
+                    if mid not in by_meeting:
+                        raise NotFound(f"No meeting with id {mid}.", param="meetings")
+                    chosen.append(by_meeting[mid])
+        chosen = list(dict.fromkeys(chosen))
+        if location is None:
+            return chosen
+        allowed = self.allowed_levels(location)
+        if named:
+            for cid in chosen:
+                name, level, meeting = info[cid]
+                what = f"Meeting {meeting}" if meeting is not None else f"Collection '{name}'"
+                self.check_route(level, location, what, model)
+            return chosen
+        return [cid for cid in chosen if info[cid][1] in allowed]
+
+    def require(self, who: Principal, resource_type: str, resource_id: int, level: str) -> None:
+        """404 when the person may not even read it (same words as for a missing one), 403
+        when they may read it but not do this."""
+        if not self.store.can(who.user_id, resource_type, resource_id, "read"):
+            raise NotFound(
+                f"No {resource_type} with id {resource_id}.", param=f"{resource_type}_id"
+            )
+        if level != "read" and not self.store.can(who.user_id, resource_type, resource_id, level):
+            raise PermissionDenied(
+                f"You may read this {resource_type} but not {_VERBS[level]} it: ask its owner "
+                f"for '{level}'.",
+                code="insufficient_permission",
+            )
+
+    # --- grants --------------------------------------------------------------------------
+
+    def grants(self, who: Principal, resource_type: str, resource_id: int) -> list[Grant]:
+        self.require(who, resource_type, resource_id, "manage")
+        return self.store.grants(resource_type, resource_id)
+
+    def grant(
+        self,
+        who: Principal,
+        resource_type: str,
+        resource_id: int,
+        *,
+        permission: str,
+        user: str | None = None,
+        group: str | None = None,
+    ) -> Grant:
+        """Give (or change) one subject's permission; ``deny`` shuts them out."""
+        if permission not in PERMISSIONS:
+            raise InvalidRequest(
+                f"Unknown permission '{permission}': use one of {', '.join(PERMISSIONS)}.",
+                param="permission",
+            )
+        self.require(who, resource_type, resource_id, "manage")
+        subject_type, subject_id = self._subject(user, group)
+        self.store.set_grant(
+            resource_type, resource_id, subject_type, subject_id, permission, who.user_id
+        )
+        return next(
+            g
+            for g in self.store.grants(resource_type, resource_id)
+            if (g.subject_type, g.subject_id) == (subject_type, subject_id)
+        )
+
+    def revoke(
+        self,
+        who: Principal,
+        resource_type: str,
+        resource_id: int,
+        *,
+        user: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        self.require(who, resource_type, resource_id, "manage")
+        subject_type, subject_id = self._subject(user, group)
+        if not self.store.remove_grant(resource_type, resource_id, subject_type, subject_id):
+            raise NotFound(f"No grant to that {subject_type} on this {resource_type}.")
+
+    def _subject(self, user: str | None, group: str | None) -> tuple[str, int]:
+        if (user is None) == (group is None):
+            raise InvalidRequest("Name either a user or a group.", param="user")
+        if user is not None:
+            record = self.identity.user_by_name(user)
+            if record is None:
+                raise NotFound(f"No user named '{user}'.", param="user", code="unknown_user")
+            return "user", record.id
+        row = self.store.group_by_name(group)
+        if row is None:
+            raise NotFound(f"No group named '{group}'.", param="group", code="unknown_group")
+        return "group", row["id"]
+
+    # --- groups (admins) -----------------------------------------------------------------
+
+    def create_group(self, who: Principal, name: str, description: str = "") -> dict:
+        _admin(who)
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise InvalidRequest("A group name has 1 to 64 characters.", param="name")
+        if self.store.group_by_name(name):
+            raise InvalidRequest(
+                f"A group named '{name}' exists already.", param="name", code="already_exists"
+            )
+        return self.group(who, self.store.create_group(name, description))
+
+    def group(self, who: Principal, group_id: int) -> dict:
+        _admin(who)
+        row = self.store.group(group_id)
+        if row is None:
+            raise NotFound(f"No group with id {group_id}.", param="group_id")
+        users, groups = self.store.members(group_id)
+        return {
+            **dict(row),
+            "users": [r["name"] for r in users],
+            "groups": [r["name"] for r in groups],
+        }
+
+    def groups(self, who: Principal) -> list[dict]:
+        _admin(who)
+        return [self.group(who, row["id"]) for row in self.store.groups()]
+
+    def delete_group(self, who: Principal, group_id: int) -> None:
+        self.group(who, group_id)
+        self.store.delete_group(group_id)
+
+    def add_member(
+        self, who: Principal, group_id: int, *, user: str | None = None, group: str | None = None
+    ) -> dict:
+        self.group(who, group_id)
+        kind, member = self._subject(user, group)
+        if kind == "group" and self.store.contains_group(member, group_id):
+            raise InvalidRequest(
+                f"Group '{group}' already contains this group (or is it): adding it would "
+                "make a cycle.",
+                param="group",
+                code="group_cycle",
+            )
+        if kind == "user":
+            self.store.add_member(group_id, user_id=member)
+        else:
+            self.store.add_member(group_id, member_group_id=member)
+        return self.group(who, group_id)
+
+    def remove_member(
+        self, who: Principal, group_id: int, *, user: str | None = None, group: str | None = None
+    ) -> dict:
+        self.group(who, group_id)
+        kind, member = self._subject(user, group)
+        removed = (
+            self.store.remove_member(group_id, user_id=member)
+            if kind == "user"
+            else self.store.remove_member(group_id, member_group_id=member)
+        )
+        if not removed:
+            raise NotFound(f"That {kind} is not a direct member of this group.")
+        return self.group(who, group_id)
+
+    # --- sensitivity routing -------------------------------------------------------------
+
+    def allowed_levels(self, location: str) -> tuple[str, ...]:
+        top = SENSITIVITIES.index(self.max_for_location[location])
+        return SENSITIVITIES[: top + 1]
+
+    def check_route(self, sensitivity: str, location: str, what: str, model: str) -> None:
+        """Refuse, before anything is sent, to pass ``sensitivity`` text to a backend
+        running at ``location``."""
+        if sensitivity not in self.allowed_levels(location):
+            raise SensitivityRefused(
+                f"{what} is '{sensitivity}'; model '{model}' runs on {_PLACES[location]}, "
+                f"which may receive data up to '{self.max_for_location[location]}' only. "
+                "Choose a model that runs in-process or on premises.",
+            )
+
+
+_VERBS = {"write": "change", "manage": "manage"}
+_PLACES = {
+    "in-process": "this server",
+    "on-premises": "an on-premises server",
+    "external": "an external service",
+}
+
+
+def _admin(who: Principal) -> None:
+    if not who.is_admin:
+        raise PermissionDenied("Managing groups is for admins.", code="admin_only")

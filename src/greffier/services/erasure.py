@@ -1,0 +1,90 @@
+"""Right to erasure: delete a person's account and everything derived from what they own.
+
+Removed: their collections (documents, chunks, full-text and vector rows, stored files),
+their meetings (audio, transcript, speakers, minutes, index), jobs, API keys, group
+memberships, grants made to them, token counts, and — in the audit log — their name, ids
+and questions (the fact that an access happened stays, unattributed). The report compares
+every table before and after and checks each file on disk, so the erasure proves itself.
+
+Not covered: documents a person uploaded into a collection someone else owns belong to
+that collection's owner and stay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from greffier.errors import InvalidRequest, PermissionDenied
+from greffier.services.audit import AuditService
+from greffier.services.documents import DocumentService
+from greffier.services.identity import IdentityService, Principal
+from greffier.services.meetings import MeetingService
+from greffier.store.erasure import ErasureStore
+from greffier.store.quotas import QuotaStore
+
+
+@dataclass
+class ErasureReport:
+    user_id: int
+    user: str
+    collections: int
+    meetings: int
+    remaining: dict[str, int]
+    files_left: list[str] = field(default_factory=list)  # files still on disk, unshared
+
+    @property
+    def complete(self) -> bool:
+        return not any(self.remaining.values()) and not self.files_left
+
+
+class ErasureService:
+    def __init__(
+        self,
+        store: ErasureStore,
+        identity: IdentityService,
+        documents: DocumentService,
+        meetings: MeetingService,
+        quotas: QuotaStore,
+        audit: AuditService,
+    ):
+        self.store = store
+        self.identity = identity
+        self.documents = documents
+        self.meetings = meetings
+        self.quotas = quotas
+        self.audit = audit
+
+    def erase(self, who: Principal | None, user_id: int) -> ErasureReport:
+        """Erase a user (``who`` must be an admin; None for the CLI, run by the operator)."""
+        if who is not None and not who.is_admin:
+            raise PermissionDenied("Erasing a person's data is for admins.", code="admin_only")
+        user = self.identity.user(user_id)
+        if who is not None and who.user_id == user_id:
+            raise InvalidRequest("An admin cannot erase their own account.", param="user_id")
+        collections, meetings = self.store.owned(user_id)
+        chunks, files, audio = self.store.derived(collections, meetings)
+        for meeting_id in meetings:
+            self.meetings.remove(meeting_id)
+        for collection_id in collections:
+            self.documents.remove_collection(collection_id)
+        self.store.remove_jobs(user_id)
+        self.quotas.forget_user(user_id)
+        self.audit.store.forget_user(user_id)
+        self.identity.store.delete_user(user_id)
+        remaining = self.store.remaining(user_id, user.name, collections, meetings, chunks)
+        left = [
+            sha
+            for sha in files
+            if self.documents.file_path(sha).exists() and not self.documents.store.sha_in_use(sha)
+        ] + [
+            sha
+            for sha in audio
+            if self.meetings.audio_path(sha).exists() and not self.meetings.store.audio_in_use(sha)
+        ]
+        self.audit.record(
+            who,
+            "erasure",
+            query=f"user {user_id}",
+            resources=[{"type": "user", "id": user_id, "name": None}],
+        )
+        return ErasureReport(user_id, user.name, len(collections), len(meetings), remaining, left)

@@ -1,0 +1,91 @@
+"""The audit log: one row per access worth accounting for (who, what, which resources)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from greffier.store.database import Database
+
+COLUMNS = ("id", "at", "user_id", "user_name", "key_id", "action", "status", "model", "query")
+
+
+class AuditStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def record(
+        self,
+        *,
+        user_id: int | None,
+        user_name: str | None,
+        key_id: int | None,
+        action: str,
+        status: int,
+        model: str | None,
+        query: str | None,
+        resources: list[dict],
+    ) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO audit_log (user_id, user_name, key_id, action, status, model, query,"
+                " resources) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    user_id,
+                    user_name,
+                    key_id,
+                    action,
+                    status,
+                    model,
+                    query,
+                    json.dumps(resources, ensure_ascii=False),
+                ),
+            )
+
+    def entries(
+        self,
+        *,
+        user: str | None = None,
+        action: str | None = None,
+        resource: tuple[str, int] | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+    ) -> Iterator[dict]:
+        """Newest first; ``resource`` keeps entries naming that document or meeting."""
+        where, params = ["1"], []
+        for clause, value in (
+            ("user_name = ?", user),
+            ("action = ?", action),
+            ("at >= ?", since),
+            ("at < ?", until),
+        ):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if resource is not None:
+            where.append(
+                "EXISTS (SELECT 1 FROM json_each(resources) r WHERE "
+                "json_extract(r.value, '$.type') = ? AND json_extract(r.value, '$.id') = ?)"
+            )
+            params += list(resource)
+        sql = f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        for row in self.db.query(sql, tuple(params)):
+            yield {k: row[k] for k in COLUMNS} | {"resources": json.loads(row["resources"])}
+
+    def forget_user(self, user_id: int) -> int:
+        """Erasure: keep that an access happened, drop who asked and what they asked."""
+        with self.db.write() as conn:
+            return conn.execute(
+                "UPDATE audit_log SET user_name = NULL, query = NULL, user_id = NULL, "
+                "key_id = NULL WHERE user_id = ?",
+                (user_id,),
+            ).rowcount
+
+    def mentions_user(self, user_id: int, name: str) -> int:
+        row = self.db.query_one(
+            "SELECT count(*) FROM audit_log WHERE user_id = ? OR user_name = ?", (user_id, name)
+        )
+        return row[0]

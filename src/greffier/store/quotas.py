@@ -1,0 +1,84 @@
+"""Quota limits per API key or group, and tokens used per key and day."""
+
+from __future__ import annotations
+
+from greffier.store.access import MY_GROUPS
+from greffier.store.database import Database
+
+
+class QuotaStore:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def set(self, subject_type: str, subject_id: int, rpm: int | None, tpd: int | None) -> None:
+        with self.db.write() as conn:
+            if rpm is None and tpd is None:
+                conn.execute(
+                    "DELETE FROM quotas WHERE subject_type = ? AND subject_id = ?",
+                    (subject_type, subject_id),
+                )
+                return
+            conn.execute(
+                "INSERT INTO quotas (subject_type, subject_id, requests_per_minute, "
+                "tokens_per_day) VALUES (?, ?, ?, ?) ON CONFLICT (subject_type, subject_id) "
+                "DO UPDATE SET requests_per_minute = excluded.requests_per_minute, "
+                "tokens_per_day = excluded.tokens_per_day",
+                (subject_type, subject_id, rpm, tpd),
+            )
+
+    def all(self):
+        return self.db.query(
+            "SELECT q.*, CASE q.subject_type WHEN 'group' THEN (SELECT name FROM groups "
+            "WHERE id = q.subject_id) ELSE (SELECT prefix FROM api_keys WHERE id = "
+            "q.subject_id) END AS subject FROM quotas q ORDER BY subject_type, subject_id"
+        )
+
+    def applying_to(self, user_id: int, key_id: int):
+        """The quotas on this key and on every group the user is in (directly or not)."""
+        return self.db.query(
+            f"{MY_GROUPS} SELECT * FROM quotas WHERE (subject_type = 'key' AND subject_id = "
+            ":key) OR (subject_type = 'group' AND subject_id IN (SELECT id FROM my_groups))",
+            {"user": user_id, "key": key_id},
+        )
+
+    def add_tokens(self, day: str, user_id: int, key_id: int, tokens: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO usage_by_key (day, user_id, key_id, tokens) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (day, user_id, key_id) DO UPDATE SET tokens = tokens + "
+                "excluded.tokens",
+                (day, user_id, key_id, tokens),
+            )
+
+    def tokens_of_key(self, day: str, key_id: int) -> int:
+        row = self.db.query_one(
+            "SELECT coalesce(sum(tokens), 0) FROM usage_by_key WHERE day = ? AND key_id = ?",
+            (day, key_id),
+        )
+        return row[0]
+
+    def tokens_of_group(self, day: str, group_id: int) -> int:
+        """Tokens used today by every member of the group, nested groups included."""
+        row = self.db.query_one(
+            """
+            WITH RECURSIVE inside(id) AS (
+                SELECT :group
+                UNION
+                SELECT gm.member_group_id FROM group_members gm JOIN inside i
+                    ON gm.group_id = i.id WHERE gm.member_group_id IS NOT NULL
+            )
+            SELECT coalesce(sum(tokens), 0) FROM usage_by_key WHERE day = :day AND user_id IN
+                (SELECT user_id FROM group_members WHERE group_id IN (SELECT id FROM inside))
+            """,
+            {"group": group_id, "day": day},
+        )
+        return row[0]
+
+    def forget_user(self, user_id: int) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM usage_by_key WHERE user_id = ?", (user_id,))
+            conn.execute(
+                "DELETE FROM quotas WHERE subject_type = 'key' AND subject_id IN "
+                "(SELECT id FROM api_keys WHERE user_id = ?)",
+                (user_id,),
+            )
