@@ -71,14 +71,39 @@ TURNS = [
     ("en-us+f3", "Then the library will open on Saturday mornings starting in April."),
 ]
 
+# Three French voices, chosen with the speaker encoder itself (GE2E cosine similarity, mean
+# over three sentences each): each voice ~0.92 with itself; fr+klatt / fr+steph 0.53,
+# fr+klatt / fr+f3 0.58, fr+steph / fr+f3 0.61 — well apart, where fr+m1 / fr+m3 (0.90) or
+# fr+m3 / fr+m7 (0.83) would sound like one person to it. The sentences are the ones
+# Whisper base hears best in these voices: fr+steph is the one voice in which it writes
+# "450 000 euros" (most voices come out as "400 000" or "quatre sauce"), and "Martin" is
+# lost in every voice tried ("Malta", "Manta"), so the owner of the action is the speaker
+# who takes it on ("Je préparerai…"), named "Mme Martin" by renaming her, as a user would.
+TURNS_FR = [
+    ("fr+klatt", "Bonjour à tous, la séance du conseil municipal est ouverte."),
+    ("fr+steph", "Nous devons d'abord parler du budget de la voirie pour cette année."),
+    ("fr+f3", "Je propose de rénover la cantine de l'école avant la rentrée."),
+    ("fr+steph", "Le budget est fixé à 450 000 euros."),
+    ("fr+klatt", "Très bien, qui prépare le dossier pour la préfecture ?"),
+    ("fr+steph", "Je préparerai le dossier de la cantine avant le 30 avril."),
+    ("fr+f3", "Merci à tous, la séance est levée."),
+]
+# What was said, as Whisper would write it (digits): the WER reference.
+FRENCH_DIALOGUE = " ".join(text for _, text in TURNS_FR)
 
-def dialogue(folder: Path, gap: float = 0.8) -> tuple[Path, list[tuple[float, float, str]]]:
-    """Two synthetic voices taking turns, with silences between: the recording and its
-    known turns (start, end, voice)."""
-    parts, turns, at = [], [], 0.0
+
+def dialogue(
+    folder: Path,
+    gap: float = 0.8,
+    turns: list[tuple[str, str]] = TURNS,
+    speed: int = 140,
+) -> tuple[Path, list[tuple[float, float, str]]]:
+    """Synthetic voices taking turns, with ``gap`` seconds of silence between turns: the
+    recording and its known turns (start, end, voice)."""
+    parts, known, at = [], [], 0.0
     pause = silence(gap, folder / "gap.wav")
-    for i, (voice, text) in enumerate(TURNS):
-        raw = speak(text, folder / f"turn{i}.wav", voice=voice)
+    for i, (voice, text) in enumerate(turns):
+        raw = speak(text, folder / f"turn{i}.wav", voice=voice, speed=speed)
         part = folder / f"turn{i}-16k.wav"
         subprocess.run(
             ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(part)], check=True
@@ -88,9 +113,15 @@ def dialogue(folder: Path, gap: float = 0.8) -> tuple[Path, list[tuple[float, fl
                 ["soxi", "-D", str(part)], check=True, capture_output=True, text=True
             ).stdout
         )
-        turns.append((at, at + length, voice))
+        known.append((at, at + length, voice))
         parts += [part, pause]
         at += length + gap
     out = folder / "dialogue.wav"
     subprocess.run(["sox", *map(str, parts[:-1]), str(out)], check=True)
-    return out, turns
+    return out, known
+
+
+def dialogue_fr(folder: Path, gap: float = 0.8) -> tuple[Path, list[tuple[float, float, str]]]:
+    """Three French voices taking seven turns (TURNS_FR), a little slower than the English
+    dialogue: Whisper base loses more French words at espeak-ng's usual speed."""
+    return dialogue(folder, gap, TURNS_FR, speed=120)
