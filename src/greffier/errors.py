@@ -62,28 +62,27 @@ class PayloadTooLarge(GreffierError):
     code = "payload_too_large"
 
 
-class ModelBusy(GreffierError):
-    """The model's wait queue is full; the client should retry after ``retry_after`` s."""
+class RateLimited(GreffierError):
+    """Too many requests for now; the client should retry after ``retry_after`` s."""
 
     status = 429
     type = "rate_limit_error"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ModelBusy(RateLimited):
+    """The model's wait queue is full."""
+
     code = "model_busy"
 
-    def __init__(self, message: str, *, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
-
-class QuotaExceeded(GreffierError):
+class QuotaExceeded(RateLimited):
     """A quota of the caller's key or group is used up (services/quotas.py)."""
 
-    status = 429
-    type = "rate_limit_error"
     code = "quota_exceeded"
-
-    def __init__(self, message: str, *, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class ModelFileError(GreffierError):

@@ -24,6 +24,16 @@ MY_GROUPS = """
     )
 """
 
+# The group :outer and every group nested in it, at any depth.
+GROUP_AND_NESTED = """
+    WITH RECURSIVE inside(id) AS (
+        SELECT :outer
+        UNION
+        SELECT gm.member_group_id FROM group_members gm JOIN inside i
+            ON gm.group_id = i.id WHERE gm.member_group_id IS NOT NULL
+    )
+"""
+
 _REACHES = """(
     (g.subject_type = 'user' AND g.subject_id = :user)
     OR (g.subject_type = 'group' AND g.subject_id IN (SELECT id FROM my_groups))
@@ -152,15 +162,7 @@ class AccessStore:
     def contains_group(self, outer: int, inner: int) -> bool:
         """Whether ``inner`` is ``outer`` or nested in it, at any depth."""
         row = self.db.query_one(
-            """
-            WITH RECURSIVE inside(id) AS (
-                SELECT :outer
-                UNION
-                SELECT gm.member_group_id FROM group_members gm JOIN inside i
-                    ON gm.group_id = i.id WHERE gm.member_group_id IS NOT NULL
-            )
-            SELECT 1 FROM inside WHERE id = :inner
-            """,
+            f"{GROUP_AND_NESTED} SELECT 1 FROM inside WHERE id = :inner",
             {"outer": outer, "inner": inner},
         )
         return row is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from greffier.store.access import MY_GROUPS
+from greffier.store.access import GROUP_AND_NESTED, MY_GROUPS
 from greffier.store.database import Database
 
 
@@ -60,17 +60,10 @@ class QuotaStore:
     def tokens_of_group(self, day: str, group_id: int) -> int:
         """Tokens used today by every member of the group, nested groups included."""
         row = self.db.query_one(
-            """
-            WITH RECURSIVE inside(id) AS (
-                SELECT :group
-                UNION
-                SELECT gm.member_group_id FROM group_members gm JOIN inside i
-                    ON gm.group_id = i.id WHERE gm.member_group_id IS NOT NULL
-            )
-            SELECT coalesce(sum(tokens), 0) FROM usage_by_key WHERE day = :day AND user_id IN
-                (SELECT user_id FROM group_members WHERE group_id IN (SELECT id FROM inside))
-            """,
-            {"group": group_id, "day": day},
+            f"{GROUP_AND_NESTED} SELECT coalesce(sum(tokens), 0) FROM usage_by_key "
+            "WHERE day = :day AND user_id IN (SELECT user_id FROM group_members "
+            "WHERE group_id IN (SELECT id FROM inside))",
+            {"outer": group_id, "day": day},
         )
         return row[0]
 
