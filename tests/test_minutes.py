@@ -33,6 +33,41 @@ def test_parse_by_hand():
     assert found["questions"] == [{"text": "Faut-il rénover l'école ?", "at": 600.0}]
 
 
+def test_cues_by_hand():
+    lines = [
+        "[00:00:16] Mme Martin : Le budget est fixé à 450 000 euros.",
+        "[00:00:20] M. Durand : Qui le fait ? Je préparerai le dossier avant le 30 avril.",
+        "[00:00:25] Mme Petit : M. Durand enverra la convention. Il fait beau.",
+    ]
+    found = minutes.cues(lines, "fr")
+    assert found["decisions"] == [{"text": "Le budget est fixé à 450 000 euros.", "at": 16.0}]
+    assert found["actions"] == [
+        {
+            "text": "Je préparerai le dossier avant le 30 avril.",
+            "owner": "M. Durand",  # the speaker who commits himself
+            "due": "30 avril",
+            "at": 20.0,
+        },
+        {"text": "M. Durand enverra la convention.", "owner": "M. Durand", "due": None, "at": 25.0},
+    ]
+    english = minutes.cues(["[00:01:00] Ann : The fee is set at 20 euros. I will tell them."], "en")
+    assert english["decisions"][0]["text"] == "The fee is set at 20 euros."
+    assert english["actions"][0]["owner"] == "Ann"
+    # The model's copy of a transcript line: the speaker is taken off and owns the action;
+    # its item from a line that gave a cue of the same kind gives way to the cue.
+    model = minutes.parse(
+        "DÉCISION [00:00:16]: Mme Martin : Le budget est de 450 000 euros.\n"
+        "ACTION [00:00:30]: Mme Petit : Appeler la préfecture.",
+        0.0,
+        ("Mme Martin", "Mme Petit"),
+    )
+    assert model["decisions"] == [{"text": "Le budget est de 450 000 euros.", "at": 16.0}]
+    assert model["actions"][0]["owner"] == "Mme Petit"
+    combined = minutes.combine(found, model)
+    assert [d["text"] for d in combined["decisions"]] == ["Le budget est fixé à 450 000 euros."]
+    assert [a["owner"] for a in combined["actions"]] == ["M. Durand", "M. Durand", "Mme Petit"]
+
+
 def test_windows_merge_and_render(tmp_path):
     segments = [{"start": i * 10.0, "speaker": f"P{i % 2}", "text": "x" * 900} for i in range(8)]
     parts = minutes.windows(segments, max_chars=2000)
@@ -76,3 +111,33 @@ def test_minutes_endpoint_on_a_real_meeting(http, tmp_path):
     assert http.get(f"/v1/meetings/{job['id']}/minutes").json() == body
     other = httpx.post(f"{str(http.base_url).rstrip('/')}/v1/meetings/{job['id']}/minutes")
     assert other.status_code == 401
+
+
+def test_minutes_of_a_french_meeting_name_the_decision_and_its_owner(http, tmp_path):
+    """The bundled 0.5B model on the French recording (three voices; the decision and a
+    commitment spoken by the voice the user renames Mme Martin)."""
+    recording, _ = af.dialogue_fr(tmp_path)
+    with recording.open("rb") as audio:
+        job = http.post(
+            "/v1/meetings",
+            files={"file": ("conseil.wav", audio)},
+            data={"title": "Conseil municipal", "speakers": "3"},
+        ).json()
+    deadline = time.monotonic() + 120
+    while http.get(f"/v1/jobs/{job['job_id']}").json()["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    renamed = http.post(
+        f"/v1/meetings/{job['id']}/speakers", json={"label": "Intervenant 2", "name": "Mme Martin"}
+    )
+    assert renamed.status_code == 200
+    body = http.post(f"/v1/meetings/{job['id']}/minutes", timeout=300).json()
+    print(body["markdown"])
+    assert body["language"] == "fr" and "Mme Martin" in body["participants"]
+    decisions = [
+        d for d in body["decisions"] if "450 000" in d["text"].replace("450000", "450 000")
+    ]
+    assert decisions and 14 <= decisions[0]["at"] <= 20  # the line where it was said (~16 s)
+    owned = [a for a in body["actions"] if "Martin" in (a["owner"] or "")]
+    assert owned and "dossier" in owned[0]["text"]
+    assert "450 000 euros" in body["markdown"] and "responsable : Mme Martin" in body["markdown"]

@@ -339,7 +339,8 @@ class MeetingService:
             )
             answer = await chat.answer(backend.entry.id, request)
             start = minutes.seconds(lines[0][1:9]) or 0.0
-            minutes.merge(result, minutes.parse(answer.text, start))
+            found = minutes.parse(answer.text, start, tuple(result.participants))
+            minutes.merge(result, minutes.combine(minutes.cues(lines, language), found))
         template = Path(self.settings.minutes_template) if self.settings.minutes_template else None
         body = result.as_dict() | {"markdown": minutes.render(result, template)}
         await asyncio.to_thread(
