@@ -372,6 +372,7 @@ def test_upload_ask_a_grounded_question_and_open_the_citation(visit, server, tmp
     sources = page.locator(".message-assistant .source-list li")
     assert "accord-temps-de-travail.pdf, page 2" in sources.first.inner_text()
     axe_check(page, "chat with an answer")
+    page.click("#sources-picker summary")  # folded: the answer in full view
     shot(page, "chat")
 
     # The conversation is kept: it comes back after a reload, sources included.

@@ -50,9 +50,7 @@ def used_keys() -> set[str]:
     for script in (WEB / "static").glob("*.js"):
         keys |= set(re.findall(r"\bt\([\"`](js\.[a-z0-9_.]+)[\"`]", script.read_text()))
     for python in WEB.glob("*.py"):
-        keys |= set(
-            re.findall(r'"((?:signin|admin\.done|error)\.[a-z0-9_]+)"', python.read_text())
-        )
+        keys |= set(re.findall(r'"((?:signin|admin\.done|error)\.[a-z0-9_]+)"', python.read_text()))
     for prefix, values in DYNAMIC.items():
         keys |= {prefix + v for v in values}
     return {k for k in keys if not k.endswith((".", "_", ".html"))}

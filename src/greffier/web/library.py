@@ -52,5 +52,13 @@ def models_page(request: Request, session: SignedIn) -> Response:
     services = request.app.state.services
     cards = [model_card(e, services.settings.models_dir) for e in services.registry.entries()]
     roles = ("chat", "embedding", "speech")
-    cards.sort(key=lambda c: (roles.index(c["role"]) if c["role"] in roles else 9, c["id"]))
+    # By role; within one, what runs here before what is reached over the network.
+    cards.sort(
+        key=lambda c: (
+            roles.index(c["role"]) if c["role"] in roles else len(roles),
+            c["backend"] != "llamacpp",
+            not c["available"],
+            c["id"],
+        )
+    )
     return render(request, "models.html", "models", "models.title", models=cards)

@@ -51,6 +51,8 @@ document.addEventListener("DOMContentLoaded", () => {
       transcript.append(line);
     }
     if (!segments.length) transcript.append(el("li", { class: "hint", text: t("js.no_transcript") }));
+    currentLine = null;
+    highlight();
     renderSpeakers();
     const meta = [meeting.duration ? clock(meeting.duration) : "", meeting.language || "", meeting.audio_name]
       .filter(Boolean).join(" · ");
