@@ -283,6 +283,14 @@ def test_member_signs_in_with_a_password_and_admin_pages_are_refused(visit, serv
     again.sign_in_with_key(new_key)
     assert MEMBER in again.page.locator(".whoami").inner_text()
 
+    # What admins did on these pages is in the audit log, as through the API.
+    page.goto("/admin/audit?action=user.create")
+    assert "user.create" in page.locator("table").inner_text()
+    axe_check(page, "admin audit")
+    csv = page.locator("a[download='audit.csv']").get_attribute("href")
+    status = page.evaluate("async (url) => (await fetch(url)).status", csv)
+    assert status == 200
+
 
 # --- documents, grounded chat, citations ------------------------------------------------------
 

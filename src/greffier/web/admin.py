@@ -105,6 +105,13 @@ def _act(request: Request, csrf: str, section: str, action: Callable[[object], s
     return redirect(f"/admin/{section}?done={done}")
 
 
+def _audit(request: Request, who, action: str, query: str) -> None:
+    """The same audit entries as the admin API's routes write."""
+    audit = getattr(request.app.state.services, "audit", None)
+    if audit is not None:
+        audit.record(who, action, query=query)
+
+
 def _int_or_none(value: str, param: str) -> int | None:
     value = value.strip()
     if not value:
@@ -128,7 +135,8 @@ def create_user(
     identity = request.app.state.services.identity
 
     def action(who) -> str:
-        identity.create_user(name, role, password or None)
+        record = identity.create_user(name, role, password or None)
+        _audit(request, who, "user.create", f"user {record.id}")  # an id, not a name
         return "user_created"
 
     return _act(request, csrf, "users", action)
@@ -146,6 +154,11 @@ def update_user(
     sessions_store = request.app.state.web.store
 
     def run(who) -> str:
+        done = change(who)
+        _audit(request, who, "user.change", f"user {user_id}")
+        return done
+
+    def change(who) -> str:
         if action in ("disable", "enable"):
             if action == "disable" and user_id == who.user_id:
                 raise InvalidRequest("You cannot disable your own account.", param="user_id")
@@ -184,6 +197,7 @@ def create_key(
         if uid is None:
             raise InvalidRequest("Choose the user the key is for.", param="user_id")
         issued = identity.key_for(uid, label.strip(), _int_or_none(expires_days, "expires_days"))
+        _audit(request, who, "key.create", f"user {uid}, key {issued.record_id}")
         return _page(request, "keys", 201, new_key=issued.key, notice="admin.done.key_created")
 
     return _act(request, csrf, "keys", action)
@@ -195,6 +209,7 @@ def revoke_key(key_id: int, request: Request, csrf: str = Form("")) -> Response:
 
     def action(who) -> str:
         identity.revoke_key(key_id)
+        _audit(request, who, "key.revoke", f"key {key_id}")
         return "key_revoked"
 
     return _act(request, csrf, "keys", action)

@@ -203,6 +203,13 @@ def passage_blocks(chunks: list[dict], start: int, end: int) -> list[dict]:
     return blocks
 
 
+def _audit(services, who, action: str, kind: str, resource_id: int, name: str) -> None:
+    """Opening a passage is reading: logged as the API logs reading a document or meeting."""
+    audit = getattr(services, "audit", None)
+    if audit is not None:
+        audit.record(who, action, resources=[{"type": kind, "id": resource_id, "name": name}])
+
+
 def seconds(clock: str) -> int:
     h, m, s = (int(x) for x in clock.split(":"))
     return h * 3600 + m * 60 + s
@@ -225,6 +232,7 @@ def passage(
     template = "passage_fragment.html" if fragment else "passage.html"
     if meeting_id is not None:
         meeting = services.meetings.meeting(who, meeting_id)  # 404 unless readable
+        _audit(services, who, "meeting", "meeting", meeting["id"], meeting["title"])
         turn = _TURN.match((cited or {}).get("heading", "").split(" > ")[-1])
         return render(
             request,
@@ -242,6 +250,7 @@ def passage(
         row = services.documents.document(who, document)  # 404 unless readable
     except GreffierError:
         raise NotFound(f"No document with id {document}.", param="document") from None
+    _audit(services, who, "document.chunks", "document", row["id"], row["name"])
     return render(
         request,
         template,

@@ -323,6 +323,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.query": ("Question", "Query"),
     "admin.resources": ("Documents et réunions", "Documents and meetings"),
     "admin.no_entries": ("Aucune entrée.", "No entry."),
+    "admin.audit_export": ("Exporter ces entrées :", "Export these entries:"),
     "admin.done.user_created": ("Utilisateur créé.", "User created."),
     "admin.done.user_disabled": (
         "Utilisateur désactivé : ses sessions et ses clés ne fonctionnent plus.",
