@@ -82,7 +82,10 @@ const Greffier = (() => {
    * for each piece. Resolves with {text, citations, finish}. */
   async function streamChat({ model, messages, retrieval, signal, onDelta, onCitations }) {
     const body = { model, messages, stream: true };
-    if (retrieval) body.retrieval = retrieval;
+    if (retrieval) {
+      body.retrieval = retrieval;
+      body.temperature = 0; // answers from sources: the most likely wording, reproducible
+    }
     const response = await fetch("/v1/chat/completions", {
       method: "POST",
       credentials: "same-origin",
