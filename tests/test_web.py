@@ -283,6 +283,23 @@ def test_member_signs_in_with_a_password_and_admin_pages_are_refused(visit, serv
     again.sign_in_with_key(new_key)
     assert MEMBER in again.page.locator(".whoami").inner_text()
 
+    # Sharing a collection with the member, from the documents page: they see it.
+    bearer = {"Authorization": f"Bearer {server.key}"}
+    shared = httpx.post(
+        f"{server.url}/v1/collections", json={"name": "Partagée (web)"}, headers=bearer
+    ).json()
+    page.goto(f"/documents?collection={shared['id']}")
+    page.locator("#sharing").wait_for()
+    page.select_option("#sharing-kind", "user")
+    page.fill("#sharing-name", MEMBER)
+    page.select_option("#sharing-permission", "read")
+    page.click("#sharing-form button[type=submit]")
+    page.locator("#sharing-rows tr", has_text=MEMBER).filter(has_text="lecture").wait_for()
+    axe_check(page, "documents with sharing")
+    again.page.goto("/documents")
+    again.page.locator("#collection-list").filter(has_text="Partagée (web)").wait_for()
+    assert again.page.locator("#collection-list button").count() == 1
+
     # What admins did on these pages is in the audit log, as through the API.
     page.goto("/admin/audit?action=user.create")
     assert "user.create" in page.locator("table").inner_text()

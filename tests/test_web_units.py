@@ -40,6 +40,8 @@ DYNAMIC = {
     "js.meeting_": ["pending", "transcribed", "failed"],
     "js.sensitivity_": ["public", "internal", "sensitive", "secret"],
     "js.status_": ["pending", "indexed", "failed"],
+    "sharing.level_": ["read", "write", "manage", "deny"],
+    "js.level_": ["read", "write", "manage", "deny"],
 }
 
 

@@ -339,6 +339,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.done.member_added": ("Membre ajouté.", "Member added."),
     "admin.done.member_removed": ("Membre retiré.", "Member removed."),
     "admin.done.quota_set": ("Quota enregistré.", "Quota saved."),
+    # --- sharing
+    "sharing.title": ("Partage", "Sharing"),
+    "sharing.intro": (
+        "Qui d'autre peut consulter, modifier ou gérer ceci. Un refus l'emporte sur tout accès.",
+        "Who else may read, change or manage this. A deny wins over any grant.",
+    ),
+    "sharing.who": ("Personne ou groupe", "Person or group"),
+    "sharing.permission": ("Droit", "Permission"),
+    "sharing.kind": ("Partager avec", "Share with"),
+    "sharing.name": ("Nom", "Name"),
+    "sharing.give": ("Partager", "Share"),
+    "sharing.level_read": ("lecture", "read"),
+    "sharing.level_write": ("modification", "write"),
+    "sharing.level_manage": ("gestion", "manage"),
+    "sharing.level_deny": ("refus", "deny"),
     # --- scripts
     "js.session_ended": (
         "Votre session a pris fin : reconnectez-vous.",
@@ -425,6 +440,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The model is writing the minutes (this may take a few minutes)…",
     ),
     "js.minutes_regenerate": ("Rédiger à nouveau", "Write again"),
+    "js.group_named": ("groupe {name}", "group {name}"),
+    "js.revoke": ("Retirer", "Remove"),
+    "js.revoked": ("Accès retiré : {who}.", "Access removed: {who}."),
+    "js.shared": ("Partagé avec {who}.", "Shared with {who}."),
+    "js.not_shared": ("Partagé avec personne.", "Shared with nobody."),
+    "js.level_read": ("lecture", "read"),
+    "js.level_write": ("modification", "write"),
+    "js.level_manage": ("gestion", "manage"),
+    "js.level_deny": ("refus", "deny"),
 }
 
 _VERDICTS_FR = {

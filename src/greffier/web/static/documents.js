@@ -56,6 +56,7 @@ document.addEventListener("DOMContentLoaded", () => {
       .join(" · ");
     body.hidden = false;
     results.textContent = "";
+    Sharing.show(collection.id);
     await loadDocuments();
     if (focus) title.focus();
   }
