@@ -90,7 +90,7 @@ def run_greffier(audio: str, data_dir: str) -> dict:
     start = time.perf_counter()
     transcript = services.transcription.transcribe_file(Path(audio), "meeting.wav", words=True)
     transcribed = time.perf_counter()
-    labels = diarization.speakers(audio, transcript.segments)
+    labels = [label for label, _ in diarization.turns(audio, transcript.segments)]
     end = time.perf_counter()
     return {
         "transcribe_s": transcribed - start,

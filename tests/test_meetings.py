@@ -190,6 +190,39 @@ def test_two_voices_are_told_apart(http, tmp_path, given):
     check_turns(segments, turns)
 
 
+@pytest.mark.parametrize("given", [None, 2])
+def test_a_voice_change_without_a_pause_is_cut_at_a_word(http, tmp_path, given):
+    recording, turns = af.dialogue(tmp_path, gap=0.1, turns=af.TURNS_NO_PAUSE, trim=True)
+    form = {"speakers": str(given)} if given else {}
+    segments = transcribed(http, recording, "Sans pause", **form)["segments"]
+    check_turns(segments, turns)
+    assert [s["speaker"] for s in segments] == ["Intervenant 1", "Intervenant 2", "Intervenant 1"]
+    first, second, _ = segments
+    assert first["text"].endswith("set at") and second["text"].startswith("450,000 euros")
+    assert second["words"][0]["word"] == "450" and first["end"] <= second["start"]
+
+
+def test_whisper_merges_the_two_voices_that_diarization_cuts_apart(base_env, tmp_path):
+    """The premise of the test above, checked on the components themselves."""
+    from greffier.models.registry import ModelRegistry
+    from greffier.services import diarization
+    from greffier.services.transcription import TranscriptionService
+    from greffier.settings import Settings
+
+    recording, _ = af.dialogue(tmp_path, gap=0.1, turns=af.TURNS_NO_PAUSE, trim=True)
+    settings = Settings(data_dir=base_env["GREFFIER_DATA_DIR"], preload_default_model=False)
+    transcription = TranscriptionService(ModelRegistry(settings), settings)
+    segments = transcription.transcribe_file(recording, "quick.wav", words=True).segments
+    # Two voices in one segment (Whisper writes all three turns as one segment or two,
+    # depending on its fallback sampling, so only the first one is pinned).
+    assert "set at 450,000" in segments[0].text
+    turns = diarization.turns(str(recording), segments, expected=2)
+    assert [label for label, _ in turns] == ["Intervenant 1", "Intervenant 2", "Intervenant 1"]
+    assert turns[0][1].text.endswith("set at") and turns[1][1].text.startswith("450,000")
+    assert turns[0][1].words[-1].text == "at" and turns[1][1].words[0].text == "450"
+    assert "whole year" in turns[1][1].text and "library" in turns[2][1].text
+
+
 # Whisper base on espeak-ng's French: WER measured between 0.29 and 0.37 on this dialogue
 # over several runs (2 CPU threads; Whisper falls back to sampling on low-confidence
 # windows, so runs differ), against 0.0 for the English one. The robotic voices lose words

@@ -3,8 +3,8 @@ export, delete.
 
 The recording is checked (type, length) before anything is stored, so a bad file leaves
 nothing behind. Recordings are kept under ``data_dir/audio`` by SHA-256 until their meeting
-is deleted. Speakers are told apart per transcript segment (services/diarization.py);
-minutes are not done yet (see docs/meetings.md).
+is deleted. Speakers are told apart, and segments cut where the voice changes, in
+services/diarization.py; minutes are written by the chat model (services/minutes.py).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ class MeetingService:
             self._set_job(job_id, "failed", message)
             return
         try:
-            labels = diarization.speakers(
+            turns = diarization.turns(
                 str(self._audio(meeting["audio_sha256"])),
                 transcript.segments,
                 meeting["speakers_expected"],
@@ -148,7 +148,7 @@ class MeetingService:
             meeting["id"],
             transcript.language,
             transcript.duration,
-            list(zip(labels, transcript.segments, strict=True)),
+            turns,
         )
         self.index(meeting["id"])
         self._set_job(job_id, "done")
