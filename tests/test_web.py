@@ -544,7 +544,9 @@ def test_models_page_shows_each_openness_card_and_licence(visit, server):
     shot(page, "models")
 
 
-@pytest.mark.parametrize("path", ["/chat", "/documents", "/meetings", "/admin/keys"])
+@pytest.mark.parametrize(
+    "path", ["/chat", "/documents", "/meetings", "/models", "/admin/users", "/admin/keys"]
+)
 def test_every_main_page_passes_axe_in_both_languages(visit, server, path):
     for lang in ("fr-FR", "en-GB"):
         v = visit(lang)
@@ -558,3 +560,9 @@ def test_every_main_page_passes_axe_in_both_languages(visit, server, path):
         assert page.locator("header").count() >= 1 and page.locator("footer").count() == 1
         assert page.locator("h1").count() == 1
         axe_check(page, f"{path} ({lang})")
+        for width in (1024, 800):  # a small laptop, half a screen: nothing runs off the side
+            page.set_viewport_size({"width": width, "height": 700})
+            overflow = page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} at {width}px is {overflow}px too wide"
