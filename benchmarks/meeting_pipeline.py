@@ -90,7 +90,8 @@ def run_greffier(audio: str, data_dir: str) -> dict:
     start = time.perf_counter()
     transcript = services.transcription.transcribe_file(Path(audio), "meeting.wav", words=True)
     transcribed = time.perf_counter()
-    labels = [label for label, _ in diarization.turns(audio, transcript.segments)]
+    encoder = services.registry.speaker_backend(settings.speaker_model).encoder()
+    labels = [label for label, _ in diarization.turns(audio, transcript.segments, None, encoder)]
     end = time.perf_counter()
     return {
         "transcribe_s": transcribed - start,

@@ -130,3 +130,26 @@ def test_operator_catalogue_overrides_and_rejects_bad_entries(tmp_path):
     extra.write_text("not toml [")
     with pytest.raises(Exception, match="not valid TOML"):
         Catalogue.load(extra)
+
+
+def test_speaker_encoder_file_is_checked_before_use(tmp_path):
+    """The resemblyzer package's pretrained.pt, pinned in the catalogue: used as installed
+    when it matches, refused (never given to torch.load) once one byte is changed."""
+    from greffier.models.backends.resemblyzer import ResemblyzerBackend
+    from greffier.models.catalogue import LocalFileSource
+    from greffier.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, preload_default_model=False)
+    entry = Catalogue.load().get(settings.speaker_model)
+    assert entry.role == "speaker"
+    installed = files.verify(settings.models_dir, entry)
+    assert installed.name == "pretrained.pt" and installed.parent.name == "resemblyzer"
+    copy = tmp_path / "pretrained.pt"
+    copy.write_bytes(installed.read_bytes())
+    local = entry.model_copy(update={"source": LocalFileSource(kind="file", path=copy)})
+    assert ResemblyzerBackend(local, settings).encoder() is not None
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="does not match its pinned checksum"):
+        ResemblyzerBackend(local, settings).encoder()

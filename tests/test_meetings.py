@@ -216,7 +216,8 @@ def test_whisper_merges_the_two_voices_that_diarization_cuts_apart(base_env, tmp
     # Two voices in one segment (Whisper writes all three turns as one segment or two,
     # depending on its fallback sampling, so only the first one is pinned).
     assert "set at 450,000" in segments[0].text
-    turns = diarization.turns(str(recording), segments, expected=2)
+    encoder = transcription.registry.speaker_backend(settings.speaker_model).encoder()
+    turns = diarization.turns(str(recording), segments, 2, encoder)
     assert [label for label, _ in turns] == ["Intervenant 1", "Intervenant 2", "Intervenant 1"]
     assert turns[0][1].text.endswith("set at") and turns[1][1].text.startswith("450,000")
     assert turns[0][1].words[-1].text == "at" and turns[1][1].words[0].text == "450"

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         "whisper-base",
         description="Speech model used for transcriptions (and for OpenAI's name whisper-1).",
     )
+    speaker_model: str = Field(
+        "resemblyzer-ge2e",
+        description="Speaker encoder used to tell the speakers of a meeting apart.",
+    )
     max_audio_seconds: float = Field(
         4 * 3600, gt=0, description="Longest recording accepted for transcription, seconds."
     )

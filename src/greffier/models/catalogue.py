@@ -23,6 +23,7 @@ class Role(StrEnum):
     chat = "chat"
     embedding = "embedding"
     speech = "speech"
+    speaker = "speaker"  # voice embeddings, to tell speakers apart
 
 
 class Status(StrEnum):

@@ -15,7 +15,12 @@ from __future__ import annotations
 import pluggy
 
 from greffier.errors import CatalogueError
-from greffier.models.backends.base import ChatBackend, EmbeddingBackend, SpeechBackend
+from greffier.models.backends.base import (
+    ChatBackend,
+    EmbeddingBackend,
+    SpeakerBackend,
+    SpeechBackend,
+)
 
 hookspec = pluggy.HookspecMarker("greffier")
 hookimpl = pluggy.HookimplMarker("greffier")
@@ -27,7 +32,7 @@ class BackendSpecs:
         """Call ``register(name, backend_class)`` for each backend the plugin provides."""
 
 
-Backend = type[ChatBackend] | type[EmbeddingBackend] | type[SpeechBackend]
+Backend = type[ChatBackend] | type[EmbeddingBackend] | type[SpeechBackend] | type[SpeakerBackend]
 
 
 def _role(backend: Backend) -> str:
@@ -37,7 +42,9 @@ def _role(backend: Backend) -> str:
         return "embedding"
     if issubclass(backend, SpeechBackend):
         return "speech"
-    raise CatalogueError(f"{backend.__name__} is not a chat, embedding or speech backend.")
+    if issubclass(backend, SpeakerBackend):
+        return "speaker"
+    raise CatalogueError(f"{backend.__name__} is not a chat, embedding, speech or speaker backend.")
 
 
 class BackendRegistry:

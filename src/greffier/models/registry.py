@@ -7,7 +7,12 @@ instance per catalogue entry, so its gate and counters are shared by every reque
 from __future__ import annotations
 
 from greffier.errors import InvalidRequest
-from greffier.models.backends.base import ChatBackend, EmbeddingBackend, SpeechBackend
+from greffier.models.backends.base import (
+    ChatBackend,
+    EmbeddingBackend,
+    SpeakerBackend,
+    SpeechBackend,
+)
 from greffier.models.catalogue import Catalogue, ModelEntry, Role
 from greffier.models.plugins import BackendRegistry, load_backends
 from greffier.settings import Settings
@@ -55,6 +60,10 @@ class ModelRegistry:
     def speech_backend(self, model_id: str) -> SpeechBackend:
         """The backend transcribing with ``model_id``."""
         return self._backend(model_id, Role.speech)
+
+    def speaker_backend(self, model_id: str) -> SpeakerBackend:
+        """The backend telling voices apart with ``model_id``."""
+        return self._backend(model_id, Role.speaker)
 
     def running(self) -> dict[str, ChatBackend | EmbeddingBackend | SpeechBackend]:
         return dict(self._instances)

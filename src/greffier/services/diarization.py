@@ -1,7 +1,8 @@
 """Telling speakers apart: voice embeddings per stretch of speech, clustering, and turns cut
 at the words where the voice changes.
 
-Each transcript segment's audio is embedded with Resemblyzer's GE2E speaker encoder (256
+Each transcript segment's audio is embedded with a speaker encoder, by default Resemblyzer's
+GE2E (catalogue entry ``resemblyzer-ge2e``, its file checked by SHA-256 before use; 256
 numbers that are close for the same voice: cosine ~0.9 for one synthetic voice, 0.53–0.65
 between the voices of the test recordings). Segments are grouped by average-linkage
 hierarchical clustering on cosine distance: into exactly the number of speakers when it is
@@ -35,11 +36,9 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from greffier.errors import ModelFileError
 from greffier.models.backends.base import Segment, Word
 
 log = logging.getLogger(__name__)
@@ -51,16 +50,6 @@ WINDOW_SECONDS = 1.6  # the encoder's partial utterance
 WINDOWS_PER_SECOND = 2.5  # one window every 0.4 s when looking for a change of voice
 NEAREST_WINDOWS = 2  # windows compared on each side of a word boundary
 CHANGE_BELOW = 0.65  # the two sides of a boundary are different voices below this
-
-
-def _encoder(weights: Path | None = None):
-    try:
-        from resemblyzer import VoiceEncoder
-    except ImportError:
-        raise ModelFileError(
-            "Telling speakers apart needs resemblyzer: `pip install 'greffier[diarization]'`."
-        ) from None
-    return VoiceEncoder("cpu", weights_fpath=weights, verbose=False)
 
 
 def _piece(audio: np.ndarray, start: float, end: float) -> np.ndarray:
@@ -157,18 +146,18 @@ def cluster(vectors: Sequence[np.ndarray], expected: int | None) -> list[int]:
 def turns(
     audio_path: str,
     segments: Sequence[Segment],
-    expected: int | None = None,
+    expected: int | None,
+    encoder,
     label: str = "Intervenant {}",
-    weights: Path | None = None,
 ) -> list[tuple[str, Segment]]:
     """(speaker label, segment) pairs: the segments cut where the voice changes, each with
-    its speaker. ``weights``: the encoder's file, once checked (default: the package's)."""
+    its speaker. ``encoder``: a speaker backend's (``SpeakerBackend.encoder()``), its file
+    checked."""
     if not segments:
         return []
     from faster_whisper import decode_audio
 
     audio = decode_audio(audio_path, sampling_rate=SAMPLE_RATE)
-    encoder = _encoder(weights)
     pieces: list[tuple[int, Segment]] = [
         (origin, piece)
         for origin, segment in enumerate(segments)

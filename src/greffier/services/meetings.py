@@ -135,10 +135,12 @@ class MeetingService:
             self._set_job(job_id, "failed", message)
             return
         try:
+            speaker = self.transcription.registry.speaker_backend(self.settings.speaker_model)
             turns = diarization.turns(
                 str(self._audio(meeting["audio_sha256"])),
                 transcript.segments,
                 meeting["speakers_expected"],
+                speaker.encoder(),
             )
         except Exception as exc:
             self.store.fail(meeting["id"], "diarization_failed", str(exc))

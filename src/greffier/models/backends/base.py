@@ -182,6 +182,26 @@ class Transcript:
         return " ".join(s.text.strip() for s in self.segments).strip()
 
 
+class SpeakerBackend(Backend, ABC):
+    """Voice embeddings, to tell speakers apart. Subclasses implement :meth:`encoder` only."""
+
+    location: Location = "in-process"
+
+    def load(self) -> None:
+        """Load the encoder now rather than at its first use (blocking)."""
+        self.encoder()
+
+    def close(self) -> None:
+        """Release the encoder."""
+
+    @abstractmethod
+    def encoder(self):
+        """The loaded encoder, its file checked first: an object with Resemblyzer's
+        ``embed_utterance(wav, return_partials=False, rate=1.3)`` (16 kHz float32 audio →
+        unit vector; with ``return_partials``, also one vector per 1.6 s window and the
+        windows' sample ranges)."""
+
+
 class SpeechBackend(Backend, ABC):
     """Turns recorded speech into timed text. Subclasses implement :meth:`transcribe` only.
 

