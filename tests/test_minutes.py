@@ -111,6 +111,33 @@ def test_minutes_endpoint_on_a_real_meeting(http, tmp_path):
     assert http.get(f"/v1/meetings/{job['id']}/minutes").json() == body
     other = httpx.post(f"{str(http.base_url).rstrip('/')}/v1/meetings/{job['id']}/minutes")
     assert other.status_code == 401
+    # The same as a background job: 202 at once, followed through /v1/jobs, then read.
+    queued = http.post(f"/v1/meetings/{job['id']}/minutes?background=true")
+    assert queued.status_code == 202, queued.text
+    job_id = queued.json()["job_id"]
+    deadline = time.monotonic() + 300
+    while (state := http.get(f"/v1/jobs/{job_id}").json())["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert state["status"] == "done" and state["kind"] == "minutes", state
+    again = http.get(f"/v1/meetings/{job['id']}/minutes").json()
+    assert again["participants"] == body["participants"] and again["markdown"].startswith("# ")
+    assert [d["text"] for d in again["decisions"] if "450" in d["text"]]  # the cue, verbatim
+
+
+def test_minutes_of_an_untranscribed_meeting_are_refused_before_any_job(http, tmp_path):
+    silence = af.silence(2, tmp_path / "silence.wav")
+    with silence.open("rb") as audio:
+        job = http.post(
+            "/v1/meetings", files={"file": ("s.wav", audio)}, data={"title": "Silence"}
+        ).json()
+    deadline = time.monotonic() + 120
+    while http.get(f"/v1/jobs/{job['job_id']}").json()["status"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    for query in ("", "?background=true"):
+        refused = http.post(f"/v1/meetings/{job['id']}/minutes{query}")
+        assert refused.status_code == 400 and refused.json()["error"]["code"] == "not_transcribed"
 
 
 def test_minutes_of_a_french_meeting_name_the_decision_and_its_owner(http, tmp_path):

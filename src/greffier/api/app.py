@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -40,7 +41,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         services.meetings.apply_retention()
-        resumed = services.jobs.start()
+        resumed = services.jobs.start(asyncio.get_running_loop())
         if resumed:
             log.info("Resumed %d unfinished job(s)", len(resumed))
         if settings.preload_default_model:

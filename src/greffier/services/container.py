@@ -75,11 +75,20 @@ class Services:
             settings, MeetingStore(database), transcription, documents, access
         )
 
-        def run_job(job_id: str) -> None:
+        def kind_of(job_id: str) -> str | None:
             job = store.job(job_id)
-            if job is not None:
-                (meetings.run_job if job["kind"] == "meeting" else documents.run_job)(job_id)
+            return job["kind"] if job is not None else None
 
+        chat = ChatService(registry, settings.default_model, usage, quotas)
+        jobs = JobRunner(
+            {
+                "ingest": documents.run_job,
+                "meeting": meetings.run_job,
+                "minutes": lambda job_id: meetings.run_minutes_job(job_id, chat, jobs.run_async),
+            },
+            kind_of,
+            lambda: [j["id"] for j in store.unfinished_jobs()],
+        )
         identity_service = IdentityService(identity)
         audit = AuditService(AuditStore(database))
         return cls(
@@ -93,10 +102,10 @@ class Services:
             erasure=ErasureService(
                 ErasureStore(database), identity_service, documents, meetings, quota_store, audit
             ),
-            chat=ChatService(registry, settings.default_model, usage, quotas),
+            chat=chat,
             documents=documents,
             search=SearchService(store, embedder, settings.hybrid_lexical_weight),
-            jobs=JobRunner(run_job, lambda: [j["id"] for j in store.unfinished_jobs()]),
+            jobs=jobs,
             usage=usage,
             transcription=transcription,
             meetings=meetings,

@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 from greffier.documents.parsers import Block
-from greffier.errors import InvalidRequest, NotFound
+from greffier.errors import GreffierError, InvalidRequest, NotFound
 from greffier.models.backends.base import Generation, Message, Segment, Word
 from greffier.services import diarization, minutes, office, subtitles
 from greffier.services.access import SENSITIVITIES, AccessService
@@ -43,6 +43,7 @@ class MeetingService:
         self.transcription = transcription
         self.documents = documents
         self.access = access
+        self._minutes_models: dict[str, str] = {}  # queued minutes job → chat model
 
     def audio_path(self, sha: str) -> Path:
         return self._audio(sha)
@@ -309,14 +310,48 @@ class MeetingService:
         self, principal: Principal, meeting_id: int, chat, model: str | None = None
     ) -> dict:
         """Ask the chat model for the minutes, window by window (map), merge them (reduce),
-        store and return them with their rendering."""
+        store and return them with their rendering (within the request)."""
+        meeting, backend = self._minutes_checks(principal, meeting_id, chat, model)
+        return await self._compose_minutes(meeting, chat, backend.entry.id)
+
+    def queue_minutes(
+        self, principal: Principal, meeting_id: int, chat, model: str | None = None
+    ) -> str:
+        """The same as a background job (kind 'minutes'): checked now, written by the job
+        worker; return the job id. The model chosen is kept in memory: a job resumed after
+        a restart uses the default chat model."""
+        meeting, backend = self._minutes_checks(principal, meeting_id, chat, model)
+        job_id = uuid.uuid4().hex
+        self._minutes_models[job_id] = backend.entry.id
+        self.store.create_job(job_id, "minutes", principal.user_id, meeting["id"])
+        return job_id
+
+    def run_minutes_job(self, job_id: str, chat, run_async) -> None:
+        """Write a 'minutes' job's minutes (blocking, on the job worker). ``run_async`` runs
+        a coroutine where the chat models live (JobRunner.run_async)."""
+        meeting = self.store.for_job(job_id)
+        if meeting is None:
+            return  # deleted meanwhile
+        self._set_job(job_id, "running")
+        model = self._minutes_models.pop(job_id, None)
+        try:
+            run_async(self._compose_minutes(meeting, chat, chat.backend_for(model).entry.id))
+        except GreffierError as exc:
+            self._set_job(job_id, "failed", exc.message)
+            return
+        except Exception as exc:
+            self._set_job(job_id, "failed", str(exc))
+            raise
+        self._set_job(job_id, "done")
+
+    def _minutes_checks(self, principal: Principal, meeting_id: int, chat, model: str | None):
+        """What would make writing the minutes fail, checked before any work: access,
+        transcript, model, and where the meeting's sensitivity lets it be sent."""
         meeting = self.meeting(principal, meeting_id, "write")
-        segments = await asyncio.to_thread(self.transcript, principal, meeting_id)
-        if not segments:
+        if meeting["status"] != "transcribed":
             raise InvalidRequest(
                 "This meeting has no transcript yet.", param="meeting_id", code="not_transcribed"
             )
-        language = "fr" if (meeting["language"] or "fr") == "fr" else "en"
         backend = chat.backend_for(model)
         self.access.check_route(
             meeting["sensitivity"],
@@ -324,11 +359,24 @@ class MeetingService:
             f"Meeting '{meeting['title']}'",
             backend.entry.id,
         )
+        return meeting, backend
+
+    async def _compose_minutes(self, meeting, chat, model: str) -> dict:
+        meeting_id = meeting["id"]
+        rows = await asyncio.to_thread(self.store.segments, meeting_id)
+        segments = [
+            {"start": r["start"], "speaker": r["speaker_name"], "text": r["text"]} for r in rows
+        ]
+        if not segments:
+            raise InvalidRequest(
+                "This meeting has no transcript yet.", param="meeting_id", code="not_transcribed"
+            )
+        language = "fr" if (meeting["language"] or "fr") == "fr" else "en"
         result = minutes.Minutes(
             meeting["title"],
             language,
             list(dict.fromkeys(s["speaker"] for s in segments)),
-            model=backend.entry.id,
+            model=model,
         )
         for lines in minutes.windows(segments):
             request = Generation(
@@ -339,17 +387,14 @@ class MeetingService:
                 max_tokens=400,
                 temperature=0.0,
             )
-            answer = await chat.answer(backend.entry.id, request)
+            answer = await chat.answer(model, request)
             start = minutes.seconds(lines[0][1:9]) or 0.0
             found = minutes.parse(answer.text, start, tuple(result.participants))
             minutes.merge(result, minutes.combine(minutes.cues(lines, language), found))
         template = Path(self.settings.minutes_template) if self.settings.minutes_template else None
         body = result.as_dict() | {"markdown": minutes.render(result, template)}
         await asyncio.to_thread(
-            self.store.save_minutes,
-            meeting_id,
-            json.dumps(body, ensure_ascii=False),
-            backend.entry.id,
+            self.store.save_minutes, meeting_id, json.dumps(body, ensure_ascii=False), model
         )
         return body
 

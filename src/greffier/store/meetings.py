@@ -189,6 +189,16 @@ class MeetingStore:
             "SELECT * FROM meeting_minutes WHERE meeting_id = ?", (meeting_id,)
         )
 
+    def create_job(self, job_id: str, kind: str, owner_id: int, meeting_id: int) -> None:
+        """A one-step job on a meeting (kind 'minutes'; transcription jobs come with
+        :meth:`create`)."""
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, kind, owner_id, meeting_id, status, total) "
+                "VALUES (?, ?, ?, ?, 'queued', 1)",
+                (job_id, kind, owner_id, meeting_id),
+            )
+
     def set_job(self, job_id: str, status: str, error: str | None = None) -> None:
         """A meeting job has one step: done (1) once it ends, either way."""
         with self.db.write() as conn:

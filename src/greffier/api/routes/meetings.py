@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from typing import Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
-from fastapi.responses import FileResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from greffier.errors import NotFound
@@ -128,15 +129,28 @@ class MinutesRequest(BaseModel):
     model: str | None = None  # default: the server's default chat model
 
 
-@router.post("/{meeting_id}/minutes")
+@router.post("/{meeting_id}/minutes", response_model=None)
 async def write_minutes(
-    meeting_id: int, request: Request, body: MinutesRequest | None = None
-) -> dict:
-    """(Re)write the minutes with the chat model; returns them, Markdown included."""
+    meeting_id: int,
+    request: Request,
+    body: MinutesRequest | None = None,
+    background: bool = False,
+) -> dict | JSONResponse:
+    """(Re)write the minutes with the chat model; returns them, Markdown included. With
+    ``?background=true``: 202 and a job to follow at GET /v1/jobs/{job_id}, then GET the
+    minutes."""
     services, who = request.app.state.services, request.state.principal
-    return await services.meetings.write_minutes(
-        who, meeting_id, services.chat, body.model if body else None
-    )
+    model = body.model if body else None
+    if background:
+        job_id = await asyncio.to_thread(
+            services.meetings.queue_minutes, who, meeting_id, services.chat, model
+        )
+        services.jobs.submit(job_id)
+        return JSONResponse(
+            {"id": meeting_id, "object": "meeting.minutes", "job_id": job_id, "status": "queued"},
+            status_code=202,
+        )
+    return await services.meetings.write_minutes(who, meeting_id, services.chat, model)
 
 
 @router.get("/{meeting_id}/minutes")
