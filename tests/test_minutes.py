@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
+import pytest
 
 import audiofixtures as af
 from greffier.services import minutes
+from greffier.services.jobs import JobRunner
 
 MODEL_OUTPUT = """Voici le compte rendu :
 POINT: Budget de la voirie
@@ -66,6 +69,27 @@ def test_cues_by_hand():
     combined = minutes.combine(found, model)
     assert [d["text"] for d in combined["decisions"]] == ["Le budget est fixé à 450 000 euros."]
     assert [a["owner"] for a in combined["actions"]] == ["M. Durand", "M. Durand", "Mme Petit"]
+
+
+def test_job_runner_runs_each_kind_by_its_handler():
+    seen: list[tuple[str, str]] = []
+    kinds = {"left-over": "minutes", "new": "ingest", "odd": "mystery"}
+    runner = JobRunner(
+        {
+            "minutes": lambda job: seen.append(("minutes", job)),
+            "ingest": lambda job: seen.append(("ingest", job)),
+        },
+        kinds.get,
+        lambda: ["left-over"],  # as if a stopped process had left it queued
+    )
+    assert runner.start() == ["left-over"]
+    for job in ("new", "deleted", "odd"):  # a deleted job is skipped, an odd kind logged
+        runner.submit(job)
+    runner.stop()
+    assert seen == [("minutes", "left-over"), ("ingest", "new")]
+    with pytest.raises(ValueError, match="unknown kind 'mystery'"):
+        runner.run("odd")
+    assert runner.run_async(asyncio.sleep(0, "written")) == "written"  # no server loop
 
 
 def test_windows_merge_and_render(tmp_path):
