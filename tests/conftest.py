@@ -198,7 +198,7 @@ def server(base_env, upstream, silent_port, remote_embedder):
     )
     env = {
         **base_env,
-        "GREFFIER_UPSTREAM_TIMEOUT": "3",
+        "GREFFIER_UPSTREAM_TIMEOUT": "15",  # a silent server costs this; a busy 2-core box needs it
         "GREFFIER_MAX_DOCUMENT_BYTES": str(1 << 20),
         "GREFFIER_MAX_UPLOAD_BYTES": str(3 << 20),
         "GREFFIER_MAX_AUDIO_SECONDS": "60",
