@@ -123,3 +123,25 @@ def test_wrong_models(client, recordings):
             client.audio.transcriptions.create(model=MODEL, file=audio)
     health = httpx.get(str(client.base_url).replace("/v1/", "/health")).json()
     assert health["models"]["whisper-base"]["completed"] >= 1
+
+
+def test_long_recordings_are_cut_in_pauses():
+    """Pieces of at most 10 minutes, cut at the quietest moment before the limit, covering
+    the recording without gap or overlap."""
+    import itertools
+
+    import numpy as np
+
+    from greffier.models.backends.whisper import SAMPLE_RATE, pieces
+
+    rng = np.random.default_rng(0)
+    audio = rng.normal(0, 0.1, 25 * 60 * SAMPLE_RATE).astype(np.float32)  # 25 min of "speech"
+    for pause in (590.0, 1180.0):  # a 0.3 s pause shortly before each limit
+        audio[int(pause * SAMPLE_RATE) : int((pause + 0.3) * SAMPLE_RATE)] = 0
+    ranges = pieces(audio)
+    assert len(ranges) == 3 and ranges[0][0] == 0 and ranges[-1][1] == len(audio)
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
+    cuts = [end / SAMPLE_RATE for _, end in ranges[:-1]]
+    assert 590.0 <= cuts[0] <= 590.3 and 1180.0 <= cuts[1] <= 1180.3
+    assert all(end - start <= 600 * SAMPLE_RATE for start, end in ranges)
+    assert pieces(audio[: 60 * SAMPLE_RATE]) == [(0, 60 * SAMPLE_RATE)]

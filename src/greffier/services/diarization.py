@@ -25,7 +25,8 @@ split between two words, each part with its own voice. Within one voice, the low
 measured on the test recordings was 0.73 (robotic French), hence the 0.65 cut; windows
 that are mostly silence are left out because they look like another voice (0.59 before
 they were). A cut made within one voice anyway is undone after clustering, when both parts
-get the same speaker.
+get the same speaker. The windows also give each part its voice (their mean), so a long
+segment is embedded once; shorter ones are embedded whole, silences trimmed.
 
 Out of scope: overlapping speech is not separated, and a voice change inside a stretch
 shorter than 1.6 s on either side is not seen (it stays with the rest of the segment).
@@ -85,11 +86,9 @@ def _cut(segment: Segment, at: int) -> tuple[Segment, Segment]:
     )
 
 
-def split_at_changes(encoder, audio: np.ndarray, segment: Segment) -> list[Segment]:
-    """The segment, cut at the word boundaries where the voice changes (see the module
-    docstring); unchanged when it is too short to tell or holds one voice."""
-    if len(segment.words) < 2 or segment.end - segment.start < 2 * WINDOW_SECONDS:
-        return [segment]
+def _windows(encoder, audio: np.ndarray, segment: Segment):
+    """The segment's voiced 1.6 s windows, one every 0.4 s: their embeddings, start and
+    stop times (seconds in the recording)."""
     from resemblyzer.audio import normalize_volume
 
     # Not preprocess_wav: it drops silences, and window positions must stay true to time.
@@ -107,9 +106,22 @@ def split_at_changes(encoder, audio: np.ndarray, segment: Segment) -> list[Segme
         [(v := voiced[s.start // 160 : s.stop // 160]).size and v.mean() >= 0.6 for s in slices],
         dtype=bool,
     )
-    partials = partials[keep]
     starts = np.array([s.start for s in slices])[keep] / SAMPLE_RATE + segment.start
     stops = np.array([s.stop for s in slices])[keep] / SAMPLE_RATE + segment.start
+    return partials[keep], starts, stops
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    mean = vectors.mean(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def _split(segment: Segment, partials, starts, stops) -> list[tuple[Segment, np.ndarray | None]]:
+    inside = (starts >= segment.start - 0.01) & (stops <= segment.end + 0.01)
+    partials, starts, stops = partials[inside], starts[inside], stops[inside]
+    voice = _unit(partials) if len(partials) else None
+    if len(segment.words) < 2 or segment.end - segment.start < 2 * WINDOW_SECONDS:
+        return [(segment, voice)]
     best, lowest = None, CHANGE_BELOW
     for i in range(1, len(segment.words)):
         boundary = (segment.words[i - 1].end + segment.words[i].start) / 2
@@ -117,15 +129,25 @@ def split_at_changes(encoder, audio: np.ndarray, segment: Segment) -> list[Segme
         right = partials[starts >= boundary][:NEAREST_WINDOWS]
         if not len(left) or not len(right):
             continue
-        a, b = left.mean(axis=0), right.mean(axis=0)
-        similarity = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+        similarity = float(_unit(left) @ _unit(right))
         if similarity < lowest:
             best, lowest = i, similarity
     if best is None:
-        return [segment]
+        return [(segment, voice)]
     log.debug("Voice change at %.2f s (similarity %.2f)", segment.words[best].start, lowest)
     left, right = _cut(segment, best)
-    return split_at_changes(encoder, audio, left) + split_at_changes(encoder, audio, right)
+    return _split(left, partials, starts, stops) + _split(right, partials, starts, stops)
+
+
+def split_at_changes(
+    encoder, audio: np.ndarray, segment: Segment
+) -> list[tuple[Segment, np.ndarray | None]]:
+    """The segment, cut at the word boundaries where the voice changes (see the module
+    docstring), each part with its voice (the mean of its voiced windows; None when it has
+    none: :func:`embed` it then). The windows are computed once per segment."""
+    if len(segment.words) < 2 or segment.end - segment.start < 2 * WINDOW_SECONDS:
+        return [(segment, None)]
+    return _split(segment, *_windows(encoder, audio, segment))
 
 
 def cluster(vectors: Sequence[np.ndarray], expected: int | None) -> list[int]:
@@ -158,12 +180,12 @@ def turns(
     from faster_whisper import decode_audio
 
     audio = decode_audio(audio_path, sampling_rate=SAMPLE_RATE)
-    pieces: list[tuple[int, Segment]] = [
-        (origin, piece)
-        for origin, segment in enumerate(segments)
-        for piece in split_at_changes(encoder, audio, segment)
-    ]
-    vectors = [embed(encoder, audio, piece) for _, piece in pieces]
+    pieces: list[tuple[int, Segment]] = []
+    vectors: list[np.ndarray | None] = []
+    for origin, segment in enumerate(segments):
+        for piece, voice in split_at_changes(encoder, audio, segment):
+            pieces.append((origin, piece))
+            vectors.append(voice if voice is not None else embed(encoder, audio, piece))
     known = [i for i, v in enumerate(vectors) if v is not None]
     if not known:
         return [(label.format(1), s) for s in segments]
