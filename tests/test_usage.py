@@ -44,7 +44,7 @@ def test_english_equivalent_comes_from_the_measured_parity(server, client, tmp_p
 
 def test_admin_sees_daily_totals_members_do_not(server, client):
     before = {
-        r["model"]: r
+        (r["day"], r["model"]): r
         for r in httpx.get(
             f"{server.url}/v1/admin/usage", headers={"Authorization": f"Bearer {server.key}"}
         ).json()["data"]
@@ -56,7 +56,10 @@ def test_admin_sees_daily_totals_members_do_not(server, client):
         f"{server.url}/v1/admin/usage?days=1", headers={"Authorization": f"Bearer {server.key}"}
     ).json()["data"]
     row = next(r for r in rows if r["model"] == MODEL)
-    old = before.get(MODEL, {"requests": 0, "completion_tokens": 0, "energy_joules": 0})
+    # Compared day by day: a run across midnight (UTC) starts a new row.
+    old = before.get(
+        (row["day"], MODEL), {"requests": 0, "completion_tokens": 0, "energy_joules": 0}
+    )
     assert row["requests"] == old["requests"] + 1
     assert row["completion_tokens"] == old["completion_tokens"] + reply.usage.completion_tokens
     assert row["energy_joules"] > old["energy_joules"]
