@@ -224,6 +224,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "models.role_chat": ("conversation", "chat"),
     "models.role_embedding": ("plongements (recherche)", "embeddings (search)"),
     "models.role_speech": ("transcription de la parole", "speech to text"),
+    "models.role_speaker": ("reconnaissance des intervenants", "speaker recognition"),
     "models.licence": ("Licence", "Licence"),
     "models.backend": ("Moteur", "Backend"),
     "models.context": ("Contexte", "Context"),
