@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
 import time
 
 import httpx
@@ -110,7 +112,7 @@ def test_windows_merge_and_render(tmp_path):
     assert minutes.render(result, custom) == "Conseil: 1 décision(s)"
 
 
-def test_minutes_endpoint_on_a_real_meeting(http, tmp_path):
+def test_minutes_endpoint_on_a_real_meeting(http, server, tmp_path):
     recording, _ = af.dialogue(tmp_path)
     with recording.open("rb") as audio:
         job = http.post(
@@ -144,6 +146,10 @@ def test_minutes_endpoint_on_a_real_meeting(http, tmp_path):
         assert time.monotonic() < deadline
         time.sleep(0.3)
     assert state["status"] == "done" and state["kind"] == "minutes", state
+    # The model chosen is kept with the job (a job resumed after a restart uses it too).
+    with sqlite3.connect(server.data / "greffier.db") as db:
+        params = db.execute("SELECT params FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+    assert json.loads(params) == {"model": "qwen2.5-coder-0.5b-instruct"}
     again = http.get(f"/v1/meetings/{job['id']}/minutes").json()
     assert again["participants"] == body["participants"] and again["markdown"].startswith("# ")
     assert [d["text"] for d in again["decisions"] if "450" in d["text"]]  # the cue, verbatim

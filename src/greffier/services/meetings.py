@@ -43,7 +43,6 @@ class MeetingService:
         self.transcription = transcription
         self.documents = documents
         self.access = access
-        self._minutes_models: dict[str, str] = {}  # queued minutes job → chat model
 
     def audio_path(self, sha: str) -> Path:
         return self._audio(sha)
@@ -318,12 +317,12 @@ class MeetingService:
         self, principal: Principal, meeting_id: int, chat, model: str | None = None
     ) -> str:
         """The same as a background job (kind 'minutes'): checked now, written by the job
-        worker; return the job id. The model chosen is kept in memory: a job resumed after
-        a restart uses the default chat model."""
+        worker; return the job id. The model chosen is kept with the job, so a job resumed
+        after a restart uses it too."""
         meeting, backend = self._minutes_checks(principal, meeting_id, chat, model)
         job_id = uuid.uuid4().hex
-        self._minutes_models[job_id] = backend.entry.id
-        self.store.create_job(job_id, "minutes", principal.user_id, meeting["id"])
+        params = {"model": backend.entry.id}
+        self.store.create_job(job_id, "minutes", principal.user_id, meeting["id"], params)
         return job_id
 
     def run_minutes_job(self, job_id: str, chat, run_async) -> None:
@@ -333,9 +332,17 @@ class MeetingService:
         if meeting is None:
             return  # deleted meanwhile
         self._set_job(job_id, "running")
-        model = self._minutes_models.pop(job_id, None)
+        model = self.store.job_params(job_id).get("model")
         try:
-            run_async(self._compose_minutes(meeting, chat, chat.backend_for(model).entry.id))
+            backend = chat.backend_for(model)
+            # Checked again: the meeting's sensitivity may have changed since it was queued.
+            self.access.check_route(
+                meeting["sensitivity"],
+                backend.location,
+                f"Meeting '{meeting['title']}'",
+                backend.entry.id,
+            )
+            run_async(self._compose_minutes(meeting, chat, backend.entry.id))
         except GreffierError as exc:
             self._set_job(job_id, "failed", exc.message)
             return

@@ -352,6 +352,12 @@ def _m010_web(db: sqlite3.Connection) -> None:
     )
 
 
+def _m011_job_params(db: sqlite3.Connection) -> None:
+    # What a job needs beyond its kind and subject (the model chosen for minutes), as JSON,
+    # so a job resumed after a restart runs as it was asked.
+    db.execute("ALTER TABLE jobs ADD COLUMN params TEXT NOT NULL DEFAULT '{}'")
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_identity", _m001_identity),
     ("002_documents", _m002_documents),
@@ -363,6 +369,7 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("008_minutes", _m008_minutes),
     ("009_access", _m009_access),
     ("010_web", _m010_web),
+    ("011_job_params", _m011_job_params),
 ]
 
 

@@ -189,15 +189,21 @@ class MeetingStore:
             "SELECT * FROM meeting_minutes WHERE meeting_id = ?", (meeting_id,)
         )
 
-    def create_job(self, job_id: str, kind: str, owner_id: int, meeting_id: int) -> None:
+    def create_job(
+        self, job_id: str, kind: str, owner_id: int, meeting_id: int, params: dict | None = None
+    ) -> None:
         """A one-step job on a meeting (kind 'minutes'; transcription jobs come with
         :meth:`create`)."""
         with self.db.write() as conn:
             conn.execute(
-                "INSERT INTO jobs (id, kind, owner_id, meeting_id, status, total) "
-                "VALUES (?, ?, ?, ?, 'queued', 1)",
-                (job_id, kind, owner_id, meeting_id),
+                "INSERT INTO jobs (id, kind, owner_id, meeting_id, status, total, params) "
+                "VALUES (?, ?, ?, ?, 'queued', 1, ?)",
+                (job_id, kind, owner_id, meeting_id, json.dumps(params or {})),
             )
+
+    def job_params(self, job_id: str) -> dict:
+        row = self.db.query_one("SELECT params FROM jobs WHERE id = ?", (job_id,))
+        return json.loads(row[0]) if row else {}
 
     def set_job(self, job_id: str, status: str, error: str | None = None) -> None:
         """A meeting job has one step: done (1) once it ends, either way."""
