@@ -161,7 +161,7 @@ class DocumentService:
         if collection["pii_policy"] == "mask":
             self.collection(principal, row["collection_id"], "manage")
         try:
-            return self._file(row["sha256"]).read_bytes()
+            return self.file_path(row["sha256"]).read_bytes()
         except FileNotFoundError:
             raise NotFound(f"The file of document {document_id} is gone.") from None
 
@@ -173,14 +173,11 @@ class DocumentService:
             self._drop_file(sha)
 
     def file_path(self, sha: str) -> Path:
-        return self._file(sha)
-
-    def _file(self, sha: str) -> Path:
         return self.settings.files_dir / sha[:2] / sha
 
     def _drop_file(self, sha: str) -> None:
         if not self.store.sha_in_use(sha):
-            self._file(sha).unlink(missing_ok=True)
+            self.file_path(sha).unlink(missing_ok=True)
 
     def submit(
         self, principal: Principal, collection_id: int, files: Sequence[tuple[str, bytes]]
@@ -215,7 +212,7 @@ class DocumentService:
             if existing and existing["sha256"] == sha and existing["status"] == "indexed":
                 result.unchanged.append(name)
                 continue
-            path = self._file(sha)
+            path = self.file_path(sha)
             if not path.exists():
                 path.parent.mkdir(parents=True, exist_ok=True)
                 partial = path.with_suffix(".partial")
@@ -256,7 +253,7 @@ class DocumentService:
 
     def _index(self, doc) -> tuple[str, str | None]:
         try:
-            data = self._file(doc["sha256"]).read_bytes()
+            data = self.file_path(doc["sha256"]).read_bytes()
         except FileNotFoundError:
             self.store.mark_failed(doc["id"], "file_missing", "The uploaded file is gone.")
             return "file_missing", "The uploaded file is gone."

@@ -45,9 +45,6 @@ class MeetingService:
         self.access = access
 
     def audio_path(self, sha: str) -> Path:
-        return self._audio(sha)
-
-    def _audio(self, sha: str) -> Path:
         return self.settings.data_dir / "audio" / sha[:2] / sha
 
     def add(
@@ -80,7 +77,7 @@ class MeetingService:
             raise InvalidRequest(f"{name} is empty (0 bytes).", param="file", code="empty_file")
         self.transcription.check_ready()
         sha = hashlib.sha256(data).hexdigest()
-        path = self._audio(sha)
+        path = self.audio_path(sha)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
         partial.write_bytes(data)
@@ -115,7 +112,7 @@ class MeetingService:
         self._set_job(job_id, "running")
         try:
             transcript = self.transcription.transcribe_file(
-                self._audio(meeting["audio_sha256"]),
+                self.audio_path(meeting["audio_sha256"]),
                 meeting["audio_name"],
                 language=meeting["language"],
                 words=True,
@@ -137,7 +134,7 @@ class MeetingService:
         try:
             speaker = self.transcription.registry.speaker_backend(self.settings.speaker_model)
             turns = diarization.turns(
-                str(self._audio(meeting["audio_sha256"])),
+                str(self.audio_path(meeting["audio_sha256"])),
                 transcript.segments,
                 meeting["speakers_expected"],
                 speaker.encoder(),
@@ -198,7 +195,7 @@ class MeetingService:
     def _forget_audio(self, meeting_id: int) -> None:
         sha = self.store.forget_audio(meeting_id)
         if sha and not self.store.audio_in_use(sha):
-            self._audio(sha).unlink(missing_ok=True)
+            self.audio_path(sha).unlink(missing_ok=True)
 
     def apply_retention(self) -> list[int]:
         """Delete recordings older than the retention setting allows (``Nd``); return the
@@ -425,4 +422,4 @@ class MeetingService:
             self.documents.store.delete_collection(collection["id"])
         sha = self.store.delete(meeting_id)
         if sha and not self.store.audio_in_use(sha):
-            self._audio(sha).unlink(missing_ok=True)
+            self.audio_path(sha).unlink(missing_ok=True)

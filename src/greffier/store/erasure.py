@@ -92,15 +92,10 @@ class ErasureStore:
                 "SELECT count(*) FROM audit_log WHERE user_id = ? OR user_name = ?",
                 (user_id, name),
             ),
+            # The web interface's history (its messages go with each conversation).
+            "conversations": ("SELECT count(*) FROM conversations WHERE user_id = ?", (user_id,)),
         }
         counts = {
             table: self.db.query_one(sql, params)[0] for table, (sql, params) in checks.items()
         }
-        extra = self.db.query(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'conversations'"
-        )
-        if extra:  # the web interface's conversation history
-            counts["conversations"] = self.db.query_one(
-                "SELECT count(*) FROM conversations WHERE user_id = ?", (user_id,)
-            )[0]
         return counts
