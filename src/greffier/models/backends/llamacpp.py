@@ -246,6 +246,8 @@ class LlamaCppBackend(ChatBackend):
             else:
                 if tail := scanner.flush():
                     emit(TextDelta(tail))
+                if scanner.stopped:  # a stop sequence the last pieces held back
+                    reason = "stop"
         finally:
             stream.close()
         if not cancel.is_set():
