@@ -20,7 +20,6 @@ from rich.table import Table
 
 from greffier.services.container import Services
 from greffier.services.evaluation import load_squad
-from greffier.services.identity import Principal
 from greffier.settings import Settings
 
 DATASET = Path(__file__).resolve().parents[2] / "shared/data/fr-qa/cnil-faq-squad.json"
@@ -35,16 +34,16 @@ def main() -> None:
     console = Console()
     documents, _ = load_squad(args.dataset, args.documents)
     with tempfile.TemporaryDirectory() as scratch:
-        services = Services.build(Settings(data_dir=Path(scratch), preload_default_model=False))
-        user_id = services.identity.store.ensure_user("bench", "admin")
-        who = Principal(user_id, "bench", "admin", 0)
+        settings = Settings(data_dir=Path(scratch), preload_default_model=False)
+        services = Services.build(settings, run_jobs=False)
+        who = services.identity.local_principal("bench", "admin")
         col = services.documents.create_collection(who, "bench")
         embedder = services.search.embedder
         embedder.embed(["échauffement"], "passage")  # load the model outside the timings
         files = [(name, text.encode("utf-8")) for name, text in documents]
 
         start = time.perf_counter()
-        job = services.documents.submit(who, col["id"], files).job_id
+        job = services.documents.submit(who, col.id, files).job_id
         services.documents.run_job(job)
         pipeline_s = time.perf_counter() - start
 

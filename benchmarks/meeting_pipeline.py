@@ -80,7 +80,7 @@ def run_bare(audio: str, model_dir: str) -> dict:
 
 
 def run_greffier(audio: str, data_dir: str) -> dict:
-    from greffier.services import diarization
+    from greffier.meetings import diarization
     from greffier.services.container import Services
     from greffier.settings import Settings
 

@@ -92,7 +92,10 @@ def test_meeting_lifecycle(http, server, speech):
     assert cited["heading"].startswith("Mme Martin — 00:00:0")
     assert "450" in reply["choices"][0]["message"]["content"]
     txt = http.get(f"/v1/meetings/{meeting_id}/export?format=txt").text
-    assert txt.startswith("Conseil du 12 mars\n") and "[00:00:00] Mme Martin : The town" in txt
+    # Whisper writes "Town Council" or "town council" from one version of its runtime to the
+    # next: the lines below are compared without case.
+    assert txt.startswith("Conseil du 12 mars\n")
+    assert "[00:00:00] mme martin : the town" in txt.lower()
     srt = http.get(f"/v1/meetings/{meeting_id}/export?format=srt").text
     assert srt.startswith("1\n00:00:00,") and "Mme Martin : " in srt
     assert http.get(f"/v1/meetings/{meeting_id}/export?format=vtt").text.startswith("WEBVTT")
@@ -102,7 +105,7 @@ def test_meeting_lifecycle(http, server, speech):
         parsed = parse(exported.content, f"proces-verbal.{fmt}")
         assert parsed.blocks[0].kind == "heading" and parsed.blocks[0].text == meeting["title"]
         lines = [b.text for b in parsed.blocks[2:]]
-        assert lines[0].startswith("[00:00:00] Mme Martin : The town council")
+        assert lines[0].lower().startswith("[00:00:00] mme martin : the town council")
         assert len(lines) == len(segments)
 
     sha = hashlib.sha256(speech["en"].read_bytes()).hexdigest()
@@ -155,7 +158,7 @@ def test_cli_add_and_show(base_env, speech, tmp_path):
     done = greffier("meeting", "add", str(speech["en"]), "--title", "Conseil", env=env)
     assert "Meeting 1 transcribed" in done.stdout
     shown = greffier("meeting", "show", "1", env=env).stdout
-    assert "Conseil" in shown and "[00:00:00] Intervenant 1 : The town council" in shown
+    assert "Conseil" in shown and "[00:00:00] intervenant 1 : the town council" in shown.lower()
 
 
 def check_turns(segments: list[dict], turns: list[tuple[float, float, str]]) -> None:
@@ -204,8 +207,8 @@ def test_a_voice_change_without_a_pause_is_cut_at_a_word(http, tmp_path, given):
 
 def test_whisper_merges_the_two_voices_that_diarization_cuts_apart(base_env, tmp_path):
     """The premise of the test above, checked on the components themselves."""
+    from greffier.meetings import diarization
     from greffier.models.registry import ModelRegistry
-    from greffier.services import diarization
     from greffier.services.transcription import TranscriptionService
     from greffier.settings import Settings
 
@@ -252,15 +255,13 @@ def test_audio_retention_policies(tmp_path, speech):
     from greffier.models import files
     from greffier.models.catalogue import Catalogue
     from greffier.services.container import Services
-    from greffier.services.identity import Principal
     from greffier.settings import Settings
 
     def service(policy: str):
         settings = Settings(data_dir=tmp_path, preload_default_model=False, audio_retention=policy)
         files.pull(settings.models_dir, Catalogue.load().get("whisper-base"))
-        services = Services.build(settings)
-        user_id = services.identity.store.ensure_user("admin", "admin")
-        return services, Principal(user_id, "admin", "admin", 0)
+        services = Services.build(settings, run_jobs=False)
+        return services, services.identity.local_principal("admin", "admin")
 
     services, who = service("after-transcription")
     meeting_id, job_id = services.meetings.add(
@@ -268,9 +269,9 @@ def test_audio_retention_policies(tmp_path, speech):
     )
     audio = list((tmp_path / "audio").rglob("*"))
     services.meetings.run_job(job_id)
-    assert services.meetings.meeting(who, meeting_id)["audio_sha256"] is None
+    assert services.meetings.meeting(who, meeting_id).audio_sha256 is None
     assert all(not p.is_file() for p in audio)
-    assert services.meetings.transcript(who, meeting_id)  # the transcript stays
+    assert services.meetings.read(who, meeting_id)[1]  # the transcript stays
 
     services, who = service("30d")
     meeting_id, job_id = services.meetings.add(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 import audiofixtures as af
-from greffier.services import minutes
+from greffier.meetings import minutes
 from greffier.services.jobs import JobRunner
 
 MODEL_OUTPUT = """Voici le compte rendu :

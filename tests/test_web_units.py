@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from greffier.errors import AuthenticationFailed, NotFound
-from greffier.services.conversations import ConversationService, title_of
-from greffier.services.identity import IdentityService
+from greffier.services.container import Services
+from greffier.services.conversations import title_of
+from greffier.services.principal import OPERATOR
 from greffier.services.sessions import SessionService
-from greffier.store.database import Database
-from greffier.store.identity import IdentityStore
-from greffier.store.web import WebStore
+from greffier.settings import Settings
+from greffier.store.records import Chunk
 from greffier.web import i18n
 from greffier.web.chat import passage_blocks
 
@@ -80,15 +80,9 @@ def test_texts_fill_their_values_and_scripts_get_only_theirs():
 def test_a_passage_is_rebuilt_from_overlapping_chunks_and_marked():
     text = "Premier paragraphe. " * 10 + "Le passage cité est ici. Suite du texte."
     chunks = [
-        {"text": text[0:120], "page": 3, "heading": "Titre", "char_start": 0, "char_end": 120},
-        {
-            "text": text[100:],
-            "page": 3,
-            "heading": "Titre",
-            "char_start": 100,
-            "char_end": len(text),
-        },
-        {"text": "Autre page.", "page": 4, "heading": "", "char_start": 500, "char_end": 511},
+        Chunk(1, 1, 1, 0, text[0:120], 3, "Titre", 0, 120, 30),
+        Chunk(2, 1, 1, 1, text[100:], 3, "Titre", 100, len(text), 30),
+        Chunk(3, 1, 1, 2, "Autre page.", 4, "", 500, 511, 3),
     ]
     start = text.index("Le passage")
     end = start + len("Le passage cité est ici.")
@@ -101,38 +95,34 @@ def test_a_passage_is_rebuilt_from_overlapping_chunks_and_marked():
 
 
 @pytest.fixture
-def people(tmp_path):
-    database = Database(tmp_path / "greffier.db")
-    identity = IdentityService(IdentityStore(database))
-    store = WebStore(database)
-    return identity, store
+def people(tmp_path) -> Services:
+    return Services.build(Settings(data_dir=tmp_path, preload_default_model=False), run_jobs=False)
 
 
 def test_a_session_follows_its_user_and_key(people):
-    identity, store = people
-    sessions = SessionService(store, identity, hours=12)
-    identity.create_user("alice", "member", "un mot de passe solide")
+    identity, sessions = people.identity, people.sessions
+    identity.create_user(OPERATOR, "alice", "member", "un mot de passe solide")
     opened = sessions.open_with_password("alice", "un mot de passe solide")
     assert len(opened.token) >= 40 and opened.session.csrf != opened.token
     assert sessions.resolve(opened.token).principal.user == "alice"
     # The database keeps a digest, never the cookie's value.
-    stored = store.db.query("SELECT id FROM web_sessions")[0][0]
+    stored = people.database.query("SELECT id FROM web_sessions")[0][0]
     assert stored != opened.token and len(stored) == 64
 
     with pytest.raises(AuthenticationFailed):
         sessions.open_with_password("alice", "pas le bon mot de passe")
     alice = identity.user_named("alice")
-    identity.update_user(alice.id, disabled=True)
+    identity.change_user(OPERATOR, alice.id, disabled=True)
     with pytest.raises(AuthenticationFailed):
         sessions.resolve(opened.token)  # disabled: the session ends at once
-    identity.update_user(alice.id, disabled=False)
+    identity.change_user(OPERATOR, alice.id, disabled=False)
     with pytest.raises(AuthenticationFailed):
         sessions.resolve(opened.token)  # and it was deleted, not merely refused
 
-    issued = identity.issue_key("bob", "admin")
+    issued = identity.issue_key(OPERATOR, "bob", "admin")
     by_key = sessions.open_with_key(issued.key)
     assert sessions.resolve(by_key.token).principal.key_id == issued.record_id
-    identity.revoke_key(issued.record_id)
+    identity.revoke_key(OPERATOR, issued.record_id)
     with pytest.raises(AuthenticationFailed):
         sessions.resolve(by_key.token)
 
@@ -145,19 +135,17 @@ def test_a_session_follows_its_user_and_key(people):
 
 
 def test_a_session_expires(people):
-    identity, store = people
-    identity.create_user("carol", "member", "un mot de passe solide")
-    brief = SessionService(store, identity, hours=1e-9)
+    people.identity.create_user(OPERATOR, "carol", "member", "un mot de passe solide")
+    brief = SessionService(people.sessions.store, people.identity, hours=1e-9)
     opened = brief.open_with_password("carol", "un mot de passe solide")
     with pytest.raises(AuthenticationFailed):
         brief.resolve(opened.token)
 
 
 def test_conversations_are_private_and_keep_citations(people):
-    identity, store = people
-    alice = identity.authenticate(identity.issue_key("alice", "member").key)
-    admin = identity.authenticate(identity.issue_key("root", "admin").key)
-    conversations = ConversationService(store)
+    identity, conversations = people.identity, people.conversations
+    alice = identity.authenticate(identity.issue_key(OPERATOR, "alice", "member").key)
+    admin = identity.authenticate(identity.issue_key(OPERATOR, "root", "admin").key)
     first = conversations.start(alice, "Combien de jours de congé pour un mariage ?", "m", {})
     citation = {"index": 1, "document_id": 3, "document": "accord.pdf", "page": 2}
     conversations.add(alice, first.id, "user", "Combien de jours ?")

@@ -145,6 +145,12 @@ class Settings(BaseSettings):
         False,
         description="Mark the web session cookie Secure (set it when served over HTTPS).",
     )
+    telemetry_export: bool = Field(
+        False,
+        description="Let the web framework export OpenTelemetry traces, metrics and logs to "
+        "the OTLP endpoint named by the OTEL_* variables. Off: nothing is exported, whatever "
+        "the environment says.",
+    )
 
     @property
     def database_path(self) -> Path:

@@ -1,4 +1,7 @@
-"""The ASGI application: routers, error handlers, limits, offline API docs."""
+"""The API application: /v1 routers, error handlers, limits, offline API docs.
+
+The web pages are added to it by ``greffier.server``, which composes the process.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from greffier import __version__, web
+from greffier import __version__
 from greffier.api import errors
 from greffier.api.auth import require_key
 from greffier.api.limits import BodySizeLimit
@@ -35,15 +38,14 @@ from greffier.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    services = services or Services.build(settings)
-
+def create_api(settings: Settings, services: Services) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         services.meetings.apply_retention()
-        resumed = services.jobs.start(asyncio.get_running_loop())
-        if resumed:
-            log.info("Resumed %d unfinished job(s)", len(resumed))
+        if services.jobs is not None:
+            resumed = services.jobs.start(asyncio.get_running_loop())
+            if resumed:
+                log.info("Resumed %d unfinished job(s)", len(resumed))
         if settings.preload_default_model:
             try:
                 await services.registry.chat_backend(settings.default_model).load()
@@ -60,6 +62,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # No OpenTelemetry export unless the operator asks for it (setting telemetry_export):
+        # an explicit value here wins over FASTAPI_OTEL_AUTO_CONFIGURE in the environment.
+        telemetry={"auto_configure": settings.telemetry_export},
     )
     app.state.services = services
     errors.install(app)
@@ -74,7 +79,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(meetings.router, dependencies=keyed)
     app.include_router(grants.router, dependencies=keyed)
     app.include_router(health.router)
-    web.install(app, services)  # the web interface: pages at /, assets at /static/web
     # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
     app.mount(
         "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"

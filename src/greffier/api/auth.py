@@ -1,11 +1,12 @@
-"""API-key authentication for /v1 routes."""
+"""API-key authentication for /v1 routes (or the web session cookie, for the pages'
+scripts), then the caller's request quota."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
-from greffier.services.identity import Principal
-from greffier.web import http as web
+from greffier.http.session import cookie_principal
+from greffier.services.principal import Principal
 
 
 def require_key(request: Request) -> Principal:
@@ -14,7 +15,7 @@ def require_key(request: Request) -> Principal:
     key = token.strip() if scheme.lower() == "bearer" else ""
     services = request.app.state.services
     # The web interface's scripts send no key: their session cookie stands for it.
-    principal = None if key else web.api_principal(request)
+    principal = None if key else cookie_principal(request)
     if principal is None:
         principal = services.identity.authenticate(key)
     request.state.principal = principal

@@ -9,18 +9,15 @@ from rich.console import Console
 from rich.table import Table
 
 from greffier.cli.context import state
-from greffier.services.identity import IdentityService, Principal
-from greffier.store.database import Database
-from greffier.store.identity import IdentityStore
+from greffier.services.container import Services
+from greffier.services.principal import OPERATOR
 
 app = typer.Typer(help="Administration: users, keys, groups, audit, erasure.", no_args_is_help=True)
-OPERATOR = Principal(0, "operator", "admin", 0)  # the person at the server's console
 console = Console()
 
 
-def _identity(ctx: typer.Context) -> IdentityService:
-    settings = state(ctx).load().settings
-    return IdentityService(IdentityStore(Database(settings.database_path)))
+def _services(ctx: typer.Context) -> Services:
+    return Services.build(state(ctx).load().settings, run_jobs=False)
 
 
 @app.command("create-key")
@@ -31,7 +28,7 @@ def create_key(
     label: str = typer.Option("", help="A note to recognise the key by."),
 ) -> None:
     """Create an API key. It is printed once and stored only as a hash."""
-    issued = _identity(ctx).issue_key(user, role, label)
+    issued = _services(ctx).identity.issue_key(OPERATOR, user, role, label)
     console.print(f"API key for {user} (shown once, keep it safe):")
     print(issued.key)
 
@@ -39,22 +36,16 @@ def create_key(
 @app.command()
 def bootstrap(ctx: typer.Context) -> None:
     """Create the first admin key if there is none; otherwise say how to get another."""
-    identity = _identity(ctx)
+    identity = _services(ctx).identity
     if identity.has_admin_key():
         console.print(
             "An admin API key already exists (keys are stored hashed and cannot be "
             "shown again). Create another with `greffier admin create-key`."
         )
         return
-    issued = identity.issue_key("admin", "admin", "created by bootstrap")
+    issued = identity.issue_key(OPERATOR, "admin", "admin", "created by bootstrap")
     console.print("[bold]Admin API key[/] (shown once, keep it safe):")
     print(issued.key)
-
-
-def _services(ctx: typer.Context):
-    from greffier.services.container import Services
-
-    return Services.build(state(ctx).load().settings)
 
 
 @app.command("create-user")
@@ -68,17 +59,19 @@ def create_user(
     secret = (
         typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     )
-    record = _identity(ctx).create_user(name, role, secret)
+    record = _services(ctx).identity.create_user(OPERATOR, name, role, secret)
     console.print(f"User {record.name} created (id {record.id}, {record.role}).")
 
 
 @app.command("set-password")
 def set_password(ctx: typer.Context, name: str) -> None:
     """Set a user's web sign-in password."""
-    identity = _identity(ctx)
+    identity = _services(ctx).identity
     record = identity.user_named(name)
-    identity.set_password(
-        record.id, typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    identity.change_user(
+        OPERATOR,
+        record.id,
+        password=typer.prompt("Password", hide_input=True, confirmation_prompt=True),
     )
     console.print(f"Password of {name} set.")
 
@@ -88,8 +81,8 @@ def disable_user(
     ctx: typer.Context, name: str, enable: bool = typer.Option(False, help="Enable instead.")
 ) -> None:
     """Disable a user: every key and web session of theirs stops working at once."""
-    identity = _identity(ctx)
-    identity.update_user(identity.user_named(name).id, disabled=not enable)
+    identity = _services(ctx).identity
+    identity.change_user(OPERATOR, identity.user_named(name).id, disabled=not enable)
     console.print(f"User {name} {'enabled' if enable else 'disabled'}.")
 
 
@@ -98,7 +91,7 @@ def list_users(ctx: typer.Context) -> None:
     table = Table(title="Users")
     for column in ("id", "name", "role", "created", "state", "password"):
         table.add_column(column)
-    for u in _identity(ctx).users():
+    for u in _services(ctx).identity.users(OPERATOR):
         table.add_row(
             str(u.id),
             u.name,
@@ -113,7 +106,7 @@ def list_users(ctx: typer.Context) -> None:
 @app.command("create-group")
 def create_group(ctx: typer.Context, name: str, description: str = "") -> None:
     group = _services(ctx).access.create_group(OPERATOR, name, description)
-    console.print(f"Group {group['name']} created (id {group['id']}).")
+    console.print(f"Group {group.name} created (id {group.id}).")
 
 
 @app.command("add-member")
@@ -125,17 +118,15 @@ def add_member(
 ) -> None:
     """Add a user, or a nested group, to a group."""
     access = _services(ctx).access
-    row = access.store.group_by_name(group)
-    if row is None:
-        raise typer.BadParameter(f"No group named '{group}'.")
-    result = access.add_member(OPERATOR, row["id"], user=user, group=subgroup)
-    console.print(f"{group}: users {result['users']}, groups {result['groups']}.")
+    found = access.group_named(OPERATOR, group)
+    result = access.add_member(OPERATOR, found.id, user=user, group=subgroup)
+    console.print(f"{group}: users {list(result.users)}, groups {list(result.groups)}.")
 
 
 @app.command("rotate-key")
 def rotate_key(ctx: typer.Context, key_id: int) -> None:
     """Revoke a key and print its replacement (same user and label), once."""
-    issued = _identity(ctx).rotate_key(key_id)
+    issued = _services(ctx).identity.rotate_key(OPERATOR, key_id)
     console.print(f"Key {key_id} revoked; new key {issued.record_id} (shown once):")
     print(issued.key)
 
@@ -152,7 +143,7 @@ def erase_user(
     record = services.identity.user_named(name)
     if not yes:
         typer.confirm(f"Erase {name} and all their documents and meetings?", abort=True)
-    report = services.erasure.erase(None, record.id)
+    report = services.erasure.erase(OPERATOR, record.id)
     table = Table(title=f"What remains of {name} (user {record.id})")
     table.add_column("table")
     table.add_column("rows", justify="right")
@@ -179,12 +170,7 @@ def audit(
     """Export the audit log."""
     if format not in ("jsonl", "csv"):
         raise typer.BadParameter("format is jsonl or csv.")
-    from greffier.services.audit import AuditService
-    from greffier.store.audit import AuditStore
-
-    settings = state(ctx).load().settings
-    service = AuditService(AuditStore(Database(settings.database_path)))
-    lines = service.export(OPERATOR, format, user=user, action=action, since=since)
+    lines = _services(ctx).audit.export(OPERATOR, format, user=user, action=action, since=since)
     if output is None:
         for line in lines:
             print(line, end="")
@@ -200,7 +186,7 @@ def list_keys(ctx: typer.Context) -> None:
     table = Table(title="API keys")
     for column in ("id", "user", "role", "prefix", "label", "created", "last used", "state"):
         table.add_column(column)
-    for k in _identity(ctx).list_keys():
+    for k in _services(ctx).identity.list_keys(OPERATOR):
         state_ = "active" if k.active else ("revoked" if k.revoked_at else "user disabled")
         table.add_row(
             str(k.id),
@@ -218,28 +204,23 @@ def list_keys(ctx: typer.Context) -> None:
 @app.command("revoke-key")
 def revoke_key(ctx: typer.Context, key_id: int) -> None:
     """Revoke a key by id: it stops working at once."""
-    _identity(ctx).revoke_key(key_id)
+    _services(ctx).identity.revoke_key(OPERATOR, key_id)
     console.print(f"Key {key_id} revoked.")
 
 
 @app.command()
 def usage(ctx: typer.Context, days: int = typer.Option(30, min=1, help="Days back.")) -> None:
     """Requests, tokens and estimated energy per day and model."""
-    from greffier.services.usage import ParityTable, UsageService
-    from greffier.store.usage import UsageStore
-
-    settings = state(ctx).load().settings
-    service = UsageService(UsageStore(Database(settings.database_path)), ParityTable(Path()))
     table = Table(title=f"Usage, last {days} days (energy is an estimate: docs/energy.md)")
     for column in ("day", "model", "requests", "prompt tokens", "completion tokens", "energy"):
         table.add_column(column)
-    for r in service.totals(days):
+    for r in _services(ctx).usage.totals(OPERATOR, days):
         table.add_row(
-            r["day"],
-            r["model"],
-            str(r["requests"]),
-            str(r["prompt_tokens"]),
-            str(r["completion_tokens"]),
-            f"{r['energy_joules'] / 3600:.3f} Wh",
+            r.day,
+            r.model,
+            str(r.requests),
+            str(r.prompt_tokens),
+            str(r.completion_tokens),
+            f"{r.energy_joules / 3600:.3f} Wh",
         )
     console.print(table)

@@ -35,8 +35,7 @@ def _progress() -> Progress:
 
 def _operator(services: Services, user: str) -> Principal:
     """The CLI acts for a local user (an admin by default): created if new."""
-    user_id = services.identity.store.ensure_user(user, "admin")
-    return Principal(user_id, user, services.identity.store.role(user_id), key_id=0)
+    return services.identity.local_principal(user, "admin")
 
 
 def _files(folder: Path) -> tuple[list[Path], list[dict]]:
@@ -65,7 +64,7 @@ def ingest(
     user: str = typer.Option("admin", help="Owner of the collection."),
 ) -> None:
     """Ingest a folder (recursively): parse, chunk, embed, index; report file by file."""
-    services = Services.build(state(ctx).load().settings)
+    services = Services.build(state(ctx).load().settings, run_jobs=False)
     who = _operator(services, user)
     col = services.documents.ensure_collection(who, collection)
     paths, report = _files(folder)
@@ -78,13 +77,13 @@ def ingest(
 
         for i in range(0, len(paths), BATCH):
             batch = [(str(p.relative_to(folder)), p.read_bytes()) for p in paths[i : i + BATCH]]
-            sub = services.documents.submit(who, col["id"], batch)
+            sub = services.documents.submit(who, col.id, batch)
             report += sub.refused
             report += [{"name": n, "code": "unchanged", "reason": ""} for n in sub.unchanged]
             bar.advance(task, len(sub.refused) + len(sub.unchanged))
             if sub.job_id:
                 services.documents.run_job(sub.job_id, on_document=done)
-    table = Table(title=f"Collection '{collection}' (id {col['id']})")
+    table = Table(title=f"Collection '{collection}' (id {col.id})")
     for column in ("file", "result", "reason"):
         table.add_column(column, overflow="fold")
     styles = {"indexed": "green", "unchanged": "dim"}
@@ -114,20 +113,20 @@ def eval_retrieval(
     documents, questions = load_squad(dataset, limit)
     with tempfile.TemporaryDirectory(prefix="greffier-eval-") as scratch:
         settings = state(ctx).load(data_dir=index_dir or Path(scratch)).settings
-        services = Services.build(settings)
+        services = Services.build(settings, run_jobs=False)
         who = _operator(services, "eval")
         col = services.documents.ensure_collection(who, "eval")
         batch = [(name, text.encode("utf-8")) for name, text in documents]
         with _progress() as bar:
             task = bar.add_task("Indexing contexts", total=len(batch))
             for i in range(0, len(batch), BATCH):
-                sub = services.documents.submit(who, col["id"], batch[i : i + BATCH])
+                sub = services.documents.submit(who, col.id, batch[i : i + BATCH])
                 bar.advance(task, len(sub.unchanged))
                 if sub.job_id:
                     services.documents.run_job(sub.job_id, on_document=lambda *_: bar.advance(task))
             asked = bar.add_task("Asking questions", total=3 * len(questions))
             reports = evaluate(
-                services.search, [col["id"]], questions, on_question=lambda: bar.advance(asked)
+                services.search, [col.id], questions, on_question=lambda: bar.advance(asked)
             )
     table = Table(title=f"{dataset.name}: {len(documents)} documents, {len(questions)} questions")
     for column in ("mode", "hit@1", "hit@5", "MRR", "nDCG@10", "p50 ms", "p95 ms"):

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from greffier.cli.context import state
 from greffier.cli.documents import _operator
+from greffier.meetings.subtitles import timestamp
 from greffier.services.container import Services
-from greffier.services.subtitles import timestamp
 
 console = Console()
 app = typer.Typer(help="Meetings: transcribe recordings.", no_args_is_help=True)
@@ -27,7 +27,7 @@ def add(
     user: str = typer.Option("admin", help="Owner of the meeting."),
 ) -> None:
     """Transcribe a recording (progress bar), then print its id."""
-    services = Services.build(state(ctx).load().settings)
+    services = Services.build(state(ctx).load().settings, run_jobs=False)
     who = _operator(services, user)
     meeting_id, job_id = services.meetings.add(
         who, title, recording.read_bytes(), recording.name, language=language, speakers=speakers
@@ -46,8 +46,8 @@ def add(
 
         services.meetings.run_job(job_id, progress=progress)
     meeting = services.meetings.meeting(who, meeting_id)
-    if meeting["status"] != "transcribed":
-        console.print(f"[red]Failed:[/] {meeting['error']}")
+    if meeting.status != "transcribed":
+        console.print(f"[red]Failed:[/] {meeting.error}")
         raise typer.Exit(1)
     console.print(f"Meeting {meeting_id} transcribed: `greffier meeting show {meeting_id}`.")
 
@@ -55,15 +55,15 @@ def add(
 @app.command()
 def show(ctx: typer.Context, meeting_id: int, user: str = typer.Option("admin")) -> None:
     """Print the transcript with speakers and timestamps."""
-    services = Services.build(state(ctx).load().settings)
+    services = Services.build(state(ctx).load().settings, run_jobs=False)
     who = _operator(services, user)
-    meeting = services.meetings.meeting(who, meeting_id)
+    meeting, segments = services.meetings.read(who, meeting_id)
     console.print(
-        f"[bold]{meeting['title']}[/]  ({meeting['language']}, "
-        f"{meeting['duration']:.0f} s, {meeting['status']})"
+        f"[bold]{meeting.title}[/]  ({meeting.language}, "
+        f"{meeting.duration:.0f} s, {meeting.status})"
     )
-    for s in services.meetings.transcript(who, meeting_id):
+    for s in segments:
         console.print(
-            f"[dim][{timestamp(s['start'])[:8]}][/] [bold]{s['speaker']}[/] : {s['text']}",
+            f"[dim][{timestamp(s.start)[:8]}][/] [bold]{s.speaker_name}[/] : {s.text}",
             highlight=False,
         )

@@ -11,8 +11,7 @@ from rich.console import Console
 
 from greffier.cli.context import state
 from greffier.models.backends.base import Generation, Message, TextDelta
-from greffier.models.registry import ModelRegistry
-from greffier.services.chat import ChatService
+from greffier.services.container import Services
 
 err = Console(stderr=True)
 
@@ -28,7 +27,7 @@ def serve(
     """Serve the OpenAI-compatible API and its docs."""
     import uvicorn
 
-    from greffier.api.app import create_app
+    from greffier.server import create_app
 
     settings = state(ctx).load(host=host, port=port, default_model=model).settings
     app = create_app(settings)
@@ -70,18 +69,17 @@ def chat(
     request = Generation(messages=tuple(messages), max_tokens=max_tokens, temperature=temperature)
 
     async def run() -> None:
-        registry = ModelRegistry(settings)
-        chat_service = ChatService(registry, settings.default_model)
+        services = Services.build(settings, run_jobs=False)
         try:
             with err.status(f"Loading {model_id}…"):
-                await chat_service.backend_for(model_id).load()
-            async for event in chat_service.generate(model_id, request):
+                await services.chat.backend_for(model_id).load()
+            async for event in services.chat.generate(model_id, request):
                 if isinstance(event, TextDelta):
                     sys.stdout.write(event.text)
                     sys.stdout.flush()
             sys.stdout.write("\n")
         finally:
-            await registry.close()
+            await services.close()
 
     asyncio.run(run())
 

@@ -21,16 +21,9 @@ from greffier.models.backends.base import (
     SpeakerBackend,
     SpeechBackend,
 )
+from greffier.models.hookspecs import BackendSpecs, hookimpl
 
-hookspec = pluggy.HookspecMarker("greffier")
-hookimpl = pluggy.HookimplMarker("greffier")
-
-
-class BackendSpecs:
-    @hookspec
-    def register_backends(self, register) -> None:
-        """Call ``register(name, backend_class)`` for each backend the plugin provides."""
-
+__all__ = ["BackendRegistry", "hookimpl", "load_backends"]  # hookimpl: for plugin authors
 
 Backend = type[ChatBackend] | type[EmbeddingBackend] | type[SpeechBackend] | type[SpeakerBackend]
 

@@ -18,9 +18,11 @@ service up to ``external_max_sensitivity``. The check is made before any text is
 from __future__ import annotations
 
 from greffier.errors import InvalidRequest, NotFound, PermissionDenied
-from greffier.services.identity import Principal
-from greffier.store.access import LEVELS, AccessStore, Grant
-from greffier.store.identity import IdentityStore
+from greffier.services.audit import AuditService
+from greffier.services.principal import Principal
+from greffier.store.access import LEVELS
+from greffier.store.interfaces import AccessStore, IdentityStore
+from greffier.store.records import Grant, Group
 
 SENSITIVITIES = ("public", "internal", "sensitive", "secret")
 PERMISSIONS = (*LEVELS, "deny")
@@ -36,11 +38,13 @@ class AccessService:
         self,
         store: AccessStore,
         identity: IdentityStore,
+        audit: AuditService,
         on_premises_max: str = "sensitive",
         external_max: str = "public",
     ):
         self.store = store
         self.identity = identity
+        self.audit = audit
         self.max_for_location = {
             "in-process": "secret",
             "on-premises": on_premises_max,
@@ -73,9 +77,9 @@ class AccessService:
         answering model runs), named collections too sensitive for it are refused, and the
         default scope leaves them out."""
         readable = self.store.collection_ids(who.user_id, "read", None)
-        info = self.store.collections_info(readable)
-        by_meeting = {m: cid for cid, (_, _, m) in info.items() if m is not None}
-        documents = [cid for cid, (_, _, m) in info.items() if m is None]
+        info = self.store.scope_entries(readable)
+        by_meeting = {e.meeting_id: cid for cid, e in info.items() if e.meeting_id is not None}
+        documents = [cid for cid, e in info.items() if e.meeting_id is None]
         if collections is None and meetings is None:
             chosen, named = readable, False
         else:
@@ -97,11 +101,15 @@ class AccessService:
         allowed = self.allowed_levels(location)
         if named:
             for cid in chosen:
-                name, level, meeting = info[cid]
-                what = f"Meeting {meeting}" if meeting is not None else f"Collection '{name}'"
-                self.check_route(level, location, what, model)
+                entry = info[cid]
+                what = (
+                    f"Meeting {entry.meeting_id}"
+                    if entry.meeting_id is not None
+                    else f"Collection '{entry.name}'"
+                )
+                self.check_route(entry.sensitivity, location, what, model)
             return chosen
-        return [cid for cid in chosen if info[cid][1] in allowed]
+        return [cid for cid in chosen if info[cid].sensitivity in allowed]
 
     def require(self, who: Principal, resource_type: str, resource_id: int, level: str) -> None:
         """404 when the person may not even read it (same words as for a missing one), 403
@@ -144,11 +152,18 @@ class AccessService:
         self.store.set_grant(
             resource_type, resource_id, subject_type, subject_id, permission, who.user_id
         )
-        return next(
+        grant = next(
             g
             for g in self.store.grants(resource_type, resource_id)
             if (g.subject_type, g.subject_id) == (subject_type, subject_id)
         )
+        self.audit.record(
+            who,
+            "grant",
+            query=f"{permission} to {grant.subject_type} {grant.subject}",
+            resources=[{"type": resource_type, "id": resource_id, "name": None}],
+        )
+        return grant
 
     def revoke(
         self,
@@ -163,6 +178,12 @@ class AccessService:
         subject_type, subject_id = self._subject(user, group)
         if not self.store.remove_grant(resource_type, resource_id, subject_type, subject_id):
             raise NotFound(f"No grant to that {subject_type} on this {resource_type}.")
+        self.audit.record(
+            who,
+            "revoke",
+            query=f"user {user}" if user is not None else f"group {group}",
+            resources=[{"type": resource_type, "id": resource_id, "name": None}],
+        )
 
     def _subject(self, user: str | None, group: str | None) -> tuple[str, int]:
         if (user is None) == (group is None):
@@ -175,11 +196,11 @@ class AccessService:
         row = self.store.group_by_name(group)
         if row is None:
             raise NotFound(f"No group named '{group}'.", param="group", code="unknown_group")
-        return "group", row["id"]
+        return "group", row.id
 
     # --- groups (admins) -----------------------------------------------------------------
 
-    def create_group(self, who: Principal, name: str, description: str = "") -> dict:
+    def create_group(self, who: Principal, name: str, description: str = "") -> Group:
         _admin(who)
         name = name.strip()
         if not name or len(name) > 64:
@@ -190,21 +211,23 @@ class AccessService:
             )
         return self.group(who, self.store.create_group(name, description))
 
-    def group(self, who: Principal, group_id: int) -> dict:
+    def group(self, who: Principal, group_id: int) -> Group:
         _admin(who)
-        row = self.store.group(group_id)
-        if row is None:
+        found = self.store.group(group_id)
+        if found is None:
             raise NotFound(f"No group with id {group_id}.", param="group_id")
-        users, groups = self.store.members(group_id)
-        return {
-            **dict(row),
-            "users": [r["name"] for r in users],
-            "groups": [r["name"] for r in groups],
-        }
+        return found
 
-    def groups(self, who: Principal) -> list[dict]:
+    def group_named(self, who: Principal, name: str) -> Group:
         _admin(who)
-        return [self.group(who, row["id"]) for row in self.store.groups()]
+        found = self.store.group_by_name(name)
+        if found is None:
+            raise NotFound(f"No group named '{name}'.", param="group", code="unknown_group")
+        return found
+
+    def groups(self, who: Principal) -> list[Group]:
+        _admin(who)
+        return self.store.groups()
 
     def delete_group(self, who: Principal, group_id: int) -> None:
         self.group(who, group_id)
@@ -212,7 +235,7 @@ class AccessService:
 
     def add_member(
         self, who: Principal, group_id: int, *, user: str | None = None, group: str | None = None
-    ) -> dict:
+    ) -> Group:
         self.group(who, group_id)
         kind, member = self._subject(user, group)
         if kind == "group" and self.store.contains_group(member, group_id):
@@ -230,7 +253,7 @@ class AccessService:
 
     def remove_member(
         self, who: Principal, group_id: int, *, user: str | None = None, group: str | None = None
-    ) -> dict:
+    ) -> Group:
         self.group(who, group_id)
         kind, member = self._subject(user, group)
         removed = (

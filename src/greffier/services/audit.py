@@ -4,13 +4,17 @@ answered. Admins read it filtered, and export it as JSON lines or CSV."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from collections.abc import Iterable, Iterator
 
 from greffier.errors import PermissionDenied
-from greffier.services.identity import Principal
-from greffier.store.audit import COLUMNS, AuditStore
+from greffier.services.principal import Principal
+from greffier.store.interfaces import AuditStore
+from greffier.store.records import AuditEntry
+
+COLUMNS = tuple(f.name for f in dataclasses.fields(AuditEntry) if f.name != "resources")
 
 QUERY_CHARS = 2000  # longer questions are cut in the log
 
@@ -53,7 +57,7 @@ class AuditService:
             resources=resources or [],
         )
 
-    def entries(self, who: Principal, **filters) -> Iterator[dict]:
+    def entries(self, who: Principal, **filters) -> Iterator[AuditEntry]:
         if not who.is_admin:
             raise PermissionDenied("The audit log is for admins.", code="admin_only")
         return self.store.entries(**filters)
@@ -62,17 +66,21 @@ class AuditService:
         """The filtered log as JSON lines or CSV, streamed line by line."""
         entries = self.entries(who, **filters)
         if fmt == "jsonl":
-            return (json.dumps(e, ensure_ascii=False) + "\n" for e in entries)
+            return (json.dumps(dataclasses.asdict(e), ensure_ascii=False) + "\n" for e in entries)
         return _csv(entries)
 
+    def forget_user(self, user_id: int) -> int:
+        """Erasure: keep that an access happened, drop who asked and what they asked."""
+        return self.store.forget_user(user_id)
 
-def _csv(entries: Iterable[dict]) -> Iterator[str]:
+
+def _csv(entries: Iterable[AuditEntry]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([*COLUMNS, "resources"])
     for e in entries:
-        resources = ";".join(f"{r['type']}:{r['id']}:{r['name']}" for r in e["resources"])
-        writer.writerow([*(e[c] for c in COLUMNS), resources])
+        resources = ";".join(f"{r['type']}:{r['id']}:{r['name']}" for r in e.resources)
+        writer.writerow([*(getattr(e, c) for c in COLUMNS), resources])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

@@ -12,9 +12,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
 from greffier.errors import InvalidRequest
-from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
+from greffier.models.backends.base import (
+    ChatBackend,
+    Event,
+    Finished,
+    Generation,
+    Message,
+    TextDelta,
+)
 from greffier.models.registry import ModelRegistry
-from greffier.services.identity import Principal
+from greffier.services.principal import Principal
 from greffier.services.quotas import QuotaService
 from greffier.services.usage import UsageService
 
@@ -26,6 +33,13 @@ class Answer:
     prompt_tokens: int
     completion_tokens: int
     extra: dict = field(default_factory=dict)  # extension fields of `usage`
+
+
+@dataclass(frozen=True)
+class Tokenized:
+    tokens: list[int]
+    context_window: int  # the model's, prompt and completion together
+    pieces: list[str] | None = None  # each token's text, when asked for
 
 
 class ChatService:
@@ -43,6 +57,28 @@ class ChatService:
 
     def backend_for(self, model: str | None) -> ChatBackend:
         return self.registry.chat_backend(model or self.default_model)
+
+    def tokenize(
+        self,
+        model: str,
+        *,
+        prompt: str | None = None,
+        messages: tuple[Message, ...] | None = None,
+        special: bool = False,
+        pieces: bool = False,
+    ) -> Tokenized:
+        """Token ids of a prompt, or of messages rendered by the model's chat template
+        (where special tokens are always read as such). Blocking."""
+        backend = self.backend_for(model)
+        if messages is not None:
+            tokens = backend.tokenize(backend.render_chat(messages), special=True)
+        else:
+            tokens = backend.tokenize(prompt or "", special=special)
+        shown = [backend.detokenize([t]) for t in tokens] if pieces else None
+        return Tokenized(tokens, backend.context_window, shown)
+
+    def detokenize(self, model: str, tokens: list[int]) -> str:
+        return self.backend_for(model).detokenize(tokens)
 
     def generate(
         self, model: str | None, request: Generation, who: Principal | None = None

@@ -9,8 +9,9 @@ admins included.
 from __future__ import annotations
 
 from greffier.errors import InvalidRequest, NotFound
-from greffier.services.identity import Principal
-from greffier.store.web import ChatMessage, Conversation, WebStore
+from greffier.services.principal import Principal
+from greffier.store.interfaces import ConversationStore
+from greffier.store.records import ChatMessage, Conversation
 
 TITLE_CHARS = 80
 MAX_MESSAGE_CHARS = 100_000
@@ -33,7 +34,7 @@ def _sources(sources: dict | None) -> dict:
 
 
 class ConversationService:
-    def __init__(self, store: WebStore):
+    def __init__(self, store: ConversationStore):
         self.store = store
 
     def start(

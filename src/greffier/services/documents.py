@@ -9,10 +9,10 @@ reason and the rest of the batch goes on.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -22,10 +22,12 @@ from greffier.documents.parsers import DocumentRefused, parse
 from greffier.errors import InvalidRequest, NotFound
 from greffier.models.backends.base import EmbeddingBackend
 from greffier.services.access import SENSITIVITIES, AccessService
-from greffier.services.identity import Principal
+from greffier.services.audit import AuditService
+from greffier.services.jobs import JobQueue
+from greffier.services.principal import Principal
 from greffier.settings import Settings
-from greffier.store.documents import ChunkRow
-from greffier.store.interfaces import DocumentIndex
+from greffier.store.interfaces import DocumentIndex, JobStore
+from greffier.store.records import Chunk, ChunkRow, Collection, Document, Job
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,12 @@ class Submission:
     queued: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     refused: list[dict] = field(default_factory=list)  # {"name", "code", "reason"}
+
+
+@dataclass(frozen=True)
+class JobReport:
+    job: Job
+    documents: list[Document]  # what an ingestion job indexes (none for other kinds)
 
 
 def _check_choice(value: str, choices: tuple[str, ...], param: str) -> None:
@@ -64,13 +72,22 @@ class DocumentService:
         self,
         settings: Settings,
         store: DocumentIndex,
+        jobs: JobStore,
+        queue: JobQueue,
         embedder: EmbeddingBackend,
         access: AccessService,
+        audit: AuditService,
+        atomic: Callable[[], AbstractContextManager],
     ):
+        """``atomic()``: a transaction that the stores' writes inside it join."""
         self.settings = settings
         self.store = store
+        self.jobs = jobs
+        self.queue = queue
         self.embedder = embedder
         self.access = access
+        self.audit = audit
+        self.atomic = atomic
 
     # --- collections -------------------------------------------------------------------
 
@@ -85,7 +102,7 @@ class DocumentService:
         description: str = "",
         sensitivity: str = "internal",
         pii_policy: str = "report",
-    ):
+    ) -> Collection:
         _check_choice(sensitivity, SENSITIVITIES, "sensitivity")
         _check_choice(pii_policy, PII_POLICIES, "pii_policy")
         if not name.strip():
@@ -101,7 +118,7 @@ class DocumentService:
         )
         return self.store.collection(cid)
 
-    def update_collection(self, principal: Principal, collection_id: int, **fields):
+    def update_collection(self, principal: Principal, collection_id: int, **fields) -> Collection:
         """Change description, sensitivity or pii_policy (needs 'manage'). A new PII policy
         applies to documents indexed from then on; re-upload to re-index older ones."""
         self.collection(principal, collection_id, "manage")
@@ -114,20 +131,22 @@ class DocumentService:
             self.store.update_collection(collection_id, **changes)
         return self.store.collection(collection_id)
 
-    def ensure_collection(self, principal: Principal, name: str):
+    def ensure_collection(self, principal: Principal, name: str) -> Collection:
         return self.store.collection_by_name(principal.user_id, name) or self.create_collection(
             principal, name
         )
 
-    def collection(self, principal: Principal, collection_id: int, level: str = "read"):
+    def collection(
+        self, principal: Principal, collection_id: int, level: str = "read"
+    ) -> Collection:
         # 404, not 403, for a collection the person may not read: no hint that it exists.
         row = self.store.collection(collection_id)
-        if row is None or row["meeting_id"] is not None:  # a meeting's index: not addressable
+        if row is None or row.meeting_id is not None:  # a meeting's index: not addressable
             raise NotFound(f"No collection with id {collection_id}.", param="collection_id")
         self.access.require(principal, "collection", collection_id, level)
         return row
 
-    def collections(self, principal: Principal):
+    def collections(self, principal: Principal) -> list[Collection]:
         return self.store.collections(self.readable_collection_ids(principal))
 
     def delete_collection(self, principal: Principal, collection_id: int) -> None:
@@ -141,33 +160,46 @@ class DocumentService:
 
     # --- documents ---------------------------------------------------------------------
 
-    def documents(self, principal: Principal, collection_id: int):
+    def documents(self, principal: Principal, collection_id: int) -> list[Document]:
         self.collection(principal, collection_id)
         return self.store.documents(collection_id)
 
-    def document(self, principal: Principal, document_id: int):
+    def document(self, principal: Principal, document_id: int) -> Document:
+        """The document if this person may read it (404 otherwise), without an audit row:
+        for checks. Reading it is :meth:`read`."""
         row = self.store.document(document_id)
-        if row is None or row["collection_id"] not in self.readable_collection_ids(principal):
+        if row is None or row.collection_id not in self.readable_collection_ids(principal):
             raise NotFound(f"No document with id {document_id}.", param="document_id")
         return row
 
-    def chunks(self, principal: Principal, document_id: int):
-        self.document(principal, document_id)
+    def read(self, principal: Principal, document_id: int) -> Document:
+        row = self.document(principal, document_id)
+        self.audit.record(principal, "document", resources=[_resource(row)])
+        return row
+
+    def chunks(self, principal: Principal, document_id: int) -> list[Chunk]:
+        """The indexed passages (masked where the collection masks personal data)."""
+        row = self.document(principal, document_id)
+        self.audit.record(principal, "document.chunks", resources=[_resource(row)])
         return self.store.chunks_of(document_id)
 
-    def original(self, principal: Principal, document_id: int) -> bytes:
+    def original(self, principal: Principal, document_id: int) -> tuple[Document, bytes]:
+        """The file as uploaded. Where the collection masks personal data, only people who
+        manage it may fetch the unmasked original."""
         row = self.document(principal, document_id)
-        collection = self.store.collection(row["collection_id"])
-        if collection["pii_policy"] == "mask":
-            self.collection(principal, row["collection_id"], "manage")
+        collection = self.store.collection(row.collection_id)
+        if collection.pii_policy == "mask":
+            self.collection(principal, row.collection_id, "manage")
         try:
-            return self.file_path(row["sha256"]).read_bytes()
+            data = self.file_path(row.sha256).read_bytes()
         except FileNotFoundError:
             raise NotFound(f"The file of document {document_id} is gone.") from None
+        self.audit.record(principal, "document.file", resources=[_resource(row)])
+        return row, data
 
     def delete_document(self, principal: Principal, document_id: int) -> None:
         row = self.document(principal, document_id)
-        self.collection(principal, row["collection_id"], "write")
+        self.collection(principal, row.collection_id, "write")
         sha = self.store.delete_document(document_id)
         if sha:
             self._drop_file(sha)
@@ -185,9 +217,9 @@ class DocumentService:
         """Store the files and queue them for indexing; unchanged files are skipped."""
         collection = self.collection(principal, collection_id, "write")
         self.access.check_route(
-            collection["sensitivity"],
+            collection.sensitivity,
             self.embedder.location,
-            f"Collection '{collection['name']}'",
+            f"Collection '{collection.name}'",
             self.settings.embedding_model,
         )
         job_id = uuid.uuid4().hex
@@ -209,7 +241,7 @@ class DocumentService:
                 continue
             sha = hashlib.sha256(data).hexdigest()
             existing = self.store.document_by_name(collection_id, name)
-            if existing and existing["sha256"] == sha and existing["status"] == "indexed":
+            if existing and existing.sha256 == sha and existing.status == "indexed":
                 result.unchanged.append(name)
                 continue
             path = self.file_path(sha)
@@ -222,10 +254,18 @@ class DocumentService:
         if not accepted:
             result.job_id = None
             return result
-        self.store.create_job(job_id, "ingest", principal.user_id, collection_id, len(accepted))
-        for name, sha, size in accepted:
-            self.store.upsert_pending(collection_id, name, sha, size, job_id)
-            result.queued.append(name)
+        with self.atomic():  # the job and its documents, or nothing
+            self.jobs.create(
+                job_id,
+                "ingest",
+                principal.user_id,
+                collection_id=collection_id,
+                total=len(accepted),
+            )
+            for name, sha, size in accepted:
+                self.store.upsert_pending(collection_id, name, sha, size, job_id)
+                result.queued.append(name)
+        self.queue.submit(job_id)
         return result
 
     # --- ingestion (blocking; runs on the job worker or in the CLI) -----------------------
@@ -235,31 +275,31 @@ class DocumentService:
     ) -> None:
         """Index the job's pending documents. ``on_document(name, result, reason)`` with
         result "indexed" or the refusal's code."""
-        self.store.update_job(job_id, status="running")
-        job = self.store.job(job_id)
-        done = job["total"] - len(self.store.pending_documents(job_id))
+        self.jobs.update(job_id, status="running")
+        job = self.jobs.get(job_id)
+        done = job.total - len(self.store.pending_documents(job_id))
         try:
             for doc in self.store.pending_documents(job_id):
                 status, reason = self._index(doc)
                 done += 1
-                self.store.update_job(job_id, done=done)
+                self.jobs.update(job_id, done=done)
                 if on_document:
-                    on_document(doc["name"], status, reason)
+                    on_document(doc.name, status, reason)
         except Exception as exc:
             log.exception("Ingestion job %s failed", job_id)
-            self.store.update_job(job_id, status="failed", error=str(exc))
+            self.jobs.update(job_id, status="failed", error=str(exc))
             raise
-        self.store.update_job(job_id, status="done")
+        self.jobs.update(job_id, status="done")
 
-    def _index(self, doc) -> tuple[str, str | None]:
+    def _index(self, doc: Document) -> tuple[str, str | None]:
         try:
-            data = self.file_path(doc["sha256"]).read_bytes()
+            data = self.file_path(doc.sha256).read_bytes()
         except FileNotFoundError:
-            self.store.mark_failed(doc["id"], "file_missing", "The uploaded file is gone.")
+            self.store.mark_failed(doc.id, "file_missing", "The uploaded file is gone.")
             return "file_missing", "The uploaded file is gone."
         try:
             parsed = parse(
-                data, doc["name"], max_uncompressed_bytes=self.settings.max_uncompressed_bytes
+                data, doc.name, max_uncompressed_bytes=self.settings.max_uncompressed_bytes
             )
             chunks = chunk_blocks(
                 parsed.blocks,
@@ -268,16 +308,16 @@ class DocumentService:
                 overlap_tokens=self.settings.chunk_overlap_tokens,
             )
             if not chunks:
-                raise DocumentRefused(f"{doc['name']} has no text to index.", code="no_text")
+                raise DocumentRefused(f"{doc.name} has no text to index.", code="no_text")
         except DocumentRefused as exc:
-            self.store.mark_failed(doc["id"], exc.code, exc.message)
+            self.store.mark_failed(doc.id, exc.code, exc.message)
             return exc.code, exc.message
         found = pii.count("\n".join(b.text for b in parsed.blocks))
-        if found and self.store.collection(doc["collection_id"])["pii_policy"] == "mask":
+        if found and self.store.collection(doc.collection_id).pii_policy == "mask":
             chunks = [
                 replace(c, text=pii.mask(c.text), heading=pii.mask(c.heading)) for c in chunks
             ]
-        self._store_chunks(doc["id"], chunks, parsed.format, parsed.pages, parsed.warnings, found)
+        self._store_chunks(doc.id, chunks, parsed.format, parsed.pages, parsed.warnings, found)
         return "indexed", None
 
     def _store_chunks(
@@ -333,12 +373,13 @@ class DocumentService:
         if sha:
             self._drop_file(sha)
 
-    def job(self, principal: Principal, job_id: str) -> dict:
-        job = self.store.job(job_id)
-        if job is None or job["owner_id"] != principal.user_id:  # only its author sees a job
+    def job(self, principal: Principal, job_id: str) -> JobReport:
+        job = self.jobs.get(job_id)
+        if job is None or job.owner_id != principal.user_id:  # only its author sees a job
             raise NotFound(f"No job with id {job_id}.", param="job_id")
-        docs = [
-            dict(d) | {"warnings": json.loads(d["warnings"])}
-            for d in self.store.job_documents(job_id)
-        ]
-        return dict(job) | {"documents": docs}
+        return JobReport(job, self.store.documents_of_job(job_id))
+
+
+def _resource(document: Document) -> dict:
+    """How the audit log names a document."""
+    return {"type": "document", "id": document.id, "name": document.name}

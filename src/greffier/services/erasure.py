@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from greffier.errors import InvalidRequest, PermissionDenied
 from greffier.services.audit import AuditService
 from greffier.services.documents import DocumentService
-from greffier.services.identity import IdentityService, Principal
+from greffier.services.identity import IdentityService
 from greffier.services.meetings import MeetingService
+from greffier.services.principal import Principal
 from greffier.store.erasure import ErasureStore
-from greffier.store.quotas import QuotaStore
+from greffier.store.interfaces import JobStore, QuotaStore
 
 
 @dataclass
@@ -44,6 +45,7 @@ class ErasureService:
         identity: IdentityService,
         documents: DocumentService,
         meetings: MeetingService,
+        jobs: JobStore,
         quotas: QuotaStore,
         audit: AuditService,
     ):
@@ -51,15 +53,16 @@ class ErasureService:
         self.identity = identity
         self.documents = documents
         self.meetings = meetings
+        self.jobs = jobs
         self.quotas = quotas
         self.audit = audit
 
-    def erase(self, who: Principal | None, user_id: int) -> ErasureReport:
-        """Erase a user (``who`` must be an admin; None for the CLI, run by the operator)."""
-        if who is not None and not who.is_admin:
+    def erase(self, who: Principal, user_id: int) -> ErasureReport:
+        """Erase a user (``who`` must be an admin, or the operator at the console)."""
+        if not who.is_admin:
             raise PermissionDenied("Erasing a person's data is for admins.", code="admin_only")
         user = self.identity.user(user_id)
-        if who is not None and who.user_id == user_id:
+        if who.user_id == user_id:
             raise InvalidRequest("An admin cannot erase their own account.", param="user_id")
         collections, meetings = self.store.owned(user_id)
         chunks, files, audio = self.store.derived(collections, meetings)
@@ -67,10 +70,10 @@ class ErasureService:
             self.meetings.remove(meeting_id)
         for collection_id in collections:
             self.documents.remove_collection(collection_id)
-        self.store.remove_jobs(user_id)
+        self.jobs.delete_of_owner(user_id)
         self.quotas.forget_user(user_id)
-        self.audit.store.forget_user(user_id)
-        self.identity.store.delete_user(user_id)
+        self.audit.forget_user(user_id)
+        self.identity.delete_user(user_id)
         remaining = self.store.remaining(user_id, user.name, collections, meetings, chunks)
         left = [
             sha

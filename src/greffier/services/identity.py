@@ -1,35 +1,32 @@
 """People and their credentials: users (admin or member, disabled or not), API keys (shown
 once, stored as SHA-256 digests, revocable, rotatable, optionally expiring) and passwords
-for the web interface (Argon2id hashes)."""
+for the web interface (Argon2id hashes).
+
+Managing people is for admins: every such operation takes the caller, checks the role,
+and writes its audit row here, whichever door (API, web page, CLI) it came through.
+Signing in and authenticating a key need no caller.
+"""
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from greffier.errors import AuthenticationFailed, InvalidRequest, NotFound
-from greffier.store.identity import IdentityStore, KeyRecord, UserRecord
+from greffier.errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
+from greffier.services.audit import AuditService
+from greffier.services.principal import OPERATOR, Principal
+from greffier.store.interfaces import IdentityStore, SessionStore
+from greffier.store.records import KeyRecord, UserRecord, now_text
+
+__all__ = ["OPERATOR", "IdentityService", "IssuedKey", "Principal"]
 
 KEY_PREFIX = "grf_"
 ROLES = ("admin", "member")
 MIN_PASSWORD = 12
 NAME_PATTERN = r"^[\w.@-][\w .@-]{0,62}[\w.@-]$|^[\w.@-]$"
 _TOUCH_EVERY = timedelta(minutes=1)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the identity every service call is made on behalf of."""
-
-    user_id: int
-    user: str
-    role: str
-    key_id: int
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 @dataclass(frozen=True)
@@ -40,24 +37,41 @@ class IssuedKey:
 
 
 class IdentityService:
-    def __init__(self, store: IdentityStore):
+    def __init__(self, store: IdentityStore, sessions: SessionStore, audit: AuditService):
         self.store = store
+        self.sessions = sessions
+        self.audit = audit
+
+    # --- keys ----------------------------------------------------------------------------
 
     def issue_key(
-        self, user: str, role: str = "member", label: str = "", expires_days: int | None = None
+        self,
+        who: Principal,
+        user: str,
+        role: str = "member",
+        label: str = "",
+        expires_days: int | None = None,
     ) -> IssuedKey:
         """A new key for ``user``, creating the user (with ``role``) if new."""
+        _admin(who)
         _check_role(role)
         if not user.strip():
             raise InvalidRequest("A key needs a user name.")
         user_id = self.store.ensure_user(user.strip(), role)
-        return self.key_for(user_id, label, expires_days)
+        return self.key_for(who, user_id, label, expires_days)
 
-    def key_for(self, user_id: int, label: str = "", expires_days: int | None = None) -> IssuedKey:
-        if self.store.user(user_id) is None:
-            raise NotFound(f"No user with id {user_id}.", param="user_id")
+    def key_for(
+        self, who: Principal, user_id: int, label: str = "", expires_days: int | None = None
+    ) -> IssuedKey:
+        _admin(who)
+        self.user(user_id)
         if expires_days is not None and expires_days < 1:
             raise InvalidRequest("A key expires after 1 day or more.", param="expires_days")
+        issued = self._new_key(user_id, label, expires_days)
+        self.audit.record(who, "key.create", query=f"user {user_id}, key {issued.record_id}")
+        return issued
+
+    def _new_key(self, user_id: int, label: str, expires_days: int | None) -> IssuedKey:
         expires = (
             (datetime.now(UTC) + timedelta(days=expires_days)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
             if expires_days
@@ -65,23 +79,40 @@ class IdentityService:
         )
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         prefix = key[: len(KEY_PREFIX) + 6]
-        record_id = self.store.add_key(user_id, key, label, prefix, expires)
-        return IssuedKey(key, record_id, prefix)
+        return IssuedKey(key, self.store.add_key(user_id, key, label, prefix, expires), prefix)
 
-    def rotate_key(self, key_id: int) -> IssuedKey:
+    def rotate_key(self, who: Principal, key_id: int) -> IssuedKey:
         """Revoke a key and issue its replacement (same user and label) in one step."""
+        _admin(who)
         old = self.store.key(key_id)
         if old is None or old.revoked_at is not None:
             raise NotFound(f"No active key with id {key_id}.", param="key_id")
-        issued = self.key_for(old.user_id, old.label)
+        issued = self._new_key(old.user_id, old.label, None)
         self.store.revoke_key(key_id)
+        self.audit.record(who, "key.rotate", query=f"key {key_id} -> {issued.record_id}")
         return issued
+
+    def revoke_key(self, who: Principal, key_id: int) -> None:
+        _admin(who)
+        if not self.store.revoke_key(key_id):
+            raise NotFound(f"No active key with id {key_id}.")
+        self.audit.record(who, "key.revoke", query=f"key {key_id}")
+
+    def list_keys(self, who: Principal, user_id: int | None = None) -> list[KeyRecord]:
+        _admin(who)
+        if user_id is not None:
+            self.user(user_id)
+        return self.store.list_keys(user_id)
+
+    def has_admin_key(self) -> bool:
+        return self.store.count_active_admin_keys() > 0
 
     # --- users ---------------------------------------------------------------------------
 
-    def create_user(self, name: str, role: str = "member", password: str | None = None):
-        import re
-
+    def create_user(
+        self, who: Principal, name: str, role: str = "member", password: str | None = None
+    ) -> UserRecord:
+        _admin(who)
         _check_role(role)
         name = name.strip()
         if not re.match(NAME_PATTERN, name):
@@ -92,9 +123,12 @@ class IdentityService:
             raise InvalidRequest(
                 f"A user named '{name}' exists already.", param="name", code="already_exists"
             )
+        if password is not None:
+            _check_password(password)
         user_id = self.store.create_user(name, role)
         if password is not None:
-            self.set_password(user_id, password)
+            self._store_password(user_id, password)
+        self.audit.record(who, "user.create", query=f"user {user_id}")  # an id, not a name
         return self.store.user(user_id)
 
     def user(self, user_id: int) -> UserRecord:
@@ -109,32 +143,50 @@ class IdentityService:
             raise NotFound(f"No user named '{name}'.", param="user")
         return record
 
-    def users(self) -> list[UserRecord]:
+    def users(self, who: Principal) -> list[UserRecord]:
+        _admin(who)
         return self.store.users()
 
-    def update_user(
-        self, user_id: int, *, role: str | None = None, disabled: bool | None = None
+    def change_user(
+        self,
+        who: Principal,
+        user_id: int,
+        *,
+        role: str | None = None,
+        disabled: bool | None = None,
+        password: str | None = None,
     ) -> UserRecord:
+        """Change a user's role, disable or enable them, set their password. Admins cannot
+        disable or demote themselves. Disabling ends the person's web sessions at once."""
+        _admin(who)
         self.user(user_id)
+        if user_id == who.user_id and disabled:
+            raise PermissionDenied("You cannot disable your own account.", code="self_change")
+        if user_id == who.user_id and role == "member":
+            raise PermissionDenied("You cannot remove your own admin role.", code="self_change")
         fields: dict = {}
         if role is not None:
             _check_role(role)
             fields["role"] = role
         if disabled is not None:
-            fields["disabled_at"] = _now() if disabled else None
+            fields["disabled_at"] = now_text() if disabled else None
+        if password is not None:
+            _check_password(password)
         if fields:
             self.store.update_user(user_id, **fields)
+        if password is not None:
+            self._store_password(user_id, password)
+        if disabled:
+            self.sessions.delete_sessions_of(user_id)
+        self.audit.record(who, "user.change", query=f"user {user_id}")
         return self.user(user_id)
 
-    def set_password(self, user_id: int, password: str) -> None:
+    def _store_password(self, user_id: int, password: str) -> None:
         from argon2 import PasswordHasher
 
-        self.user(user_id)
-        if len(password) < MIN_PASSWORD:
-            raise InvalidRequest(
-                f"A password has at least {MIN_PASSWORD} characters.", param="password"
-            )
         self.store.update_user(user_id, password_hash=PasswordHasher().hash(password))
+
+    # --- signing in ----------------------------------------------------------------------
 
     def sign_in(self, name: str, password: str) -> Principal:
         """The person behind a user name and password (web sign-in); one error for every
@@ -159,12 +211,21 @@ class IdentityService:
             raise failed
         return Principal(user_id, record.name, record.role, 0)
 
-    def principal(self, user_id: int) -> Principal:
-        """The Principal of an active user (a web session re-checks it on every request)."""
+    def principal(self, user_id: int, key_id: int | None = None) -> Principal:
+        """The Principal of an active user (a web session re-checks it on every request);
+        with ``key_id``, that key must still be the user's and active."""
         record = self.store.user(user_id)
         if record is None or record.disabled_at is not None:
             raise AuthenticationFailed("This account is disabled or no longer exists.")
-        return Principal(record.id, record.name, record.role, 0)
+        if key_id is None:
+            return Principal(record.id, record.name, record.role, 0)
+        key = self.store.key(key_id)
+        if key is None or key.user_id != user_id or not key.active:
+            raise AuthenticationFailed(
+                "The API key this session was opened with is no longer valid.",
+                code="session_expired",
+            )
+        return Principal(record.id, record.name, record.role, key_id)
 
     def authenticate(self, key: str | None) -> Principal:
         if not key:
@@ -181,15 +242,22 @@ class IdentityService:
             self.store.touch_key(record.id)
         return Principal(record.user_id, record.user, record.role, record.id)
 
-    def list_keys(self, user_id: int | None = None) -> list[KeyRecord]:
-        return self.store.list_keys(user_id)
+    def local_principal(self, name: str, role: str) -> Principal:
+        """The operator's console acting as a named person (``greffier ingest --user``):
+        the user, created with ``role`` if new."""
+        _check_role(role)
+        user_id = self.store.ensure_user(name.strip(), role)
+        record = self.user(user_id)
+        return Principal(record.id, record.name, record.role, 0)
 
-    def revoke_key(self, key_id: int) -> None:
-        if not self.store.revoke_key(key_id):
-            raise NotFound(f"No active key with id {key_id}.")
+    def delete_user(self, user_id: int) -> None:
+        """Delete the account itself (erasure does this last, after what it owned)."""
+        self.store.delete_user(user_id)
 
-    def has_admin_key(self) -> bool:
-        return self.store.count_active_admin_keys() > 0
+
+def _admin(who: Principal) -> None:
+    if not who.is_admin:
+        raise PermissionDenied("Managing people and keys is for admins.", code="admin_only")
 
 
 def _check_role(role: str) -> None:
@@ -197,8 +265,11 @@ def _check_role(role: str) -> None:
         raise InvalidRequest(f"Unknown role '{role}': use one of {', '.join(ROLES)}.", param="role")
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidRequest(
+            f"A password has at least {MIN_PASSWORD} characters.", param="password"
+        )
 
 
 def _older_than(timestamp: str, age: timedelta) -> bool:

@@ -1,8 +1,16 @@
-"""Background jobs: one worker thread runs queued jobs in order, each by its kind's handler.
+"""Background jobs: the queue services hand their jobs to, and the in-process runner.
 
-Job state lives in the database, not in this object: on start, jobs left 'queued' or
-'running' by a stopped process are picked up again, and since each document is indexed in
-one transaction, resuming only redoes the documents still 'pending'.
+A service that starts long work (indexing an upload, transcribing a recording, writing
+minutes) records the job in the jobs table (store/jobs.py) and calls
+:meth:`JobQueue.submit` with its id: the state lives in the database, the queue carries
+ids. Two queues implement that interface here:
+
+- :class:`JobRunner`, the default: one worker thread in the server's process runs queued
+  jobs in order, each by its kind's handler. On start it picks up the jobs a stopped
+  process left 'queued' or 'running'; since each document is indexed in one transaction,
+  resuming only redoes the documents still 'pending'.
+- :class:`ManualQueue`, for the CLI: a job waits for its submitter to run it (``greffier
+  ingest`` runs it at once and shows its progress).
 
 Kinds: ``ingest`` (documents), ``meeting`` (transcription and speakers), ``minutes`` (the
 chat model writes a meeting's minutes). A handler that needs the chat model runs its
@@ -17,12 +25,25 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Coroutine, Mapping
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
 T = TypeVar("T")
+
+
+class JobQueue(Protocol):
+    def submit(self, job_id: str) -> None:
+        """Hand over a job already recorded in the jobs table."""
+
+
+class ManualQueue:
+    """Jobs are run by whoever submitted them (the CLI); an unfinished one is picked up by
+    the next server that starts."""
+
+    def submit(self, job_id: str) -> None:
+        log.debug("Job %s left for its submitter to run", job_id)
 
 
 class JobRunner:
@@ -32,7 +53,9 @@ class JobRunner:
         kind_of: Callable[[str], str | None],
         unfinished: Callable[[], list[str]],
     ):
-        self._handlers = dict(handlers)
+        """``kind_of(job_id)``: the job's kind, None once deleted; ``unfinished()``: the
+        ids of the jobs left queued or running (both read the jobs table)."""
+        self.handlers = dict(handlers)  # kind → handler(job_id)
         self._kind_of = kind_of
         self._unfinished = unfinished
         self._queue: queue.Queue = queue.Queue()
@@ -65,7 +88,7 @@ class JobRunner:
         kind = self._kind_of(job_id)
         if kind is None:
             return  # deleted meanwhile
-        handler = self._handlers.get(kind)
+        handler = self.handlers.get(kind)
         if handler is None:
             raise ValueError(f"Job {job_id} is of an unknown kind '{kind}'.")
         handler(job_id)

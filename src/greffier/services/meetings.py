@@ -3,30 +3,48 @@ export, delete.
 
 The recording is checked (type, length) before anything is stored, so a bad file leaves
 nothing behind. Recordings are kept under ``data_dir/audio`` by SHA-256 until their meeting
-is deleted. Speakers are told apart, and segments cut where the voice changes, in
-services/diarization.py; minutes are written by the chat model (services/minutes.py).
+is deleted or the retention policy removes them. Speakers are told apart, and segments cut
+where the voice changes, in ``meetings/diarization.py``; minutes are the MinutesService's
+(services/minutes.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import json
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from greffier.documents.parsers import Block
-from greffier.errors import GreffierError, InvalidRequest, NotFound
-from greffier.models.backends.base import Generation, Message, Segment, Word
-from greffier.services import diarization, minutes, office, subtitles
+from greffier.errors import InvalidRequest, NotFound
+from greffier.meetings import diarization, office, subtitles, turns
+from greffier.models.backends.base import Segment, Word
 from greffier.services.access import SENSITIVITIES, AccessService
+from greffier.services.audit import AuditService
 from greffier.services.documents import DocumentService
-from greffier.services.identity import Principal
+from greffier.services.jobs import JobQueue
+from greffier.services.principal import Principal
 from greffier.services.transcription import TranscriptionService, probe_duration
 from greffier.settings import Settings
-from greffier.store.meetings import MeetingStore
+from greffier.store.interfaces import JobStore, MeetingStore
+from greffier.store.records import Meeting, TranscriptSegment
 
 MEETINGS = "Réunions"  # how search results name the collections of meeting transcripts
+EXPORTS = ("txt", "srt", "vtt", "docx", "odt")
+
+
+def _check_sensitivity(value: str) -> None:
+    if value not in SENSITIVITIES:
+        raise InvalidRequest(
+            f"Unknown sensitivity '{value}': use one of {', '.join(SENSITIVITIES)}.",
+            param="sensitivity",
+        )
+
+
+def resource(meeting: Meeting) -> dict:
+    """How the audit log names a meeting."""
+    return {"type": "meeting", "id": meeting.id, "name": meeting.title}
 
 
 class MeetingService:
@@ -34,15 +52,23 @@ class MeetingService:
         self,
         settings: Settings,
         store: MeetingStore,
+        jobs: JobStore,
+        queue: JobQueue,
         transcription: TranscriptionService,
         documents: DocumentService,
         access: AccessService,
+        audit: AuditService,
+        atomic: Callable[[], AbstractContextManager],
     ):
         self.settings = settings
         self.store = store
+        self.jobs = jobs
+        self.queue = queue
         self.transcription = transcription
         self.documents = documents
         self.access = access
+        self.audit = audit
+        self.atomic = atomic
 
     def audio_path(self, sha: str) -> Path:
         return self.settings.data_dir / "audio" / sha[:2] / sha
@@ -62,11 +88,7 @@ class MeetingService:
         name = Path(filename or "audio").name
         if not title.strip():
             raise InvalidRequest("A meeting needs a title.", param="title")
-        if sensitivity not in SENSITIVITIES:
-            raise InvalidRequest(
-                f"Unknown sensitivity '{sensitivity}': use one of {', '.join(SENSITIVITIES)}.",
-                param="sensitivity",
-            )
+        _check_sensitivity(sensitivity)
         speech = self.transcription.registry.speech_backend(self.settings.speech_model)
         self.access.check_route(
             sensitivity, speech.location, f"Meeting '{title.strip()}'", speech.entry.id
@@ -97,68 +119,78 @@ class MeetingService:
         finally:
             partial.unlink(missing_ok=True)
         job_id = uuid.uuid4().hex
-        meeting_id = self.store.create(
-            principal.user_id, title.strip(), language, speakers, name, sha, duration, job_id
-        )
-        if sensitivity != "internal":
-            self.store.update(meeting_id, sensitivity=sensitivity)
+        with self.atomic():  # the meeting and its job, or neither
+            meeting_id = self.store.create(
+                principal.user_id,
+                title.strip(),
+                language,
+                speakers,
+                name,
+                sha,
+                duration,
+                sensitivity,
+            )
+            self.jobs.create(job_id, "meeting", principal.user_id, meeting_id=meeting_id)
+        self.queue.submit(job_id)
         return meeting_id, job_id
 
     def run_job(self, job_id: str, progress=None) -> None:
         """Transcribe the job's meeting (blocking; on the job worker or in the CLI)."""
-        meeting = self.store.for_job(job_id)
+        job = self.jobs.get(job_id)
+        meeting = self.store.get(job.meeting_id) if job and job.meeting_id else None
         if meeting is None:
             return  # deleted meanwhile
-        self._set_job(job_id, "running")
+        self.jobs.finish_step(job_id, "running")
         try:
             transcript = self.transcription.transcribe_file(
-                self.audio_path(meeting["audio_sha256"]),
-                meeting["audio_name"],
-                language=meeting["language"],
+                self.audio_path(meeting.audio_sha256),
+                meeting.audio_name,
+                language=meeting.language,
                 words=True,
                 progress=progress,
             )
         except InvalidRequest as exc:
-            self.store.fail(meeting["id"], exc.code or "invalid_audio", exc.message)
-            self._set_job(job_id, "failed", exc.message)
+            self._fail(meeting.id, job_id, exc.code or "invalid_audio", exc.message)
             return
         except Exception as exc:
-            self.store.fail(meeting["id"], "transcription_failed", str(exc))
-            self._set_job(job_id, "failed", str(exc))
+            self._fail(meeting.id, job_id, "transcription_failed", str(exc))
             raise
         if not transcript.segments:
             message = "No speech was found in the recording (silence only?)."
-            self.store.fail(meeting["id"], "no_speech", message)
-            self._set_job(job_id, "failed", message)
+            self._fail(meeting.id, job_id, "no_speech", message)
             return
         try:
             speaker = self.transcription.registry.speaker_backend(self.settings.speaker_model)
-            turns = diarization.turns(
-                str(self.audio_path(meeting["audio_sha256"])),
+            parts = diarization.turns(
+                str(self.audio_path(meeting.audio_sha256)),
                 transcript.segments,
-                meeting["speakers_expected"],
+                meeting.speakers_expected,
                 speaker.encoder(),
             )
         except Exception as exc:
-            self.store.fail(meeting["id"], "diarization_failed", str(exc))
-            self._set_job(job_id, "failed", str(exc))
+            self._fail(meeting.id, job_id, "diarization_failed", str(exc))
             raise
-        self.store.save_transcript(
-            meeting["id"],
-            transcript.language,
-            transcript.duration,
-            turns,
-        )
-        self.index(meeting["id"])
-        self._set_job(job_id, "done")
+        segments = [
+            TranscriptSegment(
+                s.start, s.end, label, label, s.text, [(w.start, w.end, w.text) for w in s.words]
+            )
+            for label, s in parts
+        ]
+        self.store.save_transcript(meeting.id, transcript.language, transcript.duration, segments)
+        self.index(meeting.id)
+        self.jobs.finish_step(job_id, "done")
         if self.settings.audio_retention == "after-transcription":
-            self._forget_audio(meeting["id"])
+            self._forget_audio(meeting.id)
         self.apply_retention()
 
+    def _fail(self, meeting_id: int, job_id: str, code: str, message: str) -> None:
+        self.store.fail(meeting_id, code, message)
+        self.jobs.finish_step(job_id, "failed", message)
+
     def index(self, meeting_id: int) -> int:
-        """Index the transcript, one heading per turn ("Mme Martin — 00:14:32"), so search
-        and grounded chat cite meeting, speaker and time. Each meeting has a collection of
-        its own (collections.meeting_id), so that access to it follows the meeting's grants.
+        """Index the transcript, one heading per turn (meetings/turns.py), so search and
+        grounded chat cite meeting, speaker and time. Each meeting has a collection of its
+        own (collections.meeting_id), so that access to it follows the meeting's grants.
         Re-run after speakers are renamed or the meeting changes."""
         meeting = self.store.get(meeting_id)
         store = self.documents.store
@@ -167,28 +199,26 @@ class MeetingService:
             collection_id = store.create_collection(
                 f"{MEETINGS}/{meeting_id}",
                 "",
-                meeting["owner_id"],
-                meeting["sensitivity"],
+                meeting.owner_id,
+                meeting.sensitivity,
                 meeting_id=meeting_id,
             )
         else:
-            collection_id = collection["id"]
-            store.update_collection(collection_id, sensitivity=meeting["sensitivity"])
+            collection_id = collection.id
+            store.update_collection(collection_id, sensitivity=meeting.sensitivity)
         blocks: list[Block] = []
         for s in self.store.segments(meeting_id):
-            speaker = s["speaker_name"]
-            if not blocks or blocks[-2].text.split(" — ")[0] != speaker:
-                at = subtitles.timestamp(s["start"])[:8]
+            if not blocks or turns.speaker_of(blocks[-2].text) != s.speaker_name:
                 blocks += [
-                    Block(f"{speaker} — {at}", "heading", level=1),
-                    Block(s["text"], "paragraph"),
+                    Block(turns.heading(s.speaker_name, s.start), "heading", level=1),
+                    Block(s.text, "paragraph"),
                 ]
             else:
-                blocks[-1] = Block(f"{blocks[-1].text} {s['text']}", "paragraph")
+                blocks[-1] = Block(f"{blocks[-1].text} {s.text}", "paragraph")
         for old in store.documents(collection_id):  # a new title replaces the old document
-            if old["name"] != meeting["title"]:
-                self.documents.remove_document(old["id"])
-        document_id = self.documents.index_blocks(collection_id, meeting["title"], blocks)
+            if old.name != meeting.title:
+                self.documents.remove_document(old.id)
+        document_id = self.documents.index_blocks(collection_id, meeting.title, blocks)
         self.store.set_document(meeting_id, document_id)
         return document_id
 
@@ -208,19 +238,26 @@ class MeetingService:
             self._forget_audio(meeting_id)
         return expired
 
-    def _set_job(self, job_id: str, status: str, error: str | None = None) -> None:
-        self.store.set_job(job_id, status, error)
-
     # --- reading --------------------------------------------------------------------------
 
-    def meeting(self, principal: Principal, meeting_id: int, level: str = "read"):
+    def meeting(self, principal: Principal, meeting_id: int, level: str = "read") -> Meeting:
+        """The meeting if this person has ``level`` on it (404 when they may not read it,
+        403 when they may read but not do this), without an audit row: for checks."""
         row = self.store.get(meeting_id)
         if row is None:
             raise NotFound(f"No meeting with id {meeting_id}.", param="meeting_id")
         self.access.require(principal, "meeting", meeting_id, level)
         return row
 
-    def meetings(self, principal: Principal):
+    def read(
+        self, principal: Principal, meeting_id: int
+    ) -> tuple[Meeting, list[TranscriptSegment]]:
+        """The meeting and its transcript; reading it is audited."""
+        meeting = self.meeting(principal, meeting_id)
+        self.audit.record(principal, "meeting", resources=[resource(meeting)])
+        return meeting, self.store.segments(meeting_id)
+
+    def meetings(self, principal: Principal) -> list[Meeting]:
         return self.store.listing(self.access.meeting_ids(principal))
 
     def update(
@@ -230,7 +267,7 @@ class MeetingService:
         *,
         title: str | None = None,
         sensitivity: str | None = None,
-    ):
+    ) -> Meeting:
         """Rename a meeting or change its sensitivity (needs 'manage'); re-indexed."""
         self.meeting(principal, meeting_id, "manage")
         fields = {}
@@ -239,60 +276,55 @@ class MeetingService:
                 raise InvalidRequest("A meeting needs a title.", param="title")
             fields["title"] = title.strip()
         if sensitivity is not None:
-            if sensitivity not in SENSITIVITIES:
-                raise InvalidRequest(
-                    f"Unknown sensitivity '{sensitivity}': use one of {', '.join(SENSITIVITIES)}.",
-                    param="sensitivity",
-                )
+            _check_sensitivity(sensitivity)
             fields["sensitivity"] = sensitivity
         if fields:
             self.store.update(meeting_id, **fields)
-            if self.store.get(meeting_id)["status"] == "transcribed":
+            if self.store.get(meeting_id).status == "transcribed":
                 self.index(meeting_id)
         return self.store.get(meeting_id)
 
-    def transcript(self, principal: Principal, meeting_id: int) -> list[dict]:
-        self.meeting(principal, meeting_id)
-        return [
-            {
-                "start": r["start"],
-                "end": r["end"],
-                "speaker": r["speaker_name"],
-                "speaker_label": r["speaker"],
-                "text": r["text"],
-                "words": [{"start": s, "end": e, "word": w} for s, e, w in json.loads(r["words"])],
-            }
-            for r in self.store.segments(meeting_id)
-        ]
-
-    def export_office(self, principal: Principal, meeting_id: int, fmt: str) -> bytes:
-        """The transcript as a DOCX or ODT document."""
+    def export(self, principal: Principal, meeting_id: int, fmt: str) -> str | bytes:
+        """The transcript as text, SRT, WebVTT (str) or a DOCX or ODT document (bytes)."""
+        if fmt not in EXPORTS:
+            raise InvalidRequest(f"Unknown format '{fmt}': use one of {', '.join(EXPORTS)}.")
         meeting = self.meeting(principal, meeting_id)
-        subtitle = (
-            f"{meeting['audio_name']} — {meeting['duration']:.0f} s — {meeting['language'] or ''}"
-        )
-        make = office.docx if fmt == "docx" else office.odt
-        return make(meeting["title"], subtitle, self.transcript(principal, meeting_id))
-
-    def export(self, principal: Principal, meeting_id: int, fmt: str) -> str:
-        meeting = self.meeting(principal, meeting_id)
-        segments = [
+        self.audit.record(principal, f"meeting.export.{fmt}", resources=[resource(meeting)])
+        segments = self.store.segments(meeting_id)
+        if fmt in ("docx", "odt"):
+            subtitle = f"{meeting.audio_name} — {meeting.duration:.0f} s — {meeting.language or ''}"
+            lines = [
+                {"start": s.start, "speaker": s.speaker_name, "text": s.text} for s in segments
+            ]
+            make = office.docx if fmt == "docx" else office.odt
+            return make(meeting.title, subtitle, lines)
+        timed = [
             Segment(
-                s["start"],
-                s["end"],
-                f"{s['speaker']} : {s['text']}",
-                tuple(Word(w["start"], w["end"], w["word"], 1.0) for w in s["words"]),
+                s.start,
+                s.end,
+                f"{s.speaker_name} : {s.text}",
+                tuple(Word(start, end, word, 1.0) for start, end, word in s.words),
             )
-            for s in self.transcript(principal, meeting_id)
+            for s in segments
         ]
         if fmt == "srt":
-            return subtitles.srt(segments)
+            return subtitles.srt(timed)
         if fmt == "vtt":
-            return subtitles.vtt(segments)
-        lines = [f"{meeting['title']}\n"] + [
-            f"[{subtitles.timestamp(s.start, ',')[:8]}] {s.text}" for s in segments
+            return subtitles.vtt(timed)
+        lines = [f"{meeting.title}\n"] + [
+            f"[{subtitles.timestamp(s.start, ',')[:8]}] {s.text}" for s in timed
         ]
         return "\n".join(lines) + "\n"
+
+    def audio(self, principal: Principal, meeting_id: int) -> tuple[Meeting, Path]:
+        """The stored recording; 404 once the retention policy has deleted it."""
+        meeting = self.meeting(principal, meeting_id)
+        path = self.audio_path(meeting.audio_sha256) if meeting.audio_sha256 else None
+        if path is None or not path.is_file():
+            raise NotFound(
+                f"The recording of meeting {meeting_id} is no longer kept.", param="meeting_id"
+            )
+        return meeting, path
 
     def rename_speaker(self, principal: Principal, meeting_id: int, label: str, name: str) -> None:
         self.meeting(principal, meeting_id, "write")
@@ -302,115 +334,6 @@ class MeetingService:
             raise NotFound(f"No speaker '{label}' in meeting {meeting_id}.", param="label")
         self.index(meeting_id)
 
-    async def write_minutes(
-        self, principal: Principal, meeting_id: int, chat, model: str | None = None
-    ) -> dict:
-        """Ask the chat model for the minutes, window by window (map), merge them (reduce),
-        store and return them with their rendering (within the request)."""
-        meeting, backend = self._minutes_checks(principal, meeting_id, chat, model)
-        return await self._compose_minutes(meeting, chat, backend.entry.id)
-
-    def queue_minutes(
-        self, principal: Principal, meeting_id: int, chat, model: str | None = None
-    ) -> str:
-        """The same as a background job (kind 'minutes'): checked now, written by the job
-        worker; return the job id. The model chosen is kept with the job, so a job resumed
-        after a restart uses it too."""
-        meeting, backend = self._minutes_checks(principal, meeting_id, chat, model)
-        job_id = uuid.uuid4().hex
-        params = {"model": backend.entry.id}
-        self.store.create_job(job_id, "minutes", principal.user_id, meeting["id"], params)
-        return job_id
-
-    def run_minutes_job(self, job_id: str, chat, run_async) -> None:
-        """Write a 'minutes' job's minutes (blocking, on the job worker). ``run_async`` runs
-        a coroutine where the chat models live (JobRunner.run_async)."""
-        meeting = self.store.for_job(job_id)
-        if meeting is None:
-            return  # deleted meanwhile
-        self._set_job(job_id, "running")
-        model = self.store.job_params(job_id).get("model")
-        try:
-            backend = chat.backend_for(model)
-            # Checked again: the meeting's sensitivity may have changed since it was queued.
-            self.access.check_route(
-                meeting["sensitivity"],
-                backend.location,
-                f"Meeting '{meeting['title']}'",
-                backend.entry.id,
-            )
-            run_async(self._compose_minutes(meeting, chat, backend.entry.id))
-        except GreffierError as exc:
-            self._set_job(job_id, "failed", exc.message)
-            return
-        except Exception as exc:
-            self._set_job(job_id, "failed", str(exc))
-            raise
-        self._set_job(job_id, "done")
-
-    def _minutes_checks(self, principal: Principal, meeting_id: int, chat, model: str | None):
-        """What would make writing the minutes fail, checked before any work: access,
-        transcript, model, and where the meeting's sensitivity lets it be sent."""
-        meeting = self.meeting(principal, meeting_id, "write")
-        if meeting["status"] != "transcribed":
-            raise InvalidRequest(
-                "This meeting has no transcript yet.", param="meeting_id", code="not_transcribed"
-            )
-        backend = chat.backend_for(model)
-        self.access.check_route(
-            meeting["sensitivity"],
-            backend.location,
-            f"Meeting '{meeting['title']}'",
-            backend.entry.id,
-        )
-        return meeting, backend
-
-    async def _compose_minutes(self, meeting, chat, model: str) -> dict:
-        meeting_id = meeting["id"]
-        rows = await asyncio.to_thread(self.store.segments, meeting_id)
-        segments = [
-            {"start": r["start"], "speaker": r["speaker_name"], "text": r["text"]} for r in rows
-        ]
-        if not segments:
-            raise InvalidRequest(
-                "This meeting has no transcript yet.", param="meeting_id", code="not_transcribed"
-            )
-        language = "fr" if (meeting["language"] or "fr") == "fr" else "en"
-        result = minutes.Minutes(
-            meeting["title"],
-            language,
-            list(dict.fromkeys(s["speaker"] for s in segments)),
-            model=model,
-        )
-        for lines in minutes.windows(segments):
-            request = Generation(
-                messages=(
-                    Message("system", minutes.INSTRUCTIONS[language]),
-                    Message("user", "\n".join(lines)),
-                ),
-                max_tokens=400,
-                temperature=0.0,
-            )
-            answer = await chat.answer(model, request)
-            start = minutes.seconds(lines[0][1:9]) or 0.0
-            found = minutes.parse(answer.text, start, tuple(result.participants))
-            minutes.merge(result, minutes.combine(minutes.cues(lines, language), found))
-        template = Path(self.settings.minutes_template) if self.settings.minutes_template else None
-        body = result.as_dict() | {"markdown": minutes.render(result, template)}
-        await asyncio.to_thread(
-            self.store.save_minutes, meeting_id, json.dumps(body, ensure_ascii=False), model
-        )
-        return body
-
-    def stored_minutes(self, principal: Principal, meeting_id: int) -> dict:
-        self.meeting(principal, meeting_id)
-        row = self.store.minutes(meeting_id)
-        if row is None:
-            raise NotFound(
-                f"Meeting {meeting_id} has no minutes yet: POST to create them.", param="meeting_id"
-            )
-        return json.loads(row["content"])
-
     def delete(self, principal: Principal, meeting_id: int) -> None:
         self.meeting(principal, meeting_id, "manage")
         self.remove(meeting_id)
@@ -419,7 +342,7 @@ class MeetingService:
         """Delete a meeting and everything derived from it (no access check: callers do)."""
         collection = self.documents.store.meeting_collection(meeting_id)
         if collection is not None:
-            self.documents.store.delete_collection(collection["id"])
+            self.documents.store.delete_collection(collection.id)
         sha = self.store.delete(meeting_id)
         if sha and not self.store.audio_in_use(sha):
             self.audio_path(sha).unlink(missing_ok=True)

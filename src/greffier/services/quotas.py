@@ -13,10 +13,9 @@ from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 
 from greffier.errors import InvalidRequest, NotFound, PermissionDenied, QuotaExceeded
-from greffier.services.identity import Principal
-from greffier.store.access import AccessStore
-from greffier.store.identity import IdentityStore
-from greffier.store.quotas import QuotaStore
+from greffier.services.principal import Principal
+from greffier.store.interfaces import AccessStore, IdentityStore, QuotaStore
+from greffier.store.records import Quota
 
 WINDOW = 60.0
 
@@ -59,13 +58,13 @@ class QuotaService:
             row = self.access.group_by_name(group)
             if row is None:
                 raise NotFound(f"No group named '{group}'.", param="group", code="unknown_group")
-            subject = ("group", row["id"])
+            subject = ("group", row.id)
         self.store.set(*subject, requests_per_minute, tokens_per_day)
 
-    def quotas(self, who: Principal) -> list[dict]:
+    def quotas(self, who: Principal) -> list[Quota]:
         if not who.is_admin:
             raise PermissionDenied("Quotas are for admins.", code="admin_only")
-        return [dict(r) for r in self.store.all()]
+        return self.store.all()
 
     # --- enforcement ---------------------------------------------------------------------
 
@@ -78,9 +77,9 @@ class QuotaService:
         now = time.monotonic()
         with self._lock:
             for q in quotas:
-                subject = (q["subject_type"], q["subject_id"])
+                subject = (q.subject_type, q.subject_id)
                 what = self._name(subject)
-                tpd = q["tokens_per_day"]
+                tpd = q.tokens_per_day
                 if tpd is not None:
                     used = (
                         self.store.tokens_of_key(day, subject[1])
@@ -93,7 +92,7 @@ class QuotaService:
                             f"{used}. It resets at midnight UTC.",
                             retry_after=_until_midnight(),
                         )
-                rpm = q["requests_per_minute"]
+                rpm = q.requests_per_minute
                 if rpm is not None:
                     recent = self._recent[subject]
                     while recent and now - recent[0] >= WINDOW:
@@ -104,14 +103,14 @@ class QuotaService:
                             retry_after=max(1, int(WINDOW - (now - recent[0])) + 1),
                         )
             for q in quotas:
-                if q["requests_per_minute"] is not None:
-                    self._recent[(q["subject_type"], q["subject_id"])].append(now)
+                if q.requests_per_minute is not None:
+                    self._recent[(q.subject_type, q.subject_id)].append(now)
 
     def _name(self, subject: tuple[str, int]) -> str:
         if subject[0] == "key":
             return f"API key {subject[1]}"
         row = self.access.group(subject[1])
-        return f"group '{row['name'] if row else subject[1]}'"
+        return f"group '{row.name if row else subject[1]}'"
 
     def record_tokens(self, who: Principal, tokens: int) -> None:
         if tokens > 0:

@@ -15,8 +15,11 @@ from typing import Literal
 
 from greffier.documents.analysis import terms
 from greffier.models.backends.base import EmbeddingBackend
-from greffier.store.documents import Candidate
+from greffier.services.access import AccessService
+from greffier.services.audit import AuditService, resources_of
+from greffier.services.principal import Principal
 from greffier.store.interfaces import DocumentIndex
+from greffier.store.records import Candidate
 
 Mode = Literal["lexical", "semantic", "hybrid"]
 RRF_K = 60
@@ -57,13 +60,37 @@ def fuse(
 
 class SearchService:
     def __init__(
-        self, store: DocumentIndex, embedder: EmbeddingBackend, lexical_weight: float = 0.3
+        self,
+        store: DocumentIndex,
+        embedder: EmbeddingBackend,
+        access: AccessService,
+        audit: AuditService,
+        lexical_weight: float = 0.3,
     ):
         self.store = store
         self.embedder = embedder
+        self.access = access
+        self.audit = audit
         # On paraphrased questions the lexical list is the noisier one (measured on the
         # CNIL FAQ set: docs/benchmarks.md), so by default it counts 0.3.
         self.lexical_weight = lexical_weight
+
+    def find(
+        self,
+        who: Principal,
+        query: str,
+        collections: list[int] | None = None,
+        meetings: list[int] | str | None = None,
+        *,
+        k: int = 5,
+        mode: Mode = "hybrid",
+    ) -> list[Hit]:
+        """A person's search: over the collections and meetings named (or all they may
+        read), audited with the documents and meetings it returned."""
+        ids = self.access.scope(who, collections, meetings)
+        hits = self.search(query, ids, k=k, mode=mode)
+        self.audit.record(who, "search", query=query, resources=resources_of(hits))
+        return hits
 
     def search(
         self,
@@ -92,26 +119,26 @@ class SearchService:
         else:
             scores = fuse([lexical, semantic], [self.lexical_weight, 1.0])
         best = sorted(scores, key=scores.get, reverse=True)[:k]
-        rows = {r["id"]: r for r in self.store.chunks_with_documents(best)}
+        found = self.store.chunks_with_documents(best)
         lex_rank = {c.chunk_id: c.rank for c in lexical}
         sem_rank = {c.chunk_id: c.rank for c in semantic}
         return [
             Hit(
                 chunk_id=cid,
-                document_id=rows[cid]["document_id"],
-                document=rows[cid]["document_name"],
-                collection_id=rows[cid]["collection"],
-                collection=rows[cid]["collection_name"],
-                text=rows[cid]["text"],
-                page=rows[cid]["page"],
-                heading=rows[cid]["heading"],
-                char_start=rows[cid]["char_start"],
-                char_end=rows[cid]["char_end"],
+                document_id=found[cid].chunk.document_id,
+                document=found[cid].document_name,
+                collection_id=found[cid].chunk.collection_id,
+                collection=found[cid].collection_name,
+                text=found[cid].chunk.text,
+                page=found[cid].chunk.page,
+                heading=found[cid].chunk.heading,
+                char_start=found[cid].chunk.char_start,
+                char_end=found[cid].chunk.char_end,
                 score=scores[cid],
                 lexical_rank=lex_rank.get(cid),
                 semantic_rank=sem_rank.get(cid),
-                meeting_id=rows[cid]["meeting_id"],
+                meeting_id=found[cid].meeting_id,
             )
             for cid in best
-            if cid in rows
+            if cid in found
         ]

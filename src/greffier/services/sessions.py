@@ -10,12 +10,13 @@ headers, forms) stays in ``greffier.web``.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from greffier.errors import AuthenticationFailed
-from greffier.services.identity import IdentityService, Principal
-from greffier.store.web import WebStore
+from greffier.services.identity import IdentityService
+from greffier.services.principal import Principal
+from greffier.store.interfaces import SessionStore
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ class Opened:
 
 
 class SessionService:
-    def __init__(self, store: WebStore, identity: IdentityService, hours: float):
+    def __init__(self, store: SessionStore, identity: IdentityService, hours: float):
         self.store = store
         self.identity = identity
         self.lifetime = timedelta(hours=hours)
@@ -58,20 +59,10 @@ class SessionService:
                 "Your session has ended: sign in again.", code="session_expired"
             )
         try:
-            principal = self.identity.principal(record.user_id)
+            principal = self.identity.principal(record.user_id, record.key_id)
         except AuthenticationFailed:
             self.store.delete_session(token)
             raise
-        if record.key_id is not None:
-            keys = {k.id: k for k in self.identity.list_keys(record.user_id)}
-            key = keys.get(record.key_id)
-            if key is None or not key.active:
-                self.store.delete_session(token)
-                raise AuthenticationFailed(
-                    "The API key this session was opened with is no longer valid.",
-                    code="session_expired",
-                )
-            principal = replace(principal, key_id=record.key_id)
         return Session(principal, record.csrf)
 
     def close(self, token: str) -> None:

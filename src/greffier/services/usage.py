@@ -18,8 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from greffier.documents.analysis import guess_language
+from greffier.errors import PermissionDenied
 from greffier.models.backends.base import Finished, Generation
-from greffier.store.usage import UsageStore
+from greffier.services.principal import Principal
+from greffier.store.interfaces import UsageStore
+from greffier.store.records import UsageDay
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,9 @@ class UsageService:
             finished.energy_joules or 0.0,
         )
 
-    def totals(self, days: int = 30) -> list[dict]:
+    def totals(self, who: Principal, days: int = 30) -> list[UsageDay]:
+        """Requests, tokens and energy per day and model (for admins)."""
+        if not who.is_admin:
+            raise PermissionDenied("Usage totals are for admins.", code="admin_only")
         first = (datetime.now(UTC).date() - timedelta(days=days - 1)).isoformat()
         return self.store.since(first)

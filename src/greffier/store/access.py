@@ -8,9 +8,9 @@ and no ``deny`` reaches the caller. Nothing is filtered after the fact.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from greffier.store.database import Database
+from greffier.store.records import Grant, Group, ScopeEntry, from_row
+from greffier.store.sqlite import id_list
 
 LEVELS = {"read": 1, "write": 2, "manage": 3}
 
@@ -70,18 +70,6 @@ _COLLECTION_ALLOWED = allowed(
 _MEETING_ALLOWED = allowed("'meeting'", "m.id", "m.owner_id")
 
 
-@dataclass(frozen=True)
-class Grant:
-    id: int
-    resource_type: str
-    resource_id: int
-    subject_type: str
-    subject_id: int
-    subject: str
-    permission: str
-    created_at: str
-
-
 class AccessStore:
     def __init__(self, db: Database):
         self.db = db
@@ -99,13 +87,13 @@ class AccessStore:
         )
         return [r[0] for r in rows]
 
-    def collections_info(self, ids) -> dict[int, tuple[str, str, int | None]]:
-        """(name, sensitivity, meeting id) of each collection."""
-        marks = ",".join(str(int(i)) for i in ids) or "NULL"
+    def scope_entries(self, ids) -> dict[int, ScopeEntry]:
+        """Name, sensitivity and meeting of each collection, by id."""
         rows = self.db.query(
-            f"SELECT id, name, sensitivity, meeting_id FROM collections WHERE id IN ({marks})"
+            "SELECT id, name, sensitivity, meeting_id FROM collections "
+            f"WHERE id IN ({id_list(ids)})"
         )
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+        return {r["id"]: from_row(ScopeEntry, r) for r in rows}
 
     def meeting_ids(self, user_id: int, level: str = "read") -> list[int]:
         rows = self.db.query(
@@ -132,32 +120,36 @@ class AccessStore:
                 "INSERT INTO groups (name, description) VALUES (?, ?)", (name, description)
             ).lastrowid
 
-    def group(self, group_id: int):
-        return self.db.query_one("SELECT * FROM groups WHERE id = ?", (group_id,))
+    def group(self, group_id: int) -> Group | None:
+        """The group with its direct members (user names, nested group names)."""
+        row = self.db.query_one("SELECT * FROM groups WHERE id = ?", (group_id,))
+        return self._with_members(row) if row else None
 
-    def group_by_name(self, name: str):
-        return self.db.query_one("SELECT * FROM groups WHERE name = ?", (name,))
+    def group_by_name(self, name: str) -> Group | None:
+        row = self.db.query_one("SELECT * FROM groups WHERE name = ?", (name,))
+        return self._with_members(row) if row else None
 
-    def groups(self):
-        return self.db.query("SELECT * FROM groups ORDER BY name")
+    def groups(self) -> list[Group]:
+        return [self._with_members(r) for r in self.db.query("SELECT * FROM groups ORDER BY name")]
+
+    def _with_members(self, row) -> Group:
+        users = self.db.query(
+            "SELECT u.name FROM group_members gm JOIN users u ON u.id = gm.user_id "
+            "WHERE gm.group_id = ? ORDER BY u.name",
+            (row["id"],),
+        )
+        groups = self.db.query(
+            "SELECT g.name FROM group_members gm JOIN groups g ON g.id = gm.member_group_id "
+            "WHERE gm.group_id = ? ORDER BY g.name",
+            (row["id"],),
+        )
+        return from_row(
+            Group, row, users=tuple(r[0] for r in users), groups=tuple(r[0] for r in groups)
+        )
 
     def delete_group(self, group_id: int) -> None:
         with self.db.write() as conn:  # triggers drop its grants and quotas
             conn.execute("DELETE FROM groups WHERE id = ?", (group_id,))
-
-    def members(self, group_id: int) -> tuple[list, list]:
-        """(users, groups) directly in the group."""
-        users = self.db.query(
-            "SELECT u.id, u.name FROM group_members gm JOIN users u ON u.id = gm.user_id "
-            "WHERE gm.group_id = ? ORDER BY u.name",
-            (group_id,),
-        )
-        groups = self.db.query(
-            "SELECT g.id, g.name FROM group_members gm JOIN groups g ON g.id = gm.member_group_id "
-            "WHERE gm.group_id = ? ORDER BY g.name",
-            (group_id,),
-        )
-        return users, groups
 
     def contains_group(self, outer: int, inner: int) -> bool:
         """Whether ``inner`` is ``outer`` or nested in it, at any depth."""
@@ -237,4 +229,4 @@ class AccessStore:
             "WHERE g.resource_type = ? AND g.resource_id = ? ORDER BY g.id",
             (resource_type, resource_id),
         )
-        return [Grant(**dict(r)) for r in rows]
+        return [from_row(Grant, r) for r in rows]

@@ -6,8 +6,7 @@ import json
 from collections.abc import Iterator
 
 from greffier.store.database import Database
-
-COLUMNS = ("id", "at", "user_id", "user_name", "key_id", "action", "status", "model", "query")
+from greffier.store.records import AuditEntry, from_row
 
 
 class AuditStore:
@@ -51,7 +50,7 @@ class AuditStore:
         since: str | None = None,
         until: str | None = None,
         limit: int | None = None,
-    ) -> Iterator[dict]:
+    ) -> Iterator[AuditEntry]:
         """Newest first; ``resource`` keeps entries naming that document or meeting."""
         where, params = ["1"], []
         for clause, value in (
@@ -73,7 +72,7 @@ class AuditStore:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         for row in self.db.query(sql, tuple(params)):
-            yield {k: row[k] for k in COLUMNS} | {"resources": json.loads(row["resources"])}
+            yield from_row(AuditEntry, row, resources=json.loads(row["resources"]))
 
     def forget_user(self, user_id: int) -> int:
         """Erasure: keep that an access happened, drop who asked and what they asked."""
@@ -85,7 +84,6 @@ class AuditStore:
             ).rowcount
 
     def mentions_user(self, user_id: int, name: str) -> int:
-        row = self.db.query_one(
+        return self.db.scalar(
             "SELECT count(*) FROM audit_log WHERE user_id = ? OR user_name = ?", (user_id, name)
         )
-        return row[0]

@@ -1,376 +1,25 @@
-"""The SQLite database: one file, WAL mode, numbered migrations.
+"""The SQLite database: one file, WAL mode, migrations applied at start.
 
 Connections are per thread (sqlite3 objects must not cross threads); writes are
 serialised by a process-wide lock so that concurrent writers queue instead of failing
-with "database is locked". Migrations are plain functions applied in order and recorded
-in the ``migrations`` table, so an existing database is upgraded in place.
+with "database is locked". A write transaction opened inside another on the same thread
+joins it, so a service can make several stores' writes one unit (a meeting and its job).
+The schema is in ``store/migrations.py``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-try:  # a build of SQLite that can load extensions (sqlite-vec); the stdlib's often cannot
-    import pysqlite3.dbapi2 as sqlite3
-except ImportError:  # pragma: no cover - platforms without the binary wheel
-    import sqlite3
-
 import sqlite_vec
 
-EMBEDDING_DIM = 384  # multilingual-e5-small; a store for another size needs its own migration
+from greffier.store.migrations import MIGRATIONS
+from greffier.store.sqlite import EMBEDDING_DIM, NOW, sqlite3
 
-
-def _run_statements(db: sqlite3.Connection, script: str) -> None:
-    # Not executescript(): it would commit the migration's transaction half-way. A piece
-    # is run once it is a complete statement (a trigger's body holds semicolons).
-    pending = ""
-    for piece in script.split(";"):
-        pending += piece + ";"
-        if sqlite3.complete_statement(pending):
-            if pending.strip(" \n;"):
-                db.execute(pending)
-            pending = ""
-
-
-def _m001_identity(db: sqlite3.Connection) -> None:
-    _run_statements(
-        db,
-        """
-        CREATE TABLE users (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE,
-            role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            disabled_at TEXT
-        );
-        CREATE TABLE api_keys (
-            id INTEGER PRIMARY KEY,
-            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            label TEXT NOT NULL DEFAULT '',
-            prefix TEXT NOT NULL,
-            sha256 TEXT NOT NULL UNIQUE,
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            last_used_at TEXT,
-            revoked_at TEXT
-        );
-        CREATE INDEX api_keys_user ON api_keys(user_id);
-        """,
-    )
-
-
-def _m002_documents(db: sqlite3.Connection) -> None:
-    _run_statements(
-        db,
-        f"""
-        CREATE TABLE collections (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL,
-            description TEXT NOT NULL DEFAULT '',
-            owner_id INTEGER NOT NULL REFERENCES users(id),
-            sensitivity TEXT NOT NULL DEFAULT 'internal'
-                CHECK (sensitivity IN ('public', 'internal', 'sensitive', 'secret')),
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            UNIQUE (owner_id, name)
-        );
-        CREATE TABLE documents (
-            id INTEGER PRIMARY KEY,
-            collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
-            name TEXT NOT NULL,
-            sha256 TEXT NOT NULL,
-            size INTEGER NOT NULL,
-            format TEXT,
-            pages INTEGER,
-            status TEXT NOT NULL CHECK (status IN ('pending', 'indexed', 'failed')),
-            error TEXT,
-            error_code TEXT,
-            warnings TEXT NOT NULL DEFAULT '[]',
-            chunks INTEGER NOT NULL DEFAULT 0,
-            job_id TEXT,
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            UNIQUE (collection_id, name)
-        );
-        CREATE INDEX documents_sha ON documents(sha256);
-        CREATE TABLE chunks (
-            id INTEGER PRIMARY KEY,
-            document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-            collection_id INTEGER NOT NULL,
-            ordinal INTEGER NOT NULL,
-            text TEXT NOT NULL,
-            page INTEGER,
-            heading TEXT NOT NULL DEFAULT '',
-            char_start INTEGER NOT NULL,
-            char_end INTEGER NOT NULL,
-            tokens INTEGER NOT NULL
-        );
-        CREATE INDEX chunks_document ON chunks(document_id);
-        CREATE VIRTUAL TABLE chunks_fts USING fts5(
-            body, content='', contentless_delete=1,
-            tokenize='unicode61 remove_diacritics 2'
-        );
-        CREATE VIRTUAL TABLE chunks_vec USING vec0(
-            chunk_id INTEGER PRIMARY KEY,
-            collection_id INTEGER,
-            embedding float[{EMBEDDING_DIM}] distance_metric=cosine
-        );
-        CREATE TABLE jobs (
-            id TEXT PRIMARY KEY,
-            kind TEXT NOT NULL,
-            owner_id INTEGER REFERENCES users(id),
-            collection_id INTEGER REFERENCES collections(id) ON DELETE CASCADE,
-            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
-            total INTEGER NOT NULL DEFAULT 0,
-            done INTEGER NOT NULL DEFAULT 0,
-            error TEXT,
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        )
-        """,
-    )
-
-
-def _m003_vector_log(db: sqlite3.Connection) -> None:
-    # Vectors added ('add') and removed ('del'), in commit order: how each process keeps its
-    # RAM copy of the vectors in step (store/vectors.py).
-    _run_statements(
-        db,
-        """
-        CREATE TABLE vector_log (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            chunk_id INTEGER NOT NULL,
-            op TEXT NOT NULL CHECK (op IN ('add', 'del'))
-        )
-        """,
-    )
-
-
-def _m004_vocabulary(db: sqlite3.Connection) -> None:
-    # Document frequency of each indexed term, to leave out the terms that are everywhere.
-    db.execute("CREATE VIRTUAL TABLE chunks_vocab USING fts5vocab(chunks_fts, row)")
-
-
-def _m005_usage(db: sqlite3.Connection) -> None:
-    _run_statements(
-        db,
-        """
-        CREATE TABLE usage_daily (
-            day TEXT NOT NULL,
-            model TEXT NOT NULL,
-            requests INTEGER NOT NULL DEFAULT 0,
-            prompt_tokens INTEGER NOT NULL DEFAULT 0,
-            completion_tokens INTEGER NOT NULL DEFAULT 0,
-            energy_joules REAL NOT NULL DEFAULT 0,
-            PRIMARY KEY (day, model)
-        )
-        """,
-    )
-
-
-def _m006_meetings(db: sqlite3.Connection) -> None:
-    _run_statements(
-        db,
-        """
-        CREATE TABLE meetings (
-            id INTEGER PRIMARY KEY,
-            owner_id INTEGER NOT NULL REFERENCES users(id),
-            title TEXT NOT NULL,
-            language TEXT,
-            speakers_expected INTEGER,
-            status TEXT NOT NULL CHECK (status IN ('pending', 'transcribed', 'failed')),
-            error TEXT,
-            error_code TEXT,
-            duration REAL,
-            audio_name TEXT NOT NULL,
-            audio_sha256 TEXT,
-            sensitivity TEXT NOT NULL DEFAULT 'internal'
-                CHECK (sensitivity IN ('public', 'internal', 'sensitive', 'secret')),
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        );
-        CREATE TABLE meeting_segments (
-            id INTEGER PRIMARY KEY,
-            meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
-            ordinal INTEGER NOT NULL,
-            start REAL NOT NULL,
-            end REAL NOT NULL,
-            speaker TEXT NOT NULL,
-            text TEXT NOT NULL,
-            words TEXT NOT NULL DEFAULT '[]'
-        );
-        CREATE INDEX meeting_segments_meeting ON meeting_segments(meeting_id);
-        CREATE TABLE meeting_speakers (
-            meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
-            label TEXT NOT NULL,
-            name TEXT NOT NULL,
-            PRIMARY KEY (meeting_id, label)
-        );
-        ALTER TABLE jobs ADD COLUMN meeting_id INTEGER REFERENCES meetings(id) ON DELETE CASCADE
-        """,
-    )
-
-
-def _m007_meeting_documents(db: sqlite3.Connection) -> None:
-    # The document under which a meeting's transcript is indexed for search and questions.
-    db.execute(
-        "ALTER TABLE meetings ADD COLUMN document_id INTEGER REFERENCES documents(id) "
-        "ON DELETE SET NULL"
-    )
-
-
-def _m008_minutes(db: sqlite3.Connection) -> None:
-    db.execute(
-        "CREATE TABLE meeting_minutes (meeting_id INTEGER PRIMARY KEY REFERENCES meetings(id) "
-        "ON DELETE CASCADE, content TEXT NOT NULL, model TEXT NOT NULL, created_at TEXT NOT NULL "
-        "DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
-    )
-
-
-def _m009_access(db: sqlite3.Connection) -> None:
-    # People, groups, grants, personal data, audit and quotas (docs/access.md).
-    _run_statements(
-        db,
-        """
-        ALTER TABLE users ADD COLUMN password_hash TEXT;
-        ALTER TABLE api_keys ADD COLUMN expires_at TEXT;
-        CREATE TABLE groups (
-            id INTEGER PRIMARY KEY,
-            name TEXT NOT NULL UNIQUE,
-            description TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        );
-        CREATE TABLE group_members (
-            group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
-            user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
-            member_group_id INTEGER REFERENCES groups(id) ON DELETE CASCADE,
-            CHECK ((user_id IS NULL) != (member_group_id IS NULL)),
-            UNIQUE (group_id, user_id, member_group_id)
-        );
-        CREATE INDEX group_members_user ON group_members(user_id);
-        CREATE INDEX group_members_group ON group_members(member_group_id);
-        CREATE TABLE grants (
-            id INTEGER PRIMARY KEY,
-            resource_type TEXT NOT NULL CHECK (resource_type IN ('collection', 'meeting')),
-            resource_id INTEGER NOT NULL,
-            subject_type TEXT NOT NULL CHECK (subject_type IN ('user', 'group')),
-            subject_id INTEGER NOT NULL,
-            permission TEXT NOT NULL CHECK (permission IN ('read', 'write', 'manage', 'deny')),
-            granted_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            UNIQUE (resource_type, resource_id, subject_type, subject_id)
-        );
-        CREATE INDEX grants_subject ON grants(subject_type, subject_id);
-        CREATE TRIGGER grants_of_collection AFTER DELETE ON collections BEGIN
-            DELETE FROM grants WHERE resource_type = 'collection' AND resource_id = OLD.id;
-        END;
-        CREATE TRIGGER grants_of_meeting AFTER DELETE ON meetings BEGIN
-            DELETE FROM grants WHERE resource_type = 'meeting' AND resource_id = OLD.id;
-        END;
-        CREATE TRIGGER grants_to_user AFTER DELETE ON users BEGIN
-            DELETE FROM grants WHERE subject_type = 'user' AND subject_id = OLD.id;
-        END;
-        CREATE TRIGGER grants_to_group AFTER DELETE ON groups BEGIN
-            DELETE FROM grants WHERE subject_type = 'group' AND subject_id = OLD.id;
-            DELETE FROM quotas WHERE subject_type = 'group' AND subject_id = OLD.id;
-        END;
-        ALTER TABLE collections ADD COLUMN meeting_id INTEGER REFERENCES meetings(id)
-            ON DELETE CASCADE;
-        ALTER TABLE collections ADD COLUMN pii_policy TEXT NOT NULL DEFAULT 'report'
-            CHECK (pii_policy IN ('report', 'mask'));
-        ALTER TABLE documents ADD COLUMN pii TEXT NOT NULL DEFAULT '{}';
-        CREATE TABLE audit_log (
-            id INTEGER PRIMARY KEY,
-            at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            user_id INTEGER,
-            user_name TEXT,
-            key_id INTEGER,
-            action TEXT NOT NULL,
-            status INTEGER NOT NULL DEFAULT 200,
-            model TEXT,
-            query TEXT,
-            resources TEXT NOT NULL DEFAULT '[]'
-        );
-        CREATE INDEX audit_log_at ON audit_log(at);
-        CREATE INDEX audit_log_user ON audit_log(user_id);
-        CREATE TABLE quotas (
-            subject_type TEXT NOT NULL CHECK (subject_type IN ('key', 'group')),
-            subject_id INTEGER NOT NULL,
-            requests_per_minute INTEGER,
-            tokens_per_day INTEGER,
-            PRIMARY KEY (subject_type, subject_id)
-        );
-        CREATE TABLE usage_by_key (
-            day TEXT NOT NULL,
-            key_id INTEGER NOT NULL,
-            user_id INTEGER NOT NULL,
-            tokens INTEGER NOT NULL DEFAULT 0,
-            PRIMARY KEY (day, user_id, key_id)
-        )
-        """,
-    )
-
-
-def _m010_web(db: sqlite3.Connection) -> None:
-    # The web interface: sessions (cookie digests, never the cookie itself) and each
-    # person's conversations. Both go with their user.
-    _run_statements(
-        db,
-        """
-        CREATE TABLE web_sessions (
-            id TEXT PRIMARY KEY,
-            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            key_id INTEGER REFERENCES api_keys(id) ON DELETE CASCADE,
-            csrf TEXT NOT NULL,
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            expires_at TEXT NOT NULL
-        );
-        CREATE INDEX web_sessions_user ON web_sessions(user_id);
-        CREATE TABLE conversations (
-            id INTEGER PRIMARY KEY,
-            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-            title TEXT NOT NULL,
-            model TEXT NOT NULL DEFAULT '',
-            sources TEXT NOT NULL DEFAULT '{}',
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
-            updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        );
-        CREATE INDEX conversations_user ON conversations(user_id, updated_at);
-        CREATE TABLE conversation_messages (
-            id INTEGER PRIMARY KEY,
-            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-            content TEXT NOT NULL,
-            citations TEXT NOT NULL DEFAULT '[]',
-            model TEXT NOT NULL DEFAULT '',
-            created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        );
-        CREATE INDEX conversation_messages_conversation
-            ON conversation_messages(conversation_id);
-        """,
-    )
-
-
-def _m011_job_params(db: sqlite3.Connection) -> None:
-    # What a job needs beyond its kind and subject (the model chosen for minutes), as JSON,
-    # so a job resumed after a restart runs as it was asked.
-    db.execute("ALTER TABLE jobs ADD COLUMN params TEXT NOT NULL DEFAULT '{}'")
-
-
-MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
-    ("001_identity", _m001_identity),
-    ("002_documents", _m002_documents),
-    ("003_vector_log", _m003_vector_log),
-    ("004_vocabulary", _m004_vocabulary),
-    ("005_usage", _m005_usage),
-    ("006_meetings", _m006_meetings),
-    ("007_meeting_documents", _m007_meeting_documents),
-    ("008_minutes", _m008_minutes),
-    ("009_access", _m009_access),
-    ("010_web", _m010_web),
-    ("011_job_params", _m011_job_params),
-]
+__all__ = ["EMBEDDING_DIM", "Database"]
 
 
 class Database:
@@ -393,6 +42,7 @@ class Database:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
+            self._local.depth = 0
         return conn
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
@@ -401,24 +51,41 @@ class Database:
     def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
         return self._connect().execute(sql, params).fetchone()
 
+    def scalar(self, sql: str, params: tuple | dict = ()):
+        """The first column of the first row (None without a row)."""
+        row = self.query_one(sql, params)
+        return row[0] if row is not None else None
+
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: committed on success, rolled back on any error."""
+        """A write transaction: committed on success, rolled back on any error. Nested on
+        the same thread, it joins the outer one (committed or rolled back with it)."""
         conn = self._connect()
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield conn
+            finally:
+                self._local.depth -= 1
+            return
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
             try:
                 yield conn
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
+            else:
+                conn.execute("COMMIT")
+            finally:
+                self._local.depth = 0
 
     def migrate(self) -> list[str]:
         with self.write() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT "
-                "NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))"
+                f"NOT NULL DEFAULT ({NOW}))"
             )
             done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
             applied = []

@@ -1,4 +1,4 @@
-"""Collections, documents, chunks, their full-text and vector rows, and ingestion jobs.
+"""Collections, documents, chunks, and their full-text and vector rows.
 
 Every statement that reads chunks takes the set of collection ids the caller may read and
 applies it inside the query, before ranking and ``LIMIT``: nothing outside that set is
@@ -8,12 +8,21 @@ ever scored, counted or returned.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
 
 from greffier.store.database import Database
+from greffier.store.records import (
+    Candidate,
+    Chunk,
+    ChunkRow,
+    ChunkSource,
+    Collection,
+    Document,
+    from_row,
+)
+from greffier.store.sqlite import NOW, id_list
 from greffier.store.vectors import LOG_KEEP, VectorIndex
 
 # Lexical search leaves out terms found in more than COMMON_SHARE of the chunks, and in
@@ -22,29 +31,27 @@ COMMON_SHARE = 0.05
 COMMON_MIN = 2000
 
 
-@dataclass(frozen=True)
-class ChunkRow:
-    ordinal: int
-    text: str
-    page: int | None
-    heading: str
-    char_start: int
-    char_end: int
-    tokens: int
-    index_text: str  # what full-text search indexes (stemmed)
-    vector: np.ndarray
+_COLLECTION = (
+    "SELECT c.*, (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS documents "
+    "FROM collections c"
+)
 
 
-@dataclass(frozen=True)
-class Candidate:
-    chunk_id: int
-    rank: int
-    score: float
+def _collection(row) -> Collection:
+    return from_row(Collection, row)
 
 
-def _ids(values: Iterable[int]) -> str:
-    # Integers only, never user text: safe to inline, and vec0's KNN needs a literal IN list.
-    return ",".join(str(int(v)) for v in values) or "NULL"
+def _document(row) -> Document:
+    return from_row(
+        Document,
+        row,
+        warnings=json.loads(row["warnings"]),
+        personal_data=json.loads(row["pii"]),
+    )
+
+
+def _chunk(row) -> Chunk:
+    return from_row(Chunk, row)
 
 
 class DocumentStore:
@@ -78,30 +85,23 @@ class DocumentStore:
                 f"UPDATE collections SET {columns} WHERE id = ?", (*fields.values(), collection_id)
             )
 
-    def meeting_collection(self, meeting_id: int):
-        return self.db.query_one("SELECT * FROM collections WHERE meeting_id = ?", (meeting_id,))
+    def meeting_collection(self, meeting_id: int) -> Collection | None:
+        row = self.db.query_one(f"{_COLLECTION} WHERE c.meeting_id = ?", (meeting_id,))
+        return _collection(row) if row else None
 
-    def collection_by_name(self, owner_id: int, name: str):
-        return self.db.query_one(
-            "SELECT * FROM collections WHERE owner_id = ? AND name = ?", (owner_id, name)
+    def collection_by_name(self, owner_id: int, name: str) -> Collection | None:
+        row = self.db.query_one(
+            f"{_COLLECTION} WHERE c.owner_id = ? AND c.name = ?", (owner_id, name)
         )
+        return _collection(row) if row else None
 
-    def collection(self, collection_id: int):
-        return self.db.query_one(
-            "SELECT c.*, (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) "
-            "AS documents FROM collections c WHERE c.id = ?",
-            (collection_id,),
-        )
+    def collection(self, collection_id: int) -> Collection | None:
+        row = self.db.query_one(f"{_COLLECTION} WHERE c.id = ?", (collection_id,))
+        return _collection(row) if row else None
 
-    def collections(self, ids: Sequence[int]):
-        return self.db.query(
-            "SELECT c.*, (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) "
-            f"AS documents FROM collections c WHERE c.id IN ({_ids(ids)}) ORDER BY c.id"
-        )
-
-    def sensitivities(self, ids: Sequence[int]) -> dict[int, str]:
-        rows = self.db.query(f"SELECT id, sensitivity FROM collections WHERE id IN ({_ids(ids)})")
-        return {r[0]: r[1] for r in rows}
+    def collections(self, ids: Sequence[int]) -> list[Collection]:
+        rows = self.db.query(f"{_COLLECTION} WHERE c.id IN ({id_list(ids)}) ORDER BY c.id")
+        return [_collection(r) for r in rows]
 
     def delete_collection(self, collection_id: int) -> list[str]:
         """Delete a collection and everything derived; return the sha256 of its files."""
@@ -124,18 +124,25 @@ class DocumentStore:
 
     # --- documents ---------------------------------------------------------------------
 
-    def document(self, document_id: int):
-        return self.db.query_one("SELECT * FROM documents WHERE id = ?", (document_id,))
+    def document(self, document_id: int) -> Document | None:
+        row = self.db.query_one("SELECT * FROM documents WHERE id = ?", (document_id,))
+        return _document(row) if row else None
 
-    def document_by_name(self, collection_id: int, name: str):
-        return self.db.query_one(
+    def document_by_name(self, collection_id: int, name: str) -> Document | None:
+        row = self.db.query_one(
             "SELECT * FROM documents WHERE collection_id = ? AND name = ?", (collection_id, name)
         )
+        return _document(row) if row else None
 
-    def documents(self, collection_id: int):
-        return self.db.query(
+    def documents(self, collection_id: int) -> list[Document]:
+        rows = self.db.query(
             "SELECT * FROM documents WHERE collection_id = ? ORDER BY name", (collection_id,)
         )
+        return [_document(r) for r in rows]
+
+    def documents_of_job(self, job_id: str) -> list[Document]:
+        rows = self.db.query("SELECT * FROM documents WHERE job_id = ? ORDER BY id", (job_id,))
+        return [_document(r) for r in rows]
 
     def upsert_pending(
         self, collection_id: int, name: str, sha256: str, size: int, job_id: str
@@ -149,8 +156,7 @@ class DocumentStore:
             if row:
                 conn.execute(
                     "UPDATE documents SET sha256 = ?, size = ?, status = 'pending', error = NULL,"
-                    " error_code = NULL, job_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ',"
-                    " 'now') WHERE id = ?",
+                    f" error_code = NULL, job_id = ?, updated_at = {NOW} WHERE id = ?",
                     (sha256, size, job_id, row[0]),
                 )
                 return row[0]
@@ -160,11 +166,12 @@ class DocumentStore:
                 (collection_id, name, sha256, size, job_id),
             ).lastrowid
 
-    def pending_documents(self, job_id: str):
-        return self.db.query(
+    def pending_documents(self, job_id: str) -> list[Document]:
+        rows = self.db.query(
             "SELECT * FROM documents WHERE job_id = ? AND status = 'pending' ORDER BY id",
             (job_id,),
         )
+        return [_document(r) for r in rows]
 
     def replace_chunks(
         self,
@@ -216,7 +223,7 @@ class DocumentStore:
             conn.execute(
                 "UPDATE documents SET status = 'indexed', format = ?, pages = ?, warnings = ?,"
                 " chunks = ?, pii = ?, error = NULL, error_code = NULL,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                f" updated_at = {NOW} WHERE id = ?",
                 (
                     fmt,
                     pages,
@@ -237,7 +244,7 @@ class DocumentStore:
             self._delete_chunk_rows(conn, old)
             conn.execute(
                 "UPDATE documents SET status = 'failed', error_code = ?, error = ?, chunks = 0,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                f" updated_at = {NOW} WHERE id = ?",
                 (code, message, document_id),
             )
 
@@ -257,10 +264,11 @@ class DocumentStore:
             conn.execute("DELETE FROM documents WHERE id = ?", (document_id,))
             return row[0]
 
-    def chunks_of(self, document_id: int):
-        return self.db.query(
+    def chunks_of(self, document_id: int) -> list[Chunk]:
+        rows = self.db.query(
             "SELECT * FROM chunks WHERE document_id = ? ORDER BY ordinal", (document_id,)
         )
+        return [_chunk(r) for r in rows]
 
     def sha_in_use(self, sha256: str) -> bool:
         return self.db.query_one("SELECT 1 FROM documents WHERE sha256 = ?", (sha256,)) is not None
@@ -269,7 +277,7 @@ class DocumentStore:
     def _delete_chunk_rows(conn, chunk_ids: Sequence[int]) -> None:
         if not chunk_ids:
             return
-        ids = _ids(chunk_ids)
+        ids = id_list(chunk_ids)
         conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({ids})")
         conn.execute(f"DELETE FROM chunks_vec WHERE chunk_id IN ({ids})")
         conn.execute(f"DELETE FROM chunks WHERE id IN ({ids})")
@@ -314,7 +322,7 @@ class DocumentStore:
         rows = self.db.query(
             "SELECT c.id, bm25(chunks_fts) AS score FROM chunks_fts "
             "JOIN chunks c ON c.id = chunks_fts.rowid "
-            f"WHERE chunks_fts MATCH ? AND c.collection_id IN ({_ids(collection_ids)}) "
+            f"WHERE chunks_fts MATCH ? AND c.collection_id IN ({id_list(collection_ids)}) "
             "ORDER BY score LIMIT ?",
             (match, limit),
         )
@@ -333,55 +341,23 @@ class DocumentStore:
         """The same search answered by sqlite-vec itself (slower; kept for comparison)."""
         rows = self.db.query(
             "SELECT chunk_id, distance FROM chunks_vec WHERE embedding MATCH ? AND k = ? "
-            f"AND collection_id IN ({_ids(collection_ids)}) ORDER BY distance",
+            f"AND collection_id IN ({id_list(collection_ids)}) ORDER BY distance",
             (vector.astype(np.float32).tobytes(), limit),
         )
         return [Candidate(r[0], i + 1, 1.0 - r[1]) for i, r in enumerate(rows)]
 
-    def chunks_with_documents(self, chunk_ids: Sequence[int]):
-        return self.db.query(
-            "SELECT c.*, d.name AS document_name, d.collection_id AS collection, "
+    def chunks_with_documents(self, chunk_ids: Sequence[int]) -> dict[int, ChunkSource]:
+        """The chunks found by a search, by id, with where they come from."""
+        rows = self.db.query(
+            "SELECT c.*, d.name AS document_name, "
             "CASE WHEN col.meeting_id IS NULL THEN col.name ELSE 'Réunions' END "
             "AS collection_name, col.meeting_id FROM chunks c "
             "JOIN documents d ON d.id = c.document_id "
-            f"JOIN collections col ON col.id = d.collection_id WHERE c.id IN ({_ids(chunk_ids)})"
+            f"JOIN collections col ON col.id = d.collection_id WHERE c.id IN ({id_list(chunk_ids)})"
         )
-
-    # --- jobs ----------------------------------------------------------------------------
-
-    def create_job(
-        self, job_id: str, kind: str, owner_id: int | None, collection_id: int, total: int
-    ) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO jobs (id, kind, owner_id, collection_id, status, total) "
-                "VALUES (?, ?, ?, ?, 'queued', ?)",
-                (job_id, kind, owner_id, collection_id, total),
+        return {
+            r["id"]: ChunkSource(
+                _chunk(r), r["document_name"], r["collection_name"], r["meeting_id"]
             )
-
-    def update_job(self, job_id: str, **fields) -> None:
-        allowed = {"status", "done", "total", "error"}
-        if not fields or set(fields) - allowed:
-            raise ValueError(f"unknown job fields: {set(fields) - allowed}")
-        sets = ", ".join(f"{k} = ?" for k in fields)
-        with self.db.write() as conn:
-            conn.execute(
-                f"UPDATE jobs SET {sets}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                "WHERE id = ?",
-                (*fields.values(), job_id),
-            )
-
-    def job(self, job_id: str):
-        return self.db.query_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
-
-    def unfinished_jobs(self):
-        return self.db.query(
-            "SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created_at"
-        )
-
-    def job_documents(self, job_id: str):
-        return self.db.query(
-            "SELECT id, name, status, error_code, error, chunks, warnings FROM documents "
-            "WHERE job_id = ? ORDER BY id",
-            (job_id,),
-        )
+            for r in rows
+        }

@@ -1,14 +1,15 @@
-"""What the database still holds about a person: the rows an erasure must leave at zero."""
+"""What the database still holds about a person: the rows an erasure must leave at zero.
+
+Read-only: this is the census that proves an erasure, so it reads every table that can
+hold something of a person. The deleting is done by each table's own store.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from greffier.store.database import Database
-
-
-def _ids(values: Sequence[int]) -> str:
-    return ",".join(str(int(v)) for v in values) or "NULL"
+from greffier.store.sqlite import id_list
 
 
 class ErasureStore:
@@ -26,23 +27,19 @@ class ErasureStore:
     def derived(self, collection_ids: Sequence[int], meeting_ids: Sequence[int]):
         """Chunk ids and file hashes derived from these collections and meetings."""
         where = (
-            f"collection_id IN ({_ids(collection_ids)}) OR collection_id IN (SELECT id FROM "
-            f"collections WHERE meeting_id IN ({_ids(meeting_ids)}))"
+            f"collection_id IN ({id_list(collection_ids)}) OR collection_id IN (SELECT id FROM "
+            f"collections WHERE meeting_id IN ({id_list(meeting_ids)}))"
         )
         chunks = [r[0] for r in self.db.query(f"SELECT id FROM chunks WHERE {where}")]
         files = [r[0] for r in self.db.query(f"SELECT sha256 FROM documents WHERE {where}")]
         audio = [
             r[0]
             for r in self.db.query(
-                f"SELECT audio_sha256 FROM meetings WHERE id IN ({_ids(meeting_ids)}) "
+                f"SELECT audio_sha256 FROM meetings WHERE id IN ({id_list(meeting_ids)}) "
                 "AND audio_sha256 IS NOT NULL"
             )
         ]
         return chunks, files, audio
-
-    def remove_jobs(self, user_id: int) -> None:
-        with self.db.write() as conn:
-            conn.execute("DELETE FROM jobs WHERE owner_id = ?", (user_id,))
 
     def remaining(
         self,
@@ -53,7 +50,7 @@ class ErasureStore:
         chunk_ids: Sequence[int],
     ) -> dict[str, int]:
         """Rows left that belong to or name the person, table by table."""
-        c, m, k = _ids(collection_ids), _ids(meeting_ids), _ids(chunk_ids)
+        c, m, k = id_list(collection_ids), id_list(meeting_ids), id_list(chunk_ids)
         checks = {
             "users": ("SELECT count(*) FROM users WHERE id = ? OR name = ?", (user_id, name)),
             "api_keys": ("SELECT count(*) FROM api_keys WHERE user_id = ?", (user_id,)),
@@ -95,7 +92,4 @@ class ErasureStore:
             # The web interface's history (its messages go with each conversation).
             "conversations": ("SELECT count(*) FROM conversations WHERE user_id = ?", (user_id,)),
         }
-        counts = {
-            table: self.db.query_one(sql, params)[0] for table, (sql, params) in checks.items()
-        }
-        return counts
+        return {table: self.db.scalar(sql, params) for table, (sql, params) in checks.items()}

@@ -3,54 +3,16 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from greffier.store.database import Database
+from greffier.store.records import KeyRecord, UserRecord, from_row
+from greffier.store.sqlite import NOW
 
 
 def digest(key: str) -> str:
     # Keys are 256-bit random tokens: a fast hash is enough (no dictionary to fear),
     # and it keeps the per-request check to one indexed lookup.
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class KeyRecord:
-    id: int
-    user_id: int
-    user: str
-    role: str
-    label: str
-    prefix: str
-    created_at: str
-    last_used_at: str | None
-    revoked_at: str | None
-    user_disabled_at: str | None
-    expires_at: str | None = None
-
-    @property
-    def expired(self) -> bool:
-        return self.expires_at is not None and self.expires_at <= _now()
-
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None and self.user_disabled_at is None and not self.expired
-
-
-@dataclass(frozen=True)
-class UserRecord:
-    id: int
-    name: str
-    role: str
-    created_at: str
-    disabled_at: str | None
-    has_password: bool
-
-
-def _now() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 _SELECT_KEYS = """
@@ -66,8 +28,12 @@ _SELECT_USERS = """
 """
 
 
-def _record(row) -> KeyRecord:
-    return KeyRecord(**dict(row))
+def _key(row) -> KeyRecord:
+    return from_row(KeyRecord, row)
+
+
+def _user(row) -> UserRecord:
+    return from_row(UserRecord, row, has_password=bool(row["has_password"]))
 
 
 class IdentityStore:
@@ -83,9 +49,6 @@ class IdentityStore:
                 "INSERT INTO users (name, role) VALUES (?, ?)", (name, role)
             ).lastrowid
 
-    def role(self, user_id: int) -> str:
-        return self.db.query_one("SELECT role FROM users WHERE id = ?", (user_id,))[0]
-
     def add_key(
         self, user_id: int, key: str, label: str, prefix: str, expires_at: str | None = None
     ) -> int:
@@ -98,20 +61,20 @@ class IdentityStore:
 
     def key(self, key_id: int) -> KeyRecord | None:
         row = self.db.query_one(_SELECT_KEYS + " WHERE k.id = ?", (key_id,))
-        return _record(row) if row else None
+        return _key(row) if row else None
 
     # --- users ---------------------------------------------------------------------------
 
     def user(self, user_id: int) -> UserRecord | None:
         row = self.db.query_one(_SELECT_USERS + " WHERE id = ?", (user_id,))
-        return UserRecord(**dict(row)) if row else None
+        return _user(row) if row else None
 
     def user_by_name(self, name: str) -> UserRecord | None:
         row = self.db.query_one(_SELECT_USERS + " WHERE name = ?", (name,))
-        return UserRecord(**dict(row)) if row else None
+        return _user(row) if row else None
 
     def users(self) -> list[UserRecord]:
-        return [UserRecord(**dict(r)) for r in self.db.query(_SELECT_USERS + " ORDER BY id")]
+        return [_user(r) for r in self.db.query(_SELECT_USERS + " ORDER BY id")]
 
     def create_user(self, name: str, role: str) -> int:
         with self.db.write() as conn:
@@ -120,7 +83,8 @@ class IdentityStore:
             ).lastrowid
 
     def update_user(self, user_id: int, **fields) -> None:
-        assert set(fields) <= {"role", "disabled_at", "password_hash"}
+        if not fields or set(fields) - {"role", "disabled_at", "password_hash"}:
+            raise ValueError(f"unknown user fields: {set(fields)}")
         columns = ", ".join(f"{name} = ?" for name in fields)
         with self.db.write() as conn:
             conn.execute(f"UPDATE users SET {columns} WHERE id = ?", (*fields.values(), user_id))
@@ -135,13 +99,12 @@ class IdentityStore:
 
     def find_key(self, key: str) -> KeyRecord | None:
         row = self.db.query_one(_SELECT_KEYS + " WHERE k.sha256 = ?", (digest(key),))
-        return _record(row) if row else None
+        return _key(row) if row else None
 
     def touch_key(self, key_id: int) -> None:
         with self.db.write() as conn:
             conn.execute(
-                "UPDATE api_keys SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                "WHERE id = ?",
+                f"UPDATE api_keys SET last_used_at = {NOW} WHERE id = ?",
                 (key_id,),
             )
 
@@ -150,20 +113,18 @@ class IdentityStore:
             rows = self.db.query(_SELECT_KEYS + " ORDER BY k.id")
         else:
             rows = self.db.query(_SELECT_KEYS + " WHERE k.user_id = ? ORDER BY k.id", (user_id,))
-        return [_record(r) for r in rows]
+        return [_key(r) for r in rows]
 
     def revoke_key(self, key_id: int) -> bool:
         with self.db.write() as conn:
             cursor = conn.execute(
-                "UPDATE api_keys SET revoked_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
-                "WHERE id = ? AND revoked_at IS NULL",
+                f"UPDATE api_keys SET revoked_at = {NOW} WHERE id = ? AND revoked_at IS NULL",
                 (key_id,),
             )
             return cursor.rowcount == 1
 
     def count_active_admin_keys(self) -> int:
-        row = self.db.query_one(
+        return self.db.scalar(
             "SELECT count(*) FROM api_keys k JOIN users u ON u.id = k.user_id "
             "WHERE u.role = 'admin' AND k.revoked_at IS NULL AND u.disabled_at IS NULL"
         )
-        return row[0]

@@ -1,14 +1,19 @@
-"""Meetings: the recording's metadata, timed transcript segments and speaker names."""
+"""Meetings: the recording's metadata, timed transcript segments, speaker names, minutes."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 
-from greffier.models.backends.base import Segment
 from greffier.store.database import Database
+from greffier.store.records import Meeting, StoredMinutes, TranscriptSegment, from_row
+from greffier.store.sqlite import NOW, id_list
 
-_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+_UPDATABLE = frozenset({"title", "sensitivity"})
+
+
+def _meeting(row) -> Meeting:
+    return from_row(Meeting, row)
 
 
 class MeetingStore:
@@ -24,43 +29,51 @@ class MeetingStore:
         audio_name: str,
         audio_sha256: str,
         duration: float,
-        job_id: str,
+        sensitivity: str = "internal",
     ) -> int:
         with self.db.write() as conn:
-            meeting_id = conn.execute(
+            return conn.execute(
                 "INSERT INTO meetings (owner_id, title, language, speakers_expected, status,"
-                " audio_name, audio_sha256, duration) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?)",
-                (owner_id, title, language, speakers, audio_name, audio_sha256, duration),
+                " audio_name, audio_sha256, duration, sensitivity)"
+                " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                (
+                    owner_id,
+                    title,
+                    language,
+                    speakers,
+                    audio_name,
+                    audio_sha256,
+                    duration,
+                    sensitivity,
+                ),
             ).lastrowid
-            conn.execute(
-                "INSERT INTO jobs (id, kind, owner_id, meeting_id, status, total) "
-                "VALUES (?, 'meeting', ?, ?, 'queued', 1)",
-                (job_id, owner_id, meeting_id),
-            )
-            return meeting_id
 
-    def get(self, meeting_id: int):
-        return self.db.query_one("SELECT * FROM meetings WHERE id = ?", (meeting_id,))
+    def get(self, meeting_id: int) -> Meeting | None:
+        row = self.db.query_one("SELECT * FROM meetings WHERE id = ?", (meeting_id,))
+        return _meeting(row) if row else None
 
-    def for_job(self, job_id: str):
-        return self.db.query_one(
-            "SELECT m.* FROM meetings m JOIN jobs j ON j.meeting_id = m.id WHERE j.id = ?",
-            (job_id,),
+    def for_document(self, document_id: int) -> int | None:
+        """The meeting whose transcript is indexed as this document, if any."""
+        return self.db.scalar("SELECT id FROM meetings WHERE document_id = ?", (document_id,))
+
+    def listing(self, ids: Sequence[int]) -> list[Meeting]:
+        rows = self.db.query(
+            f"SELECT * FROM meetings WHERE id IN ({id_list(ids)}) ORDER BY created_at DESC"
         )
+        return [_meeting(r) for r in rows]
 
-    def listing(self, ids: list[int]):
-        marks = ",".join(str(int(i)) for i in ids) or "NULL"
-        return self.db.query(
-            f"SELECT * FROM meetings WHERE id IN ({marks}) ORDER BY created_at DESC"
-        )
+    def owned_by(self, owner_id: int) -> list[int]:
+        return [
+            r[0] for r in self.db.query("SELECT id FROM meetings WHERE owner_id = ?", (owner_id,))
+        ]
 
     def update(self, meeting_id: int, **fields) -> None:
-        assert set(fields) <= {"title", "sensitivity"}
+        if not fields or set(fields) - _UPDATABLE:
+            raise ValueError(f"unknown meeting fields: {set(fields) - _UPDATABLE}")
         columns = ", ".join(f"{name} = ?" for name in fields)
         with self.db.write() as conn:
             conn.execute(
-                f"UPDATE meetings SET {columns}, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', "
-                "'now') WHERE id = ?",
+                f"UPDATE meetings SET {columns}, updated_at = {NOW} WHERE id = ?",
                 (*fields.values(), meeting_id),
             )
 
@@ -69,9 +82,9 @@ class MeetingStore:
         meeting_id: int,
         language: str,
         duration: float,
-        segments: Sequence[tuple[str, Segment]],
+        segments: Sequence[TranscriptSegment],
     ) -> None:
-        """Replace the transcript in one transaction: (speaker label, segment) pairs."""
+        """Replace the transcript in one transaction (speaker names are kept apart)."""
         with self.db.write() as conn:
             conn.execute("DELETE FROM meeting_segments WHERE meeting_id = ?", (meeting_id,))
             conn.executemany(
@@ -83,16 +96,16 @@ class MeetingStore:
                         i,
                         s.start,
                         s.end,
-                        speaker,
+                        s.speaker,
                         s.text,
-                        json.dumps([[w.start, w.end, w.text] for w in s.words], ensure_ascii=False),
+                        json.dumps([list(w) for w in s.words], ensure_ascii=False),
                     )
-                    for i, (speaker, s) in enumerate(segments)
+                    for i, s in enumerate(segments)
                 ],
             )
             conn.execute(
                 f"UPDATE meetings SET status = 'transcribed', language = ?, duration = ?,"
-                f" error = NULL, error_code = NULL, updated_at = {_NOW} WHERE id = ?",
+                f" error = NULL, error_code = NULL, updated_at = {NOW} WHERE id = ?",
                 (language, duration, meeting_id),
             )
 
@@ -101,17 +114,21 @@ class MeetingStore:
             conn.execute("DELETE FROM meeting_segments WHERE meeting_id = ?", (meeting_id,))
             conn.execute(
                 f"UPDATE meetings SET status = 'failed', error_code = ?, error = ?,"
-                f" updated_at = {_NOW} WHERE id = ?",
+                f" updated_at = {NOW} WHERE id = ?",
                 (code, message, meeting_id),
             )
 
-    def segments(self, meeting_id: int):
-        return self.db.query(
+    def segments(self, meeting_id: int) -> list[TranscriptSegment]:
+        rows = self.db.query(
             "SELECT s.*, coalesce(n.name, s.speaker) AS speaker_name FROM meeting_segments s "
             "LEFT JOIN meeting_speakers n ON n.meeting_id = s.meeting_id AND n.label = s.speaker "
             "WHERE s.meeting_id = ? ORDER BY s.ordinal",
             (meeting_id,),
         )
+        return [
+            from_row(TranscriptSegment, r, words=[(s, e, w) for s, e, w in json.loads(r["words"])])
+            for r in rows
+        ]
 
     def rename_speaker(self, meeting_id: int, label: str, name: str) -> bool:
         with self.db.write() as conn:
@@ -139,17 +156,8 @@ class MeetingStore:
 
     def audio_in_use(self, sha256: str) -> bool:
         return (
-            self.db.query_one("SELECT 1 FROM meetings WHERE audio_sha256 = ?", (sha256,))
-            is not None
+            self.db.scalar("SELECT 1 FROM meetings WHERE audio_sha256 = ?", (sha256,)) is not None
         )
-
-    def counts(self, meeting_id: int) -> dict[str, int]:
-        return {
-            table: self.db.query_one(
-                f"SELECT count(*) FROM {table} WHERE meeting_id = ?", (meeting_id,)
-            )[0]
-            for table in ("meeting_segments", "meeting_speakers", "jobs")
-        }
 
     def forget_audio(self, meeting_id: int) -> str | None:
         """Mark a meeting's recording deleted; return its sha256 (the caller removes the
@@ -175,41 +183,15 @@ class MeetingStore:
                 "UPDATE meetings SET document_id = ? WHERE id = ?", (document_id, meeting_id)
             )
 
-    def save_minutes(self, meeting_id: int, content: str, model: str) -> None:
+    def save_minutes(self, meeting_id: int, content: dict, model: str) -> None:
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO meeting_minutes (meeting_id, content, model) VALUES (?, ?, ?) "
                 "ON CONFLICT (meeting_id) DO UPDATE SET content = excluded.content, "
-                f"model = excluded.model, created_at = {_NOW}",
-                (meeting_id, content, model),
+                f"model = excluded.model, created_at = {NOW}",
+                (meeting_id, json.dumps(content, ensure_ascii=False), model),
             )
 
-    def minutes(self, meeting_id: int):
-        return self.db.query_one(
-            "SELECT * FROM meeting_minutes WHERE meeting_id = ?", (meeting_id,)
-        )
-
-    def create_job(
-        self, job_id: str, kind: str, owner_id: int, meeting_id: int, params: dict | None = None
-    ) -> None:
-        """A one-step job on a meeting (kind 'minutes'; transcription jobs come with
-        :meth:`create`)."""
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO jobs (id, kind, owner_id, meeting_id, status, total, params) "
-                "VALUES (?, ?, ?, ?, 'queued', 1, ?)",
-                (job_id, kind, owner_id, meeting_id, json.dumps(params or {})),
-            )
-
-    def job_params(self, job_id: str) -> dict:
-        row = self.db.query_one("SELECT params FROM jobs WHERE id = ?", (job_id,))
-        return json.loads(row[0]) if row else {}
-
-    def set_job(self, job_id: str, status: str, error: str | None = None) -> None:
-        """A meeting job has one step: done (1) once it ends, either way."""
-        with self.db.write() as conn:
-            conn.execute(
-                f"UPDATE jobs SET status = ?, error = ?, done = ?, updated_at = {_NOW} "
-                "WHERE id = ?",
-                (status, error, 1 if status in ("done", "failed") else 0, job_id),
-            )
+    def minutes(self, meeting_id: int) -> StoredMinutes | None:
+        row = self.db.query_one("SELECT * FROM meeting_minutes WHERE meeting_id = ?", (meeting_id,))
+        return from_row(StoredMinutes, row, content=json.loads(row["content"])) if row else None

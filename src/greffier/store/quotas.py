@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from greffier.store.access import GROUP_AND_NESTED, MY_GROUPS
 from greffier.store.database import Database
+from greffier.store.records import Quota, from_row
 
 
 class QuotaStore:
@@ -26,20 +27,22 @@ class QuotaStore:
                 (subject_type, subject_id, rpm, tpd),
             )
 
-    def all(self):
-        return self.db.query(
+    def all(self) -> list[Quota]:
+        rows = self.db.query(
             "SELECT q.*, CASE q.subject_type WHEN 'group' THEN (SELECT name FROM groups "
             "WHERE id = q.subject_id) ELSE (SELECT prefix FROM api_keys WHERE id = "
             "q.subject_id) END AS subject FROM quotas q ORDER BY subject_type, subject_id"
         )
+        return [from_row(Quota, r) for r in rows]
 
-    def applying_to(self, user_id: int, key_id: int):
+    def applying_to(self, user_id: int, key_id: int) -> list[Quota]:
         """The quotas on this key and on every group the user is in (directly or not)."""
-        return self.db.query(
+        rows = self.db.query(
             f"{MY_GROUPS} SELECT * FROM quotas WHERE (subject_type = 'key' AND subject_id = "
             ":key) OR (subject_type = 'group' AND subject_id IN (SELECT id FROM my_groups))",
             {"user": user_id, "key": key_id},
         )
+        return [from_row(Quota, r) for r in rows]
 
     def add_tokens(self, day: str, user_id: int, key_id: int, tokens: int) -> None:
         with self.db.write() as conn:
@@ -51,21 +54,19 @@ class QuotaStore:
             )
 
     def tokens_of_key(self, day: str, key_id: int) -> int:
-        row = self.db.query_one(
+        return self.db.scalar(
             "SELECT coalesce(sum(tokens), 0) FROM usage_by_key WHERE day = ? AND key_id = ?",
             (day, key_id),
         )
-        return row[0]
 
     def tokens_of_group(self, day: str, group_id: int) -> int:
         """Tokens used today by every member of the group, nested groups included."""
-        row = self.db.query_one(
+        return self.db.scalar(
             f"{GROUP_AND_NESTED} SELECT coalesce(sum(tokens), 0) FROM usage_by_key "
             "WHERE day = :day AND user_id IN (SELECT user_id FROM group_members "
             "WHERE group_id IN (SELECT id FROM inside))",
             {"outer": group_id, "day": day},
         )
-        return row[0]
 
     def forget_user(self, user_id: int) -> None:
         with self.db.write() as conn:

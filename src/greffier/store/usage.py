@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from greffier.store.database import Database
+from greffier.store.records import UsageDay, from_row
 
 
 class UsageStore:
@@ -22,8 +23,8 @@ class UsageStore:
                 (day, model, prompt_tokens, completion_tokens, joules),
             )
 
-    def since(self, day: str) -> list[dict]:
+    def since(self, day: str) -> list[UsageDay]:
         rows = self.db.query(
             "SELECT * FROM usage_daily WHERE day >= ? ORDER BY day DESC, model", (day,)
         )
-        return [dict(r) for r in rows]
+        return [from_row(UsageDay, r) for r in rows]

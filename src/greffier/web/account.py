@@ -6,17 +6,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from greffier.errors import AuthenticationFailed, InvalidRequest
+from greffier.http.session import SESSION_COOKIE, session_of
 from greffier.web import i18n
-from greffier.web.http import (
-    LANG_COOKIE,
-    SESSION_COOKIE,
-    PageRoute,
-    form_session,
-    local_path,
-    redirect,
-    render,
-    session_of,
-)
+from greffier.web.http import LANG_COOKIE, PageRoute, form_session, local_path, redirect, render
 
 router = APIRouter(route_class=PageRoute)
 
@@ -62,7 +54,7 @@ def sign_in(
     password: str = Form(""),
     next: str = Form("/chat"),
 ) -> Response:
-    sessions = request.app.state.web.sessions
+    sessions = request.app.state.services.sessions
     try:
         if not _same_origin(request):
             raise InvalidRequest("Cross-site sign-in refused.", code="cross_site")
@@ -99,7 +91,7 @@ def sign_in(
 @router.post("/sign-out")
 def sign_out(request: Request, csrf: str = Form("")) -> Response:
     form_session(request, csrf)
-    request.app.state.web.sessions.close(request.cookies[SESSION_COOKIE])
+    request.app.state.services.sessions.close(request.cookies[SESSION_COOKIE])
     response = redirect("/sign-in?signed_out=1")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

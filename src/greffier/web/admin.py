@@ -1,5 +1,4 @@
-"""Administration pages (admins only): users, API keys and, when access control is there,
-groups, quotas and the audit log.
+"""Administration pages (admins only): users, API keys, groups, quotas and the audit log.
 
 Plain HTML forms posted with the session's CSRF token; each action calls the service an
 API route or the CLI would call, and comes back to its page with a notice. A new key is
@@ -28,15 +27,7 @@ router = APIRouter(prefix="/admin", route_class=PageRoute)
 AUDIT_ROWS = 200
 
 
-def sections(services) -> list[str]:
-    found = ["users", "keys"]
-    if getattr(services, "access", None) is not None:
-        found.append("groups")
-    if getattr(services, "quotas", None) is not None:
-        found.append("quotas")
-    if getattr(services, "audit", None) is not None:
-        found.append("audit")
-    return found
+SECTIONS = ("users", "keys", "groups", "quotas", "audit")
 
 
 def _page(
@@ -44,17 +35,17 @@ def _page(
 ) -> Response:
     services = request.app.state.services
     who = request.state.session.principal
-    if section not in sections(services):
+    if section not in SECTIONS:
         section = "users"
-    context: dict = {"users": services.identity.users()}
+    context: dict = {"users": services.identity.users(who)}
     if section == "keys":
-        context["keys"] = services.identity.list_keys()
+        context["keys"] = services.identity.list_keys(who)
     elif section == "groups":
         context["groups"] = services.access.groups(who)
     elif section == "quotas":
         context["quotas"] = services.quotas.quotas(who)
-        context["keys"] = [k for k in services.identity.list_keys() if k.active]
-        context["groups"] = services.access.groups(who) if "groups" in sections(services) else []
+        context["keys"] = [k for k in services.identity.list_keys(who) if k.active]
+        context["groups"] = services.access.groups(who)
     elif section == "audit":
         filters = {
             k: v for k in ("user", "action") if (v := request.query_params.get(k, "").strip())
@@ -74,7 +65,7 @@ def _page(
         "admin.title",
         status_code=status_code,
         section=section,
-        sections=sections(services),
+        sections=SECTIONS,
         **(defaults | context | extra),
     )
 
@@ -105,13 +96,6 @@ def _act(request: Request, csrf: str, section: str, action: Callable[[object], s
     return redirect(f"/admin/{section}?done={done}")
 
 
-def _audit(request: Request, who, action: str, query: str) -> None:
-    """The same audit entries as the admin API's routes write."""
-    audit = getattr(request.app.state.services, "audit", None)
-    if audit is not None:
-        audit.record(who, action, query=query)
-
-
 def _int_or_none(value: str, param: str) -> int | None:
     value = value.strip()
     if not value:
@@ -135,8 +119,7 @@ def create_user(
     identity = request.app.state.services.identity
 
     def action(who) -> str:
-        record = identity.create_user(name, role, password or None)
-        _audit(request, who, "user.create", f"user {record.id}")  # an id, not a name
+        identity.create_user(who, name, role, password or None)
         return "user_created"
 
     return _act(request, csrf, "users", action)
@@ -151,28 +134,16 @@ def update_user(
     password: str = Form(""),
 ) -> Response:
     identity = request.app.state.services.identity
-    sessions_store = request.app.state.web.store
 
     def run(who) -> str:
-        done = change(who)
-        _audit(request, who, "user.change", f"user {user_id}")
-        return done
-
-    def change(who) -> str:
         if action in ("disable", "enable"):
-            if action == "disable" and user_id == who.user_id:
-                raise InvalidRequest("You cannot disable your own account.", param="user_id")
-            identity.update_user(user_id, disabled=action == "disable")
-            if action == "disable":
-                sessions_store.delete_sessions_of(user_id)
+            identity.change_user(who, user_id, disabled=action == "disable")
             return f"user_{action}d"
         if action in ("admin", "member"):
-            if action == "member" and user_id == who.user_id:
-                raise InvalidRequest("You cannot remove your own admin role.", param="user_id")
-            identity.update_user(user_id, role=action)
+            identity.change_user(who, user_id, role=action)
             return "role_changed"
         if action == "password":
-            identity.set_password(user_id, password)
+            identity.change_user(who, user_id, password=password)
             return "password_set"
         raise InvalidRequest(f"Unknown action '{action}'.", param="action")
 
@@ -196,8 +167,9 @@ def create_key(
         uid = _int_or_none(user_id, "user_id")
         if uid is None:
             raise InvalidRequest("Choose the user the key is for.", param="user_id")
-        issued = identity.key_for(uid, label.strip(), _int_or_none(expires_days, "expires_days"))
-        _audit(request, who, "key.create", f"user {uid}, key {issued.record_id}")
+        issued = identity.key_for(
+            who, uid, label.strip(), _int_or_none(expires_days, "expires_days")
+        )
         return _page(request, "keys", 201, new_key=issued.key, notice="admin.done.key_created")
 
     return _act(request, csrf, "keys", action)
@@ -208,8 +180,7 @@ def revoke_key(key_id: int, request: Request, csrf: str = Form("")) -> Response:
     identity = request.app.state.services.identity
 
     def action(who) -> str:
-        identity.revoke_key(key_id)
-        _audit(request, who, "key.revoke", f"key {key_id}")
+        identity.revoke_key(who, key_id)
         return "key_revoked"
 
     return _act(request, csrf, "keys", action)

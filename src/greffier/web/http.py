@@ -9,7 +9,6 @@ page load nothing from anywhere but this server.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from importlib import resources
 from typing import Annotated
@@ -22,13 +21,11 @@ from fastapi.routing import APIRoute
 
 from greffier import __version__
 from greffier.errors import AuthenticationFailed, GreffierError, PermissionDenied
+from greffier.http.session import CSRF_HEADER, SESSION_COOKIE, check_csrf, session_of
 from greffier.services.sessions import Session
 from greffier.web import i18n
 
-SESSION_COOKIE = "greffier_session"
 LANG_COOKIE = "greffier_lang"
-CSRF_HEADER = "x-csrf-token"
-UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # Nothing but this server: no CDN, no web font, no frame, no form posted elsewhere.
 # `blob:` for media lets the recorder play back what it recorded before upload.
@@ -74,36 +71,6 @@ def language(request: Request) -> str:
 # --- sessions ---------------------------------------------------------------------------
 
 
-def _check_csrf(request: Request, session: Session, sent: str | None) -> None:
-    if not sent or not hmac.compare_digest(sent, session.csrf):
-        raise PermissionDenied(
-            "This request did not come from a Greffier page (missing or wrong CSRF token): "
-            "reload the page and try again.",
-            code="csrf_failed",
-        )
-
-
-def session_of(request: Request) -> Session | None:
-    """The session of the request's cookie; None without a cookie. AuthenticationFailed
-    when the cookie no longer opens a session."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    return request.app.state.web.sessions.resolve(token)
-
-
-def api_principal(request: Request):
-    """For ``/v1`` calls made by the web interface's scripts (no Authorization header):
-    the session's principal, after the CSRF header check on state-changing methods.
-    None when the request carries no session cookie."""
-    session = session_of(request)
-    if session is None:
-        return None
-    if request.method in UNSAFE:
-        _check_csrf(request, session, request.headers.get(CSRF_HEADER))
-    return session.principal
-
-
 def page_session(request: Request) -> Session:
     """FastAPI dependency of pages that need a signed-in person."""
     try:
@@ -119,7 +86,7 @@ def page_session(request: Request) -> Session:
 def form_session(request: Request, csrf: str | None) -> Session:
     """The session of a form post, CSRF token checked (hidden field or header)."""
     session = page_session(request)
-    _check_csrf(request, session, csrf or request.headers.get(CSRF_HEADER))
+    check_csrf(session, csrf or request.headers.get(CSRF_HEADER))
     return session
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from greffier.api.routes.models import model_card
+from greffier.models.cards import model_card
 from greffier.web.chat import chat_models
 from greffier.web.http import PageRoute, SignedIn, render
 
@@ -39,7 +39,7 @@ def meeting_page(meeting_id: int, request: Request, session: SignedIn) -> Respon
         "meeting.html",
         "meetings",
         "",
-        title=meeting["title"],
+        title=meeting.title,
         meeting=meeting,
         exports=EXPORTS,
         models=chat_models(services),

@@ -9,16 +9,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from greffier.errors import PermissionDenied
-
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
 def _admin(request: Request):
-    who = request.state.principal
-    if not who.is_admin:
-        raise PermissionDenied("This is for admins.", code="admin_only")
-    return request.app.state.services, who
+    """The services and the caller; each service checks that the caller is an admin."""
+    return request.app.state.services, request.state.principal
 
 
 def _user(record) -> dict:
@@ -55,28 +51,23 @@ class NewKey(BaseModel):
 
 @router.get("/users")
 def list_users(request: Request) -> dict:
-    services, _ = _admin(request)
-    return {"object": "list", "data": [_user(u) for u in services.identity.users()]}
+    services, who = _admin(request)
+    return {"object": "list", "data": [_user(u) for u in services.identity.users(who)]}
 
 
 @router.post("/users", status_code=201)
 def create_user(body: NewUser, request: Request) -> dict:
     services, who = _admin(request)
-    record = services.identity.create_user(body.name, body.role, body.password)
-    services.audit.record(who, "user.create", query=f"user {record.id}")  # an id, not a name
-    return _user(record)
+    return _user(services.identity.create_user(who, body.name, body.role, body.password))
 
 
 @router.patch("/users/{user_id}")
 def change_user(user_id: int, body: UserChange, request: Request) -> dict:
     services, who = _admin(request)
-    if user_id == who.user_id and (body.disabled or body.role == "member"):
-        raise PermissionDenied("Admins cannot disable or demote themselves.", code="self_change")
-    record = services.identity.update_user(user_id, role=body.role, disabled=body.disabled)
-    if body.password is not None:
-        services.identity.set_password(user_id, body.password)
-    services.audit.record(who, "user.change", query=f"user {user_id}")
-    return _user(services.identity.user(user_id) if body.password else record)
+    record = services.identity.change_user(
+        who, user_id, role=body.role, disabled=body.disabled, password=body.password
+    )
+    return _user(record)
 
 
 @router.delete("/users/{user_id}")
@@ -89,33 +80,29 @@ def erase_user(user_id: int, request: Request) -> dict:
 
 @router.get("/users/{user_id}/keys")
 def list_user_keys(user_id: int, request: Request) -> dict:
-    services, _ = _admin(request)
-    services.identity.user(user_id)
-    return {"object": "list", "data": [_key(k) for k in services.identity.list_keys(user_id)]}
+    services, who = _admin(request)
+    return {"object": "list", "data": [_key(k) for k in services.identity.list_keys(who, user_id)]}
 
 
 @router.post("/users/{user_id}/keys", status_code=201)
 def create_key(user_id: int, body: NewKey, request: Request) -> dict:
     """A new key, shown once in `key`."""
     services, who = _admin(request)
-    issued = services.identity.key_for(user_id, body.label, body.expires_days)
-    services.audit.record(who, "key.create", query=f"user {user_id}, key {issued.record_id}")
+    issued = services.identity.key_for(who, user_id, body.label, body.expires_days)
     return {"object": "api_key", "id": issued.record_id, "prefix": issued.prefix, "key": issued.key}
 
 
 @router.post("/keys/{key_id}/rotate", status_code=201)
 def rotate_key(key_id: int, request: Request) -> dict:
     services, who = _admin(request)
-    issued = services.identity.rotate_key(key_id)
-    services.audit.record(who, "key.rotate", query=f"key {key_id} -> {issued.record_id}")
+    issued = services.identity.rotate_key(who, key_id)
     return {"object": "api_key", "id": issued.record_id, "prefix": issued.prefix, "key": issued.key}
 
 
 @router.delete("/keys/{key_id}")
 def revoke_key(key_id: int, request: Request) -> dict:
     services, who = _admin(request)
-    services.identity.revoke_key(key_id)
-    services.audit.record(who, "key.revoke", query=f"key {key_id}")
+    services.identity.revoke_key(who, key_id)
     return {"object": "api_key", "id": key_id, "revoked": True}
 
 
@@ -136,13 +123,13 @@ class Member(BaseModel):
 @router.get("/groups")
 def list_groups(request: Request) -> dict:
     services, who = _admin(request)
-    return {"object": "list", "data": services.access.groups(who)}
+    return {"object": "list", "data": [asdict(g) for g in services.access.groups(who)]}
 
 
 @router.post("/groups", status_code=201)
 def create_group(body: NewGroup, request: Request) -> dict:
     services, who = _admin(request)
-    return services.access.create_group(who, body.name, body.description)
+    return asdict(services.access.create_group(who, body.name, body.description))
 
 
 @router.delete("/groups/{group_id}")
@@ -155,13 +142,13 @@ def delete_group(group_id: int, request: Request) -> dict:
 @router.post("/groups/{group_id}/members")
 def add_member(group_id: int, body: Member, request: Request) -> dict:
     services, who = _admin(request)
-    return services.access.add_member(who, group_id, user=body.user, group=body.group)
+    return asdict(services.access.add_member(who, group_id, user=body.user, group=body.group))
 
 
 @router.delete("/groups/{group_id}/members")
 def remove_member(group_id: int, body: Member, request: Request) -> dict:
     services, who = _admin(request)
-    return services.access.remove_member(who, group_id, user=body.user, group=body.group)
+    return asdict(services.access.remove_member(who, group_id, user=body.user, group=body.group))
 
 
 class Quota(BaseModel):
@@ -176,7 +163,7 @@ class Quota(BaseModel):
 @router.get("/quotas")
 def list_quotas(request: Request) -> dict:
     services, who = _admin(request)
-    return {"object": "list", "data": services.quotas.quotas(who)}
+    return {"object": "list", "data": [asdict(q) for q in services.quotas.quotas(who)]}
 
 
 @router.put("/quotas")
@@ -209,8 +196,8 @@ def audit(
         "until": until,
     }
     if format == "json":
-        entries = list(services.audit.entries(who, limit=limit, **filters))
-        return {"object": "list", "data": entries}
+        entries = services.audit.entries(who, limit=limit, **filters)
+        return {"object": "list", "data": [asdict(e) for e in entries]}
     media = "application/x-ndjson" if format == "jsonl" else "text/csv"
     return StreamingResponse(
         services.audit.export(who, format, **filters),
@@ -221,6 +208,6 @@ def audit(
 
 @router.get("/usage")
 def usage(request: Request, days: int = Query(30, ge=1, le=3660)) -> dict:
-    services, _ = _admin(request)
-    rows = services.usage.totals(days)
-    return {"object": "list", "days": days, "data": rows}
+    services, who = _admin(request)
+    rows = services.usage.totals(who, days)
+    return {"object": "list", "days": days, "data": [asdict(r) for r in rows]}

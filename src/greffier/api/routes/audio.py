@@ -7,7 +7,7 @@ from typing import Literal
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 
-from greffier.services import subtitles
+from greffier.meetings import subtitles
 
 router = APIRouter(prefix="/v1/audio", tags=["audio"])
 

@@ -23,9 +23,8 @@ from greffier.api.errors import sse_error
 from greffier.api.schemas import ChatCompletionRequest, CompletionRequest
 from greffier.errors import GreffierError
 from greffier.models.backends.base import Event, Finished, TextDelta
-from greffier.services.audit import resources_of
+from greffier.services.answering import Retrieval
 from greffier.services.chat import Answer
-from greffier.services.grounding import ground
 
 router = APIRouter(prefix="/v1", tags=["chat"])
 
@@ -79,42 +78,29 @@ async def _unless_disconnected(request: Request, work: Awaitable[Answer]) -> Ans
             return None
 
 
-async def _canned(text: str) -> AsyncIterator[Event]:
-    """An answer Greffier gives itself, without asking a model."""
-    yield TextDelta(text)
-    yield Finished("stop", 0, 0)
-
-
 async def _respond(
     request: Request,
-    body: ChatCompletionRequest | CompletionRequest,
-    generation,
+    stream: bool,
+    include_usage: bool,
+    answer: Callable[[], Awaitable[Answer]],
+    events: Callable[[], AsyncIterator[Event]],
     whole: Callable[[Answer], dict],
     chunk: Callable[[str | None, str | None], dict],
-    canned: str | None = None,
 ):
     """Answer as one JSON object built by ``whole``, or as SSE events built by ``chunk``."""
-    chat = request.app.state.services.chat
-    who = request.state.principal
-    if not body.stream:
-        if canned is not None:
-            return JSONResponse(whole(Answer(canned, "stop", 0, 0)))
-        answer = await _unless_disconnected(request, chat.answer(body.model, generation, who))
-        if answer is None:  # nobody is listening; 499 is the log's "client closed request"
+    if not stream:
+        result = await _unless_disconnected(request, answer())
+        if result is None:  # nobody is listening; 499 is the log's "client closed request"
             return Response(status_code=499)
-        return JSONResponse(whole(answer))
-    if canned is not None:
-        chat.backend_for(body.model)  # an unknown model is still a 404
-        events = _canned(canned)
-    else:
-        events = chat.generate(body.model, generation, who)
+        return JSONResponse(whole(result))
+    events = events()
     try:
         first = await anext(events)
     except BaseException:
         await events.aclose()
         raise
     return StreamingResponse(
-        _stream(events, first, chunk, body.include_usage),
+        _stream(events, first, chunk, include_usage),
         media_type="text/event-stream",
         headers=_SSE_HEADERS,
     )
@@ -122,42 +108,21 @@ async def _respond(
 
 @router.post("/chat/completions")
 async def chat_completions(body: ChatCompletionRequest, request: Request):
-    generation = body.to_generation()
-    citations, canned = None, None
-    services, who = request.app.state.services, request.state.principal
-    backend = services.chat.backend_for(body.model)  # an unknown model fails before searching
-    if body.retrieval is not None:
-        # Access and sensitivity routing decide the scope before anything is searched.
-        ids = await run_in_threadpool(
-            services.access.scope,
-            who,
+    answering, who = request.app.state.services.answering, request.state.principal
+    retrieval = (
+        Retrieval(
             body.retrieval.collections,
             body.retrieval.meetings,
-            location=backend.location,
-            model=backend.entry.id,
+            body.retrieval.k,
+            body.retrieval.mode,
         )
-        grounding = await run_in_threadpool(
-            ground,
-            services.search,
-            generation,
-            ids,
-            k=body.retrieval.k,
-            mode=body.retrieval.mode,
-        )
-        generation, citations, canned = (
-            grounding.generation,
-            grounding.citations,
-            grounding.nothing_found,
-        )
-    question = next((m.content for m in reversed(generation.messages) if m.role == "user"), "")
-    await run_in_threadpool(
-        services.audit.record,
-        who,
-        "chat",
-        model=backend.entry.id,
-        query=question if isinstance(question, str) else str(question),
-        resources=resources_of(citations or []),
+        if body.retrieval is not None
+        else None
     )
+    prepared = await run_in_threadpool(
+        answering.prepare, who, body.model, body.to_generation(), retrieval
+    )
+    citations = prepared.citations
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),
@@ -201,7 +166,15 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             **({"citations": citations} if first and citations is not None else {}),
         }
 
-    return await _respond(request, body, generation, whole, chunk, canned)
+    return await _respond(
+        request,
+        body.stream,
+        body.include_usage,
+        lambda: answering.answer(who, prepared),
+        lambda: answering.stream(who, prepared),
+        whole,
+        chunk,
+    )
 
 
 @router.post("/completions")
@@ -226,4 +199,14 @@ async def completions(body: CompletionRequest, request: Request):
         choice = {"index": 0, "text": text or "", "logprobs": None, "finish_reason": finish_reason}
         return {**meta, "choices": [choice]}
 
-    return await _respond(request, body, body.to_generation(), whole, chunk)
+    chat, who = request.app.state.services.chat, request.state.principal
+    generation = body.to_generation()
+    return await _respond(
+        request,
+        body.stream,
+        body.include_usage,
+        lambda: chat.answer(body.model, generation, who),
+        lambda: chat.generate(body.model, generation, who),
+        whole,
+        chunk,
+    )

@@ -6,12 +6,15 @@ since they touch SQLite and files.
 
 from __future__ import annotations
 
-import json
+from dataclasses import asdict
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+
+from greffier.services.documents import JobReport
+from greffier.store.records import Collection, Document
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -31,38 +34,42 @@ class CollectionChange(BaseModel):
     pii_policy: str | None = None
 
 
-def _collection(row) -> dict:
+def _collection(c: Collection) -> dict:
     return {
-        "id": row["id"],
+        "id": c.id,
         "object": "collection",
-        "name": row["name"],
-        "description": row["description"],
-        "sensitivity": row["sensitivity"],
-        "pii_policy": row["pii_policy"],
-        "owner_id": row["owner_id"],
-        "documents": row["documents"],
-        "created_at": row["created_at"],
+        "name": c.name,
+        "description": c.description,
+        "sensitivity": c.sensitivity,
+        "pii_policy": c.pii_policy,
+        "owner_id": c.owner_id,
+        "documents": c.documents,
+        "created_at": c.created_at,
     }
 
 
-def _document(row) -> dict:
+def _error(d: Document) -> dict | None:
+    return {"code": d.error_code, "message": d.error} if d.error else None
+
+
+def _document(d: Document) -> dict:
     return {
-        "id": row["id"],
+        "id": d.id,
         "object": "document",
-        "collection_id": row["collection_id"],
-        "name": row["name"],
-        "sha256": row["sha256"],
-        "size": row["size"],
-        "format": row["format"],
-        "pages": row["pages"],
-        "status": row["status"],
-        "error": {"code": row["error_code"], "message": row["error"]} if row["error"] else None,
-        "warnings": json.loads(row["warnings"]),
-        "chunks": row["chunks"],
-        "personal_data": json.loads(row["pii"]),
-        "job_id": row["job_id"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
+        "collection_id": d.collection_id,
+        "name": d.name,
+        "sha256": d.sha256,
+        "size": d.size,
+        "format": d.format,
+        "pages": d.pages,
+        "status": d.status,
+        "error": _error(d),
+        "warnings": d.warnings,
+        "chunks": d.chunks,
+        "personal_data": d.personal_data,
+        "job_id": d.job_id,
+        "created_at": d.created_at,
+        "updated_at": d.updated_at,
     }
 
 
@@ -113,8 +120,6 @@ def upload_documents(
     services, who = _services(request)
     batch = [(f.filename or "unnamed", f.file.read()) for f in files]
     submitted = services.documents.submit(who, collection_id, batch)
-    if submitted.job_id:
-        services.jobs.submit(submitted.job_id)
     body = {
         "object": "ingestion",
         "job_id": submitted.job_id,
@@ -135,9 +140,7 @@ def list_documents(collection_id: int, request: Request) -> dict:
 @router.get("/documents/{document_id}")
 def get_document(document_id: int, request: Request) -> dict:
     services, who = _services(request)
-    row = services.documents.document(who, document_id)
-    services.audit.record(who, "document", resources=[_resource(row)])
-    return _document(row)
+    return _document(services.documents.read(who, document_id))
 
 
 @router.get("/documents/{document_id}/chunks")
@@ -145,23 +148,12 @@ def document_chunks(document_id: int, request: Request) -> dict:
     """The document's indexed passages (masked where the collection masks personal data):
     what a citation points into."""
     services, who = _services(request)
-    row = services.documents.document(who, document_id)
-    services.audit.record(who, "document.chunks", resources=[_resource(row)])
     chunks = services.documents.chunks(who, document_id)
+    shown = ("ordinal", "text", "page", "heading", "char_start", "char_end")
     return {
         "object": "list",
         "document_id": document_id,
-        "data": [
-            {
-                "ordinal": c["ordinal"],
-                "text": c["text"],
-                "page": c["page"],
-                "heading": c["heading"],
-                "char_start": c["char_start"],
-                "char_end": c["char_end"],
-            }
-            for c in chunks
-        ],
+        "data": [{k: v for k, v in asdict(c).items() if k in shown} for c in chunks],
     }
 
 
@@ -170,18 +162,12 @@ def document_file(document_id: int, request: Request) -> Response:
     """The file as uploaded. Where the collection masks personal data, only people who
     manage it may fetch the unmasked original."""
     services, who = _services(request)
-    row = services.documents.document(who, document_id)
-    data = services.documents.original(who, document_id)
-    services.audit.record(who, "document.file", resources=[_resource(row)])
+    row, data = services.documents.original(who, document_id)
     return Response(
         data,
         media_type="application/octet-stream",
-        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(row['name'])}"},
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(row.name)}"},
     )
-
-
-def _resource(row) -> dict:
-    return {"type": "document", "id": row["id"], "name": row["name"]}
 
 
 @router.delete("/documents/{document_id}")
@@ -194,27 +180,31 @@ def delete_document(document_id: int, request: Request) -> dict:
 @router.get("/jobs/{job_id}")
 def get_job(job_id: str, request: Request) -> dict:
     services, who = _services(request)
-    job = services.documents.job(who, job_id)
+    return _job(services.documents.job(who, job_id))
+
+
+def _job(report: JobReport) -> dict:
+    job = report.job
     return {
-        "id": job["id"],
+        "id": job.id,
         "object": "job",
-        "kind": job["kind"],
-        "status": job["status"],
-        "collection_id": job["collection_id"],
-        "total": job["total"],
-        "done": job["done"],
-        "error": job["error"],
-        "created_at": job["created_at"],
-        "updated_at": job["updated_at"],
+        "kind": job.kind,
+        "status": job.status,
+        "collection_id": job.collection_id,
+        "total": job.total,
+        "done": job.done,
+        "error": job.error,
+        "created_at": job.created_at,
+        "updated_at": job.updated_at,
         "documents": [
             {
-                "id": d["id"],
-                "name": d["name"],
-                "status": d["status"],
-                "error": {"code": d["error_code"], "message": d["error"]} if d["error"] else None,
-                "chunks": d["chunks"],
-                "warnings": d["warnings"],
+                "id": d.id,
+                "name": d.name,
+                "status": d.status,
+                "error": _error(d),
+                "chunks": d.chunks,
+                "warnings": d.warnings,
             }
-            for d in job["documents"]
+            for d in report.documents
         ],
     }

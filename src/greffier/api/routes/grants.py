@@ -50,12 +50,6 @@ def add_grant(resource: Resource, resource_id: int, body: NewGrant, request: Req
         user=body.user,
         group=body.group,
     )
-    services.audit.record(
-        who,
-        "grant",
-        query=f"{body.permission} to {grant.subject_type} {grant.subject}",
-        resources=[{"type": resource[:-1], "id": resource_id, "name": None}],
-    )
     return _grant(grant)
 
 
@@ -63,10 +57,4 @@ def add_grant(resource: Resource, resource_id: int, body: NewGrant, request: Req
 def remove_grant(resource: Resource, resource_id: int, body: Subject, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
     services.access.revoke(who, resource[:-1], resource_id, user=body.user, group=body.group)
-    services.audit.record(
-        who,
-        "revoke",
-        query=f"user {body.user}" if body.user else f"group {body.group}",
-        resources=[{"type": resource[:-1], "id": resource_id, "name": None}],
-    )
     return {"object": "grant.deleted", "deleted": True}

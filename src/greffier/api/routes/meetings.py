@@ -10,26 +10,37 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from greffier.errors import NotFound
+from greffier.store.records import Meeting, TranscriptSegment
 
 router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
 
 
-def _meeting(row) -> dict:
+def _meeting(m: Meeting) -> dict:
     return {
-        "id": row["id"],
+        "id": m.id,
         "object": "meeting",
-        "title": row["title"],
-        "status": row["status"],
-        "language": row["language"],
-        "duration": row["duration"],
-        "speakers_expected": row["speakers_expected"],
-        "sensitivity": row["sensitivity"],
-        "owner_id": row["owner_id"],
-        "audio_name": row["audio_name"],
-        "audio_available": row["audio_sha256"] is not None,
-        "error": {"code": row["error_code"], "message": row["error"]} if row["error"] else None,
-        "created_at": row["created_at"],
+        "title": m.title,
+        "status": m.status,
+        "language": m.language,
+        "duration": m.duration,
+        "speakers_expected": m.speakers_expected,
+        "sensitivity": m.sensitivity,
+        "owner_id": m.owner_id,
+        "audio_name": m.audio_name,
+        "audio_available": m.audio_sha256 is not None,
+        "error": {"code": m.error_code, "message": m.error} if m.error else None,
+        "created_at": m.created_at,
+    }
+
+
+def _segment(s: TranscriptSegment) -> dict:
+    return {
+        "start": s.start,
+        "end": s.end,
+        "speaker": s.speaker_name,
+        "speaker_label": s.speaker,
+        "text": s.text,
+        "words": [{"start": start, "end": end, "word": w} for start, end, w in s.words],
     }
 
 
@@ -52,7 +63,6 @@ def add_meeting(
         speakers=speakers,
         sensitivity=sensitivity,
     )
-    services.jobs.submit(job_id)
     return {"id": meeting_id, "object": "meeting", "job_id": job_id, "status": "pending"}
 
 
@@ -65,9 +75,8 @@ def list_meetings(request: Request) -> dict:
 @router.get("/{meeting_id}")
 def get_meeting(meeting_id: int, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
-    row = services.meetings.meeting(who, meeting_id)
-    services.audit.record(who, "meeting", resources=[_resource(row)])
-    return _meeting(row) | {"segments": services.meetings.transcript(who, meeting_id)}
+    meeting, segments = services.meetings.read(who, meeting_id)
+    return _meeting(meeting) | {"segments": [_segment(s) for s in segments]}
 
 
 class MeetingChange(BaseModel):
@@ -84,10 +93,6 @@ def change_meeting(meeting_id: int, body: MeetingChange, request: Request) -> di
     return _meeting(row)
 
 
-def _resource(row) -> dict:
-    return {"type": "meeting", "id": row["id"], "name": row["title"]}
-
-
 OFFICE_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "odt": "application/vnd.oasis.opendocument.text",
@@ -101,16 +106,14 @@ def export(
     format: Literal["txt", "srt", "vtt", "docx", "odt"] = "txt",
 ) -> Response:
     services, who = request.app.state.services, request.state.principal
-    row = services.meetings.meeting(who, meeting_id)
-    services.audit.record(who, f"meeting.export.{format}", resources=[_resource(row)])
+    data = services.meetings.export(who, meeting_id, format)
     if format in OFFICE_TYPES:
-        data = services.meetings.export_office(who, meeting_id, format)
         disposition = f'attachment; filename="meeting-{meeting_id}.{format}"'
         return Response(
             data, media_type=OFFICE_TYPES[format], headers={"Content-Disposition": disposition}
         )
     media = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}[format]
-    return PlainTextResponse(services.meetings.export(who, meeting_id, format), media_type=media)
+    return PlainTextResponse(data, media_type=media)
 
 
 class SpeakerName(BaseModel):
@@ -142,21 +145,18 @@ async def write_minutes(
     services, who = request.app.state.services, request.state.principal
     model = body.model if body else None
     if background:
-        job_id = await asyncio.to_thread(
-            services.meetings.queue_minutes, who, meeting_id, services.chat, model
-        )
-        services.jobs.submit(job_id)
+        job_id = await asyncio.to_thread(services.minutes.queue_job, who, meeting_id, model)
         return JSONResponse(
             {"id": meeting_id, "object": "meeting.minutes", "job_id": job_id, "status": "queued"},
             status_code=202,
         )
-    return await services.meetings.write_minutes(who, meeting_id, services.chat, model)
+    return await services.minutes.write(who, meeting_id, model)
 
 
 @router.get("/{meeting_id}/minutes")
 def get_minutes(meeting_id: int, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
-    return services.meetings.stored_minutes(who, meeting_id)
+    return services.minutes.stored(who, meeting_id)
 
 
 @router.delete("/{meeting_id}")
@@ -171,12 +171,6 @@ def audio(meeting_id: int, request: Request) -> Response:
     """The recording as uploaded, with HTTP Range support (a player seeks without
     downloading it all); 404 once the retention policy has deleted it."""
     services, who = request.app.state.services, request.state.principal
-    meeting = services.meetings.meeting(who, meeting_id)
-    sha = meeting["audio_sha256"]
-    path = services.meetings.audio_path(sha) if sha else None
-    if path is None or not path.is_file():
-        raise NotFound(
-            f"The recording of meeting {meeting_id} is no longer kept.", param="meeting_id"
-        )
-    media_type = mimetypes.guess_type(meeting["audio_name"])[0] or "application/octet-stream"
+    meeting, path = services.meetings.audio(who, meeting_id)
+    media_type = mimetypes.guess_type(meeting.audio_name)[0] or "application/octet-stream"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private"})

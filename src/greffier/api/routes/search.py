@@ -9,9 +9,6 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from greffier.errors import Unsupported
-from greffier.services.audit import resources_of
-
 router = APIRouter(prefix="/v1", tags=["search"])
 
 
@@ -27,9 +24,9 @@ class SearchRequest(BaseModel):
 @router.post("/search")
 def search(body: SearchRequest, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
-    ids = services.access.scope(who, body.collections, body.meetings)
-    hits = services.search.search(body.query, ids, k=body.k, mode=body.mode)
-    services.audit.record(who, "search", query=body.query, resources=resources_of(hits))
+    hits = services.search.find(
+        who, body.query, body.collections, body.meetings, k=body.k, mode=body.mode
+    )
     return {"object": "list", "mode": body.mode, "data": [asdict(h) for h in hits]}
 
 
@@ -45,25 +42,8 @@ class EmbeddingRequest(BaseModel):
 
 @router.post("/embeddings")
 def embeddings(body: EmbeddingRequest, request: Request) -> dict:
-    services = request.app.state.services
     texts = [body.input] if isinstance(body.input, str) else body.input
-    if not texts or any(not t for t in texts):
-        raise Unsupported(
-            "'input' must be a non-empty string or list of non-empty strings.", param="input"
-        )
-    if len(texts) > 2048:
-        raise Unsupported("At most 2048 inputs per request.", param="input")
-    embedder = services.registry.embedding_backend(body.model)
-    counts = [embedder.count_tokens(t) for t in texts]
-    too_long = next((i for i, n in enumerate(counts) if n > embedder.max_tokens), None)
-    if too_long is not None:
-        raise Unsupported(
-            f"Input {too_long} has {counts[too_long]} tokens; model '{body.model}' takes at "
-            f"most {embedder.max_tokens}.",
-            param="input",
-            code="context_length_exceeded",
-        )
-    vectors = embedder.embed(texts, body.input_type)
+    embedded = request.app.state.services.embeddings.embed(body.model, texts, body.input_type)
     data = [
         {
             "object": "embedding",
@@ -72,9 +52,9 @@ def embeddings(body: EmbeddingRequest, request: Request) -> dict:
             if body.encoding_format == "base64"
             else v.tolist(),
         }
-        for i, v in enumerate(vectors)
+        for i, v in enumerate(embedded.vectors)
     ]
-    total = sum(counts)
+    total = sum(embedded.tokens)
     return {
         "object": "list",
         "data": data,

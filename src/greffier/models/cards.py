@@ -1,0 +1,35 @@
+"""A catalogue entry as the OpenAI model object, with Greffier's extension fields (role,
+licence, openness card, whether its files are here). The API lists these and the web
+interface shows them: both read them from here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from greffier.models import files
+from greffier.models.catalogue import ModelEntry
+
+_CREATED = 1735689600  # catalogue entries have no creation date; a fixed one keeps ids stable
+
+
+def model_card(entry: ModelEntry, models_dir: Path) -> dict:
+    available = (not entry.has_file) or files.model_path(models_dir, entry).is_file()
+    return {
+        "id": entry.id,
+        "object": "model",
+        "created": _CREATED,
+        "owned_by": "greffier",
+        "name": entry.name,
+        "role": entry.role.value,
+        "backend": entry.backend,
+        "licence": entry.licence,
+        "context_length": entry.context_length,
+        "available": available,
+        "openness": {
+            "verdict": entry.openness.verdict,
+            "components": {
+                name: component.model_dump(mode="json")
+                for name, component in entry.openness.components()
+            },
+        },
+    }
