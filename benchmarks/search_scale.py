@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from greffier.documents.analysis import index_text, terms
+from greffier.documents.analysis import index_text
 from greffier.services.search import fuse
 from greffier.store.database import EMBEDDING_DIM, Database
 from greffier.store.documents import DocumentStore
@@ -96,7 +96,7 @@ def main() -> None:
         store.semantic_sqlite_vec(queries[0], [1], 10)
         for q, text in track(list(zip(queries, texts, strict=True)), description="Querying"):
             start = time.perf_counter()
-            lexical = store.lexical(terms(text), [1], 50)
+            lexical = store.lexical(text, [1], 50)
             lexical_ms.append((time.perf_counter() - start) * 1000)
             semantic = store.semantic(q, [1], 50)
             scores = fuse([lexical, semantic])

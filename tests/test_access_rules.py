@@ -1,11 +1,12 @@
 """The access rule in SQL against a reference model of it, over random groups and grants
-(hypothesis), on a real SQLite database."""
+(hypothesis), on a real SQLite database and a real PostgreSQL one. Each example runs in a
+transaction that is rolled back, so every world starts empty."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+from contextlib import contextmanager
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,12 +61,41 @@ world = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(world)
-def test_sql_rule_matches_the_reference(w):
-    with tempfile.TemporaryDirectory() as folder:
-        db = Database(Path(folder) / "access.db")
-        store = AccessStore(db)
+class _Rollback(Exception):
+    pass
+
+
+@contextmanager
+def rolled_back(db):
+    """Everything inside joins one transaction, undone at the end."""
+    try:
+        with db.write():
+            yield
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request, tmp_path_factory):
+    if request.param == "sqlite":
+        return Database(tmp_path_factory.mktemp("rules") / "access.db")
+    from greffier.store.postgres.database import PgDatabase
+    from pgfixtures import create_database
+
+    url = request.getfixturevalue("postgres_url")
+    return PgDatabase(create_database(url, "access_rules"))
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(w=world)
+def test_sql_rule_matches_the_reference(database, w):
+    db, store = database, AccessStore(database)
+    with rolled_back(db):
         with db.write() as conn:
             for u in range(1, USERS + 1):
                 conn.execute(

@@ -35,6 +35,33 @@ class Settings(BaseSettings):
         default_factory=lambda: Path(platformdirs.user_data_dir("greffier")),
         description="Directory holding the database, model files and every other stored file.",
     )
+    database_url: str | None = Field(
+        None,
+        pattern=r"^postgres(ql)?://",
+        description="A PostgreSQL 15+ database with the vector extension "
+        "(postgresql://user:password@host:5432/name), shared by every node; empty: the SQLite "
+        "file greffier.db in data_dir.",
+    )
+    database_pool_size: int = Field(
+        10, ge=1, le=200, description="Connections to PostgreSQL each process may hold."
+    )
+    files_dir: Path | None = Field(
+        None,
+        description="Where uploaded files and recordings are kept (files/ and audio/ under "
+        "it); with several nodes, a mount they all share. Empty: data_dir.",
+    )
+    run_worker: bool = Field(
+        True,
+        description="Run background jobs (indexing, transcription, minutes) in the server's "
+        "own process; off (greffier serve --no-worker) when separate `greffier worker` "
+        "processes run them.",
+    )
+    worker_heartbeat_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often a PostgreSQL queue worker says it is alive; a job whose worker "
+        "has been silent for three times as long is started again by another worker.",
+    )
     host: str = Field("127.0.0.1", description="Address the HTTP server listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
     default_model: str = Field(
@@ -157,8 +184,14 @@ class Settings(BaseSettings):
         return self.data_dir / "greffier.db"
 
     @property
-    def files_dir(self) -> Path:
-        return self.data_dir / "files"
+    def uploads_dir(self) -> Path:
+        """Uploaded documents, by SHA-256."""
+        return (self.files_dir or self.data_dir) / "files"
+
+    @property
+    def audio_dir(self) -> Path:
+        """Meeting recordings, by SHA-256."""
+        return (self.files_dir or self.data_dir) / "audio"
 
     @property
     def models_dir(self) -> Path:

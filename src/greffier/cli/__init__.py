@@ -29,6 +29,7 @@ app.add_typer(tokens.tokenizer_app, name="tokenizer")
 app.command("ingest")(documents.ingest)
 app.command("config")(config.show_config)
 app.command("serve")(serve.serve)
+app.command("worker")(serve.worker)
 app.command("chat")(serve.chat)
 
 

@@ -23,13 +23,22 @@ def serve(
     model: str | None = typer.Option(
         None, "--model", help="Default model (setting default_model)."
     ),
+    no_worker: bool = typer.Option(
+        False,
+        "--no-worker",
+        help="Run no background job here: `greffier worker` processes do (setting run_worker).",
+    ),
 ) -> None:
-    """Serve the OpenAI-compatible API and its docs."""
+    """Serve the OpenAI-compatible API, the web interface and the API docs."""
     import uvicorn
 
     from greffier.server import create_app
 
-    settings = state(ctx).load(host=host, port=port, default_model=model).settings
+    settings = (
+        state(ctx)
+        .load(host=host, port=port, default_model=model, run_worker=False if no_worker else None)
+        .settings
+    )
     app = create_app(settings)
     url = f"http://{settings.host}:{settings.port}"
     err.print(
@@ -43,6 +52,35 @@ def serve(
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
     )
+
+
+def worker(
+    ctx: typer.Context,
+    name: str = typer.Option("", help="A name for this worker in the logs (default: host:pid)."),
+) -> None:
+    """Run background jobs (indexing, transcription, minutes) from the PostgreSQL queue,
+    until stopped (Ctrl-C, SIGTERM). Start as many as the machines allow."""
+    import logging
+    import socket
+
+    settings = state(ctx).load().settings
+    if not settings.database_url:
+        raise typer.BadParameter(
+            "Workers share the PostgreSQL database of setting database_url; with the SQLite "
+            "file, `greffier serve` runs the jobs itself."
+        )
+    logging.getLogger("greffier").setLevel(logging.INFO)
+    services = Services.build(settings)
+    label = name or f"{socket.gethostname()}:{os.getpid()}"
+    err.print(f"Greffier worker {label}: waiting for jobs (Ctrl-C to stop).")
+
+    async def run() -> None:
+        try:
+            await services.queue.work(name=label, signals=True)
+        finally:
+            await services.close()
+
+    asyncio.run(run())
 
 
 def chat(

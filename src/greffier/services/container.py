@@ -5,6 +5,7 @@ and the CLI all take theirs from here)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from greffier.models.registry import ModelRegistry
 from greffier.services.access import AccessService
@@ -26,18 +27,10 @@ from greffier.services.sessions import SessionService
 from greffier.services.transcription import TranscriptionService
 from greffier.services.usage import ParityTable, UsageService
 from greffier.settings import Settings
-from greffier.store.access import AccessStore
-from greffier.store.audit import AuditStore
-from greffier.store.conversations import ConversationStore
-from greffier.store.database import Database
-from greffier.store.documents import DocumentStore
-from greffier.store.erasure import ErasureStore
-from greffier.store.identity import IdentityStore
-from greffier.store.jobs import JobStore
-from greffier.store.meetings import MeetingStore
-from greffier.store.quotas import QuotaStore
-from greffier.store.sessions import SessionStore
-from greffier.store.usage import UsageStore
+from greffier.store.backends import Stores, open_stores
+
+if TYPE_CHECKING:  # the PostgreSQL queue needs the `postgres` extra
+    from greffier.services.postgres_queue import PostgresQueue
 
 
 def parity_file(settings: Settings):
@@ -48,9 +41,13 @@ def parity_file(settings: Settings):
 @dataclass
 class Services:
     settings: Settings
-    database: Database
+    stores: Stores
     registry: ModelRegistry
-    jobs: JobRunner | None  # the in-process runner; None where the caller runs jobs (CLI)
+    queue: JobQueue  # where services hand their jobs
+    # What runs jobs in this process (started with the server): the in-process runner
+    # (SQLite), a queue worker (PostgreSQL), or None (the CLI runs its own; a server with
+    # separate `greffier worker` processes).
+    jobs: JobRunner | PostgresQueue | None
     identity: IdentityService
     access: AccessService
     audit: AuditService
@@ -69,30 +66,43 @@ class Services:
     sessions: SessionService
     conversations: ConversationService
 
+    @property
+    def database(self):
+        return self.stores.database
+
     @classmethod
     def build(cls, settings: Settings, *, run_jobs: bool = True) -> Services:
-        """``run_jobs``: queue jobs to an in-process worker (a server); False for the CLI,
+        """``run_jobs``: a server or a worker, whose jobs go to a queue; False for the CLI,
         which runs the jobs it submits itself, with a progress bar."""
-        database = Database(settings.database_path)
+        stores = open_stores(settings)
+        database = stores.database
         registry = ModelRegistry(settings)
-        document_store = DocumentStore(database)
-        job_store = JobStore(database)
-        identity_store = IdentityStore(database)
-        access_store = AccessStore(database)
-        quota_store = QuotaStore(database)
-        session_store = SessionStore(database)
-        runner = (
-            JobRunner(
-                {},
-                lambda job_id: job.kind if (job := job_store.get(job_id)) else None,
-                lambda: [job.id for job in job_store.unfinished()],
-            )
-            if run_jobs
-            else None
-        )
-        queue: JobQueue = runner or ManualQueue()
+        document_store = stores.documents
+        job_store = stores.jobs
+        identity_store = stores.identity
+        access_store = stores.access
+        quota_store = stores.quotas
+        session_store = stores.sessions
 
-        audit = AuditService(AuditStore(database))
+        def kind_of(job_id: str) -> str | None:
+            job = job_store.get(job_id)
+            return job.kind if job else None
+
+        queue: JobQueue
+        runner: JobRunner | PostgresQueue | None = None
+        if not run_jobs:
+            queue = ManualQueue()
+        elif settings.database_url:
+            from greffier.services.postgres_queue import PostgresQueue
+
+            queue = PostgresQueue(settings.database_url, kind_of, settings.worker_heartbeat_seconds)
+            runner = queue if settings.run_worker else None
+        elif settings.run_worker:
+            queue = runner = JobRunner({}, kind_of, lambda: [j.id for j in job_store.unfinished()])
+        else:
+            queue = ManualQueue()  # jobs wait in the database for the next server with a worker
+
+        audit = AuditService(stores.audit)
         identity = IdentityService(identity_store, session_store, audit)
         quotas = QuotaService(quota_store, access_store, identity_store)
         access = AccessService(
@@ -116,12 +126,12 @@ class Services:
         search = SearchService(
             document_store, embedder, access, audit, settings.hybrid_lexical_weight
         )
-        usage = UsageService(UsageStore(database), ParityTable(parity_file(settings)))
+        usage = UsageService(stores.usage, ParityTable(parity_file(settings)))
         chat = ChatService(registry, settings.default_model, usage, quotas)
         transcription = TranscriptionService(registry, settings)
         meetings = MeetingService(
             settings,
-            MeetingStore(database),
+            stores.meetings,
             job_store,
             queue,
             transcription,
@@ -131,23 +141,25 @@ class Services:
             database.write,
         )
         minutes = MinutesService(settings, meetings, chat, access, job_store, queue)
-        if runner is not None:
-            runner.handlers.update(
+        if not isinstance(queue, ManualQueue):
+            worker = queue  # a queue whose workers run jobs knows every kind's handler
+            worker.handlers.update(
                 ingest=documents.run_job,
                 meeting=meetings.run_job,
-                minutes=lambda job_id: minutes.run_job(job_id, runner.run_async),
+                minutes=lambda job_id: minutes.run_job(job_id, worker.run_async),
             )
         return cls(
             settings=settings,
-            database=database,
+            stores=stores,
             registry=registry,
+            queue=queue,
             jobs=runner,
             identity=identity,
             access=access,
             audit=audit,
             quotas=quotas,
             erasure=ErasureService(
-                ErasureStore(database),
+                stores.erasure,
                 identity,
                 documents,
                 meetings,
@@ -166,10 +178,15 @@ class Services:
             minutes=minutes,
             passages=PassageService(documents, meetings, audit),
             sessions=SessionService(session_store, identity, settings.web_session_hours),
-            conversations=ConversationService(ConversationStore(database)),
+            conversations=ConversationService(stores.conversations),
         )
 
     async def close(self) -> None:
         if self.jobs is not None:
             self.jobs.stop()
+        if self.queue is not self.jobs and not isinstance(self.queue, ManualQueue):
+            self.queue.stop()  # a PostgreSQL queue used to submit only: its connections
         await self.registry.close()
+        close = getattr(self.stores.database, "close", None)
+        if close is not None:
+            close()

@@ -205,7 +205,7 @@ class DocumentService:
             self._drop_file(sha)
 
     def file_path(self, sha: str) -> Path:
-        return self.settings.files_dir / sha[:2] / sha
+        return self.settings.uploads_dir / sha[:2] / sha
 
     def _drop_file(self, sha: str) -> None:
         if not self.store.sha_in_use(sha):

@@ -71,7 +71,7 @@ class MeetingService:
         self.atomic = atomic
 
     def audio_path(self, sha: str) -> Path:
-        return self.settings.data_dir / "audio" / sha[:2] / sha
+        return self.settings.audio_dir / sha[:2] / sha
 
     def add(
         self,

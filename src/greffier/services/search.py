@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from greffier.documents.analysis import terms
 from greffier.models.backends.base import EmbeddingBackend
 from greffier.services.access import AccessService
 from greffier.services.audit import AuditService, resources_of
@@ -108,7 +107,7 @@ class SearchService:
         lexical: list[Candidate] = []
         semantic: list[Candidate] = []
         if mode in ("lexical", "hybrid"):
-            lexical = self.store.lexical(terms(query), collection_ids, depth)
+            lexical = self.store.lexical(query, collection_ids, depth)
         if mode in ("semantic", "hybrid"):
             vector = self.embedder.embed([query], "query")[0]
             semantic = self.store.semantic(vector, collection_ids, depth)

@@ -27,7 +27,7 @@ MY_GROUPS = """
 # The group :outer and every group nested in it, at any depth.
 GROUP_AND_NESTED = """
     WITH RECURSIVE inside(id) AS (
-        SELECT :outer
+        SELECT CAST(:outer AS BIGINT)
         UNION
         SELECT gm.member_group_id FROM group_members gm JOIN inside i
             ON gm.group_id = i.id WHERE gm.member_group_id IS NOT NULL
@@ -79,7 +79,7 @@ class AccessStore:
     def collection_ids(self, user_id: int, level: str = "read", meetings: bool | None = False):
         """Collections the user may reach at ``level``: document collections only
         (``meetings=False``), meeting transcripts only (True) or both (None)."""
-        kind = {False: "c.meeting_id IS NULL", True: "c.meeting_id IS NOT NULL", None: "1"}
+        kind = {False: "c.meeting_id IS NULL", True: "c.meeting_id IS NOT NULL", None: "TRUE"}
         rows = self.db.query(
             f"{MY_GROUPS} SELECT c.id FROM collections c "
             f"WHERE {kind[meetings]} AND {_COLLECTION_ALLOWED} ORDER BY c.id",
@@ -117,8 +117,9 @@ class AccessStore:
     def create_group(self, name: str, description: str) -> int:
         with self.db.write() as conn:
             return conn.execute(
-                "INSERT INTO groups (name, description) VALUES (?, ?)", (name, description)
-            ).lastrowid
+                "INSERT INTO groups (name, description) VALUES (?, ?) RETURNING id",
+                (name, description),
+            ).fetchone()[0]
 
     def group(self, group_id: int) -> Group | None:
         """The group with its direct members (user names, nested group names)."""
@@ -164,8 +165,8 @@ class AccessStore:
     ) -> None:
         with self.db.write() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO group_members (group_id, user_id, member_group_id) "
-                "VALUES (?, ?, ?)",
+                "INSERT INTO group_members (group_id, user_id, member_group_id) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (group_id, user_id, member_group_id),
             )
 
@@ -175,8 +176,8 @@ class AccessStore:
         with self.db.write() as conn:
             return (
                 conn.execute(
-                    "DELETE FROM group_members WHERE group_id = ? AND user_id IS ? "
-                    "AND member_group_id IS ?",
+                    "DELETE FROM group_members WHERE group_id = ? "
+                    "AND user_id IS NOT DISTINCT FROM ? AND member_group_id IS NOT DISTINCT FROM ?",
                     (group_id, user_id, member_group_id),
                 ).rowcount
                 == 1

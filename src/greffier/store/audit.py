@@ -10,6 +10,12 @@ from greffier.store.records import AuditEntry, from_row
 
 
 class AuditStore:
+    # The condition "this entry names resource (type ?, id ?)", in the database's JSON.
+    naming_resource = (
+        "EXISTS (SELECT 1 FROM json_each(resources) r WHERE "
+        "json_extract(r.value, '$.type') = ? AND json_extract(r.value, '$.id') = ?)"
+    )
+
     def __init__(self, db: Database):
         self.db = db
 
@@ -52,7 +58,7 @@ class AuditStore:
         limit: int | None = None,
     ) -> Iterator[AuditEntry]:
         """Newest first; ``resource`` keeps entries naming that document or meeting."""
-        where, params = ["1"], []
+        where, params = ["TRUE"], []
         for clause, value in (
             ("user_name = ?", user),
             ("action = ?", action),
@@ -63,10 +69,7 @@ class AuditStore:
                 where.append(clause)
                 params.append(value)
         if resource is not None:
-            where.append(
-                "EXISTS (SELECT 1 FROM json_each(resources) r WHERE "
-                "json_extract(r.value, '$.type') = ? AND json_extract(r.value, '$.id') = ?)"
-            )
+            where.append(self.naming_resource)
             params += list(resource)
         sql = f"SELECT * FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC"
         if limit is not None:

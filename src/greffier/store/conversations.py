@@ -7,7 +7,6 @@ import json
 
 from greffier.store.database import Database
 from greffier.store.records import ChatMessage, Conversation, from_row
-from greffier.store.sqlite import NOW
 
 
 def _conversation(row) -> Conversation:
@@ -21,9 +20,10 @@ class ConversationStore:
     def create_conversation(self, user_id: int, title: str, model: str, sources: dict) -> int:
         with self.db.write() as conn:
             return conn.execute(
-                "INSERT INTO conversations (user_id, title, model, sources) VALUES (?, ?, ?, ?)",
+                "INSERT INTO conversations (user_id, title, model, sources) VALUES (?, ?, ?, ?) "
+                "RETURNING id",
                 (user_id, title, model, json.dumps(sources)),
-            ).lastrowid
+            ).fetchone()[0]
 
     def conversation(self, conversation_id: int) -> Conversation | None:
         row = self.db.query_one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
@@ -51,11 +51,11 @@ class ConversationStore:
         with self.db.write() as conn:
             message_id = conn.execute(
                 "INSERT INTO conversation_messages (conversation_id, role, content, citations, "
-                "model) VALUES (?, ?, ?, ?, ?)",
+                "model) VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (conversation_id, role, content, json.dumps(citations, ensure_ascii=False), model),
-            ).lastrowid
+            ).fetchone()[0]
             conn.execute(
-                f"UPDATE conversations SET updated_at = {NOW}, "
+                f"UPDATE conversations SET updated_at = {self.db.now}, "
                 "model = CASE WHEN ? = '' THEN model ELSE ? END, "
                 "sources = COALESCE(?, sources) WHERE id = ?",
                 (

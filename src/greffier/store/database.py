@@ -23,6 +23,12 @@ __all__ = ["EMBEDDING_DIM", "Database"]
 
 
 class Database:
+    """SQLite. Stores write SQL both databases understand (``?`` placeholders, ``RETURNING``,
+    ``ON CONFLICT``) and take dialect spellings from here."""
+
+    dialect = "sqlite"
+    now = NOW  # the current time, as stored
+
     def __init__(self, path: Path):
         self.path = path
         self._local = threading.local()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from greffier.documents import analysis
 from greffier.store.database import Database
 from greffier.store.records import (
     Candidate,
@@ -22,7 +23,7 @@ from greffier.store.records import (
     Document,
     from_row,
 )
-from greffier.store.sqlite import NOW, id_list
+from greffier.store.sqlite import id_list
 from greffier.store.vectors import LOG_KEEP, VectorIndex
 
 # Lexical search leaves out terms found in more than COMMON_SHARE of the chunks, and in
@@ -73,9 +74,9 @@ class DocumentStore:
         with self.db.write() as conn:
             return conn.execute(
                 "INSERT INTO collections (name, description, owner_id, sensitivity, pii_policy,"
-                " meeting_id) VALUES (?, ?, ?, ?, ?, ?)",
+                " meeting_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (name, description, owner_id, sensitivity, pii_policy, meeting_id),
-            ).lastrowid
+            ).fetchone()[0]
 
     def update_collection(self, collection_id: int, **fields) -> None:
         assert set(fields) <= {"description", "sensitivity", "pii_policy", "name"}
@@ -156,15 +157,15 @@ class DocumentStore:
             if row:
                 conn.execute(
                     "UPDATE documents SET sha256 = ?, size = ?, status = 'pending', error = NULL,"
-                    f" error_code = NULL, job_id = ?, updated_at = {NOW} WHERE id = ?",
+                    f" error_code = NULL, job_id = ?, updated_at = {self.db.now} WHERE id = ?",
                     (sha256, size, job_id, row[0]),
                 )
                 return row[0]
             return conn.execute(
                 "INSERT INTO documents (collection_id, name, sha256, size, status, job_id) "
-                "VALUES (?, ?, ?, ?, 'pending', ?)",
+                "VALUES (?, ?, ?, ?, 'pending', ?) RETURNING id",
                 (collection_id, name, sha256, size, job_id),
-            ).lastrowid
+            ).fetchone()[0]
 
     def pending_documents(self, job_id: str) -> list[Document]:
         rows = self.db.query(
@@ -197,33 +198,11 @@ class DocumentStore:
             ]
             self._delete_chunk_rows(conn, old)
             for c in chunks:
-                chunk_id = conn.execute(
-                    "INSERT INTO chunks (document_id, collection_id, ordinal, text, page, heading,"
-                    " char_start, char_end, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        document_id,
-                        collection_id,
-                        c.ordinal,
-                        c.text,
-                        c.page,
-                        c.heading,
-                        c.char_start,
-                        c.char_end,
-                        c.tokens,
-                    ),
-                ).lastrowid
-                conn.execute(
-                    "INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (chunk_id, c.index_text)
-                )
-                conn.execute(
-                    "INSERT INTO chunks_vec (chunk_id, collection_id, embedding) VALUES (?, ?, ?)",
-                    (chunk_id, collection_id, c.vector.astype(np.float32).tobytes()),
-                )
-                conn.execute("INSERT INTO vector_log (chunk_id, op) VALUES (?, 'add')", (chunk_id,))
+                self._insert_chunk(conn, document_id, collection_id, c)
             conn.execute(
                 "UPDATE documents SET status = 'indexed', format = ?, pages = ?, warnings = ?,"
                 " chunks = ?, pii = ?, error = NULL, error_code = NULL,"
-                f" updated_at = {NOW} WHERE id = ?",
+                f" updated_at = {self.db.now} WHERE id = ?",
                 (
                     fmt,
                     pages,
@@ -244,7 +223,7 @@ class DocumentStore:
             self._delete_chunk_rows(conn, old)
             conn.execute(
                 "UPDATE documents SET status = 'failed', error_code = ?, error = ?, chunks = 0,"
-                f" updated_at = {NOW} WHERE id = ?",
+                f" updated_at = {self.db.now} WHERE id = ?",
                 (code, message, document_id),
             )
 
@@ -273,8 +252,32 @@ class DocumentStore:
     def sha_in_use(self, sha256: str) -> bool:
         return self.db.query_one("SELECT 1 FROM documents WHERE sha256 = ?", (sha256,)) is not None
 
-    @staticmethod
-    def _delete_chunk_rows(conn, chunk_ids: Sequence[int]) -> None:
+    # --- the index: SQLite's own (FTS5, sqlite-vec, the vector log); store/postgres differs
+
+    def _insert_chunk(self, conn, document_id: int, collection_id: int, c: ChunkRow) -> None:
+        chunk_id = conn.execute(
+            "INSERT INTO chunks (document_id, collection_id, ordinal, text, page, heading,"
+            " char_start, char_end, tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                document_id,
+                collection_id,
+                c.ordinal,
+                c.text,
+                c.page,
+                c.heading,
+                c.char_start,
+                c.char_end,
+                c.tokens,
+            ),
+        ).fetchone()[0]
+        conn.execute("INSERT INTO chunks_fts (rowid, body) VALUES (?, ?)", (chunk_id, c.index_text))
+        conn.execute(
+            "INSERT INTO chunks_vec (chunk_id, collection_id, embedding) VALUES (?, ?, ?)",
+            (chunk_id, collection_id, c.vector.astype(np.float32).tobytes()),
+        )
+        conn.execute("INSERT INTO vector_log (chunk_id, op) VALUES (?, 'add')", (chunk_id,))
+
+    def _delete_chunk_rows(self, conn, chunk_ids: Sequence[int]) -> None:
         if not chunk_ids:
             return
         ids = id_list(chunk_ids)
@@ -297,11 +300,9 @@ class DocumentStore:
 
     # --- search --------------------------------------------------------------------------
 
-    def lexical(
-        self, terms: Sequence[str], collection_ids: Sequence[int], limit: int
-    ) -> list[Candidate]:
-        """BM25 over analysed ``terms`` (any of them may match)."""
-        terms = list(dict.fromkeys(terms))
+    def lexical(self, query: str, collection_ids: Sequence[int], limit: int) -> list[Candidate]:
+        """BM25 over the query's analysed terms (any of them may match)."""
+        terms = list(dict.fromkeys(analysis.terms(query)))
         if not terms:
             return []
         marks = ",".join("?" * len(terms))

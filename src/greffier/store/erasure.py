@@ -7,12 +7,17 @@ hold something of a person. The deleting is done by each table's own store.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 from greffier.store.database import Database
 from greffier.store.sqlite import id_list
 
 
 class ErasureStore:
+    # Tables of the search index apart from chunks (SQLite's full text and vectors), by the
+    # column holding the chunk id.
+    index_tables: ClassVar[dict[str, str]] = {"chunks_fts": "rowid", "chunks_vec": "chunk_id"}
+
     def __init__(self, db: Database):
         self.db = db
 
@@ -65,8 +70,10 @@ class ErasureStore:
             ),
             "documents": (f"SELECT count(*) FROM documents WHERE collection_id IN ({c})", ()),
             "chunks": (f"SELECT count(*) FROM chunks WHERE id IN ({k})", ()),
-            "chunks_fts": (f"SELECT count(*) FROM chunks_fts WHERE rowid IN ({k})", ()),
-            "chunks_vec": (f"SELECT count(*) FROM chunks_vec WHERE chunk_id IN ({k})", ()),
+            **{
+                table: (f"SELECT count(*) FROM {table} WHERE {key} IN ({k})", ())
+                for table, key in self.index_tables.items()
+            },
             "meetings": (
                 f"SELECT count(*) FROM meetings WHERE owner_id = ? OR id IN ({m})",
                 (user_id,),

@@ -6,7 +6,6 @@ import hashlib
 
 from greffier.store.database import Database
 from greffier.store.records import KeyRecord, UserRecord, from_row
-from greffier.store.sqlite import NOW
 
 
 def digest(key: str) -> str:
@@ -46,8 +45,8 @@ class IdentityStore:
             if row:
                 return row[0]
             return conn.execute(
-                "INSERT INTO users (name, role) VALUES (?, ?)", (name, role)
-            ).lastrowid
+                "INSERT INTO users (name, role) VALUES (?, ?) RETURNING id", (name, role)
+            ).fetchone()[0]
 
     def add_key(
         self, user_id: int, key: str, label: str, prefix: str, expires_at: str | None = None
@@ -55,9 +54,9 @@ class IdentityStore:
         with self.db.write() as conn:
             return conn.execute(
                 "INSERT INTO api_keys (user_id, label, prefix, sha256, expires_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
                 (user_id, label, prefix, digest(key), expires_at),
-            ).lastrowid
+            ).fetchone()[0]
 
     def key(self, key_id: int) -> KeyRecord | None:
         row = self.db.query_one(_SELECT_KEYS + " WHERE k.id = ?", (key_id,))
@@ -79,8 +78,8 @@ class IdentityStore:
     def create_user(self, name: str, role: str) -> int:
         with self.db.write() as conn:
             return conn.execute(
-                "INSERT INTO users (name, role) VALUES (?, ?)", (name, role)
-            ).lastrowid
+                "INSERT INTO users (name, role) VALUES (?, ?) RETURNING id", (name, role)
+            ).fetchone()[0]
 
     def update_user(self, user_id: int, **fields) -> None:
         if not fields or set(fields) - {"role", "disabled_at", "password_hash"}:
@@ -104,7 +103,7 @@ class IdentityStore:
     def touch_key(self, key_id: int) -> None:
         with self.db.write() as conn:
             conn.execute(
-                f"UPDATE api_keys SET last_used_at = {NOW} WHERE id = ?",
+                f"UPDATE api_keys SET last_used_at = {self.db.now} WHERE id = ?",
                 (key_id,),
             )
 
@@ -118,7 +117,8 @@ class IdentityStore:
     def revoke_key(self, key_id: int) -> bool:
         with self.db.write() as conn:
             cursor = conn.execute(
-                f"UPDATE api_keys SET revoked_at = {NOW} WHERE id = ? AND revoked_at IS NULL",
+                f"UPDATE api_keys SET revoked_at = {self.db.now} "
+                "WHERE id = ? AND revoked_at IS NULL",
                 (key_id,),
             )
             return cursor.rowcount == 1

@@ -12,7 +12,6 @@ import json
 
 from greffier.store.database import Database
 from greffier.store.records import Job, from_row
-from greffier.store.sqlite import NOW
 
 _FIELDS = frozenset({"status", "done", "total", "error"})
 
@@ -58,7 +57,7 @@ class JobStore:
         sets = ", ".join(f"{k} = ?" for k in fields)
         with self.db.write() as conn:
             conn.execute(
-                f"UPDATE jobs SET {sets}, updated_at = {NOW} WHERE id = ?",
+                f"UPDATE jobs SET {sets}, updated_at = {self.db.now} WHERE id = ?",
                 (*fields.values(), job_id),
             )
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from greffier.store.database import Database
 from greffier.store.records import Meeting, StoredMinutes, TranscriptSegment, from_row
-from greffier.store.sqlite import NOW, id_list
+from greffier.store.sqlite import id_list
 
 _UPDATABLE = frozenset({"title", "sensitivity"})
 
@@ -35,7 +36,7 @@ class MeetingStore:
             return conn.execute(
                 "INSERT INTO meetings (owner_id, title, language, speakers_expected, status,"
                 " audio_name, audio_sha256, duration, sensitivity)"
-                " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id",
                 (
                     owner_id,
                     title,
@@ -46,7 +47,7 @@ class MeetingStore:
                     duration,
                     sensitivity,
                 ),
-            ).lastrowid
+            ).fetchone()[0]
 
     def get(self, meeting_id: int) -> Meeting | None:
         row = self.db.query_one("SELECT * FROM meetings WHERE id = ?", (meeting_id,))
@@ -73,7 +74,7 @@ class MeetingStore:
         columns = ", ".join(f"{name} = ?" for name in fields)
         with self.db.write() as conn:
             conn.execute(
-                f"UPDATE meetings SET {columns}, updated_at = {NOW} WHERE id = ?",
+                f"UPDATE meetings SET {columns}, updated_at = {self.db.now} WHERE id = ?",
                 (*fields.values(), meeting_id),
             )
 
@@ -88,7 +89,7 @@ class MeetingStore:
         with self.db.write() as conn:
             conn.execute("DELETE FROM meeting_segments WHERE meeting_id = ?", (meeting_id,))
             conn.executemany(
-                "INSERT INTO meeting_segments (meeting_id, ordinal, start, end, speaker, text,"
+                'INSERT INTO meeting_segments (meeting_id, ordinal, start, "end", speaker, text,'
                 " words) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
@@ -105,7 +106,7 @@ class MeetingStore:
             )
             conn.execute(
                 f"UPDATE meetings SET status = 'transcribed', language = ?, duration = ?,"
-                f" error = NULL, error_code = NULL, updated_at = {NOW} WHERE id = ?",
+                f" error = NULL, error_code = NULL, updated_at = {self.db.now} WHERE id = ?",
                 (language, duration, meeting_id),
             )
 
@@ -114,7 +115,7 @@ class MeetingStore:
             conn.execute("DELETE FROM meeting_segments WHERE meeting_id = ?", (meeting_id,))
             conn.execute(
                 f"UPDATE meetings SET status = 'failed', error_code = ?, error = ?,"
-                f" updated_at = {NOW} WHERE id = ?",
+                f" updated_at = {self.db.now} WHERE id = ?",
                 (code, message, meeting_id),
             )
 
@@ -170,10 +171,11 @@ class MeetingStore:
             return row[0] if row else None
 
     def with_audio_older_than(self, days: int) -> list[int]:
+        cutoff = (datetime.now(UTC) - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%f")
         rows = self.db.query(
             "SELECT id FROM meetings WHERE audio_sha256 IS NOT NULL AND status != 'pending' "
-            "AND created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?)",
-            (f"-{days} days",),
+            "AND created_at < ?",
+            (cutoff[:-3] + "Z",),
         )
         return [r[0] for r in rows]
 
@@ -188,7 +190,7 @@ class MeetingStore:
             conn.execute(
                 "INSERT INTO meeting_minutes (meeting_id, content, model) VALUES (?, ?, ?) "
                 "ON CONFLICT (meeting_id) DO UPDATE SET content = excluded.content, "
-                f"model = excluded.model, created_at = {NOW}",
+                f"model = excluded.model, created_at = {self.db.now}",
                 (meeting_id, json.dumps(content, ensure_ascii=False), model),
             )
 

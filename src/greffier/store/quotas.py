@@ -48,7 +48,7 @@ class QuotaStore:
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO usage_by_key (day, user_id, key_id, tokens) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (day, user_id, key_id) DO UPDATE SET tokens = tokens + "
+                "ON CONFLICT (day, user_id, key_id) DO UPDATE SET tokens = usage_by_key.tokens + "
                 "excluded.tokens",
                 (day, user_id, key_id, tokens),
             )

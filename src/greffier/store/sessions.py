@@ -7,7 +7,6 @@ import hashlib
 
 from greffier.store.database import Database
 from greffier.store.records import SessionRecord, from_row
-from greffier.store.sqlite import NOW
 
 
 def digest(token: str) -> str:
@@ -23,7 +22,7 @@ class SessionStore:
         self, token: str, user_id: int, key_id: int | None, csrf: str, expires_at: str
     ) -> None:
         with self.db.write() as conn:
-            conn.execute(f"DELETE FROM web_sessions WHERE expires_at <= {NOW}")
+            conn.execute(f"DELETE FROM web_sessions WHERE expires_at <= {self.db.now}")
             conn.execute(
                 "INSERT INTO web_sessions (id, user_id, key_id, csrf, expires_at) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -34,7 +33,7 @@ class SessionStore:
         """The unexpired session of a cookie value, or None."""
         row = self.db.query_one(
             "SELECT user_id, key_id, csrf, expires_at FROM web_sessions "
-            f"WHERE id = ? AND expires_at > {NOW}",
+            f"WHERE id = ? AND expires_at > {self.db.now}",
             (digest(token),),
         )
         return from_row(SessionRecord, row) if row else None

@@ -17,9 +17,10 @@ class UsageStore:
             conn.execute(
                 "INSERT INTO usage_daily (day, model, requests, prompt_tokens, completion_tokens,"
                 " energy_joules) VALUES (?, ?, 1, ?, ?, ?) ON CONFLICT (day, model) DO UPDATE SET"
-                " requests = requests + 1, prompt_tokens = prompt_tokens + excluded.prompt_tokens,"
-                " completion_tokens = completion_tokens + excluded.completion_tokens,"
-                " energy_joules = energy_joules + excluded.energy_joules",
+                " requests = usage_daily.requests + 1,"
+                " prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens,"
+                " completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens,"
+                " energy_joules = usage_daily.energy_joules + excluded.energy_joules",
                 (day, model, prompt_tokens, completion_tokens, joules),
             )
 
