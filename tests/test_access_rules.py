@@ -81,7 +81,7 @@ def database(request, tmp_path_factory):
     if request.param == "sqlite":
         return Database(tmp_path_factory.mktemp("rules") / "access.db")
     from greffier.store.postgres.database import PgDatabase
-    from pgfixtures import create_database
+    from greffier.store.postgres.embedded import create_database
 
     url = request.getfixturevalue("postgres_url")
     return PgDatabase(create_database(url, "access_rules"))

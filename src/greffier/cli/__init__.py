@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from greffier import __version__
-from greffier.cli import admin, config, documents, meetings, models, serve, tokens
+from greffier.cli import admin, config, db, documents, meetings, models, serve, tokens
 from greffier.cli.context import State
 from greffier.errors import GreffierError
 
@@ -24,6 +24,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(admin.app, name="admin")
 app.add_typer(documents.eval_app, name="eval")
 app.add_typer(meetings.app, name="meeting")
+app.add_typer(db.app, name="db")
 app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(tokens.tokenizer_app, name="tokenizer")
 app.command("ingest")(documents.ingest)

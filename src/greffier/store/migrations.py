@@ -366,3 +366,22 @@ def m011_job_params(db: sqlite3.Connection) -> None:
     # What a job needs beyond its kind and subject (the model chosen for minutes), as JSON,
     # so a job resumed after a restart runs as it was asked.
     db.execute("ALTER TABLE jobs ADD COLUMN params TEXT NOT NULL DEFAULT '{}'")
+
+
+@migration
+def m012_unique_memberships(db: sqlite3.Connection) -> None:
+    # SQLite's UNIQUE treats NULLs as distinct, so (group, user, NULL) could be stored twice
+    # (the group then listed its member twice and could not remove them): one each.
+    _run_statements(
+        db,
+        """
+        DELETE FROM group_members WHERE rowid NOT IN (
+            SELECT min(rowid) FROM group_members
+            GROUP BY group_id, user_id, member_group_id
+        );
+        CREATE UNIQUE INDEX group_members_one_user ON group_members(group_id, user_id)
+            WHERE user_id IS NOT NULL;
+        CREATE UNIQUE INDEX group_members_one_group ON group_members(group_id, member_group_id)
+            WHERE member_group_id IS NOT NULL
+        """,
+    )

@@ -365,3 +365,8 @@ def m010_web(db: psycopg.Connection) -> None:
 @migration
 def m011_job_params(db: psycopg.Connection) -> None:
     db.execute("ALTER TABLE jobs ADD COLUMN params TEXT NOT NULL DEFAULT '{}'")
+
+
+@migration
+def m012_unique_memberships(db: psycopg.Connection) -> None:
+    """Nothing to do: group_members is UNIQUE NULLS NOT DISTINCT here from the start."""

