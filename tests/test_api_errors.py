@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import openai
 import pytest
@@ -165,3 +167,143 @@ def test_revoked_key_stops_working_at_once(server):
     )
     greffier("admin", "revoke-key", key_id, env=server.env)
     assert_error(httpx.get(f"{server.url}/v1/models", headers=headers), 401, "invalid_api_key")
+
+
+# --- issue 19: ids a database cannot hold, text it cannot store (found by tests/test_fuzz.py)
+
+TOO_LARGE = 2**63  # one more than SQLite's INTEGER and PostgreSQL's BIGINT hold
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "noun", "param"),
+    [
+        ("GET", "/v1/collections/{}", None, "collection", "collection_id"),
+        ("PATCH", "/v1/collections/{}", {"description": "x"}, "collection", "collection_id"),
+        ("GET", "/v1/documents/{}/chunks", None, "document", "document_id"),
+        ("DELETE", "/v1/documents/{}", None, "document", "document_id"),
+        ("GET", "/v1/meetings/{}/audio", None, "meeting", "meeting_id"),
+        ("PATCH", "/v1/meetings/{}", {"title": "x"}, "meeting", "meeting_id"),
+        ("POST", "/v1/meetings/{}/speakers", {"label": "A", "name": "B"}, "meeting", "meeting_id"),
+        ("POST", "/v1/meetings/{}/minutes", None, "meeting", "meeting_id"),
+        (
+            "POST",
+            "/v1/collections/{}/grants",
+            {"user": "x", "permission": "read"},
+            "collection",
+            None,
+        ),
+        ("DELETE", "/v1/admin/users/{}", None, "user", "user_id"),
+        ("DELETE", "/v1/admin/groups/{}", None, "group", "group_id"),
+    ],
+)
+def test_an_impossible_id_is_a_missing_one(http, method, path, body, noun, param):
+    """A huge, zero or non-numeric id gets the same 404 as an id no record has."""
+    missing = assert_error(http.request(method, path.format(2**62), json=body), 404, "not_found")
+    assert missing["message"] == f"No {noun} with id {2**62}."
+    for impossible in (TOO_LARGE, 10**30, 0, -1, "abc", "1.5"):
+        error = assert_error(
+            http.request(method, path.format(impossible), json=body), 404, "not_found"
+        )
+        assert error["message"] == f"No {noun} with id {impossible}."
+        assert error["type"] == missing["type"]
+        if param is not None:
+            assert error["param"] == missing["param"] == param
+
+
+def test_impossible_ids_in_a_body(http):
+    """Ids a body names are checked as the path's are: 404 "No collection with id …"."""
+    for body in (
+        {"query": "budget", "collections": [TOO_LARGE]},
+        {"query": "budget", "meetings": [1, TOO_LARGE]},
+    ):
+        error = assert_error(http.post("/v1/search", json=body), 404, "not_found")
+        assert str(TOO_LARGE) in error["message"]
+        assert error["param"] in ("collections", "meetings")
+    chat = {**OK, "retrieval": {"collections": [TOO_LARGE]}}
+    error = assert_error(http.post("/v1/chat/completions", json=chat), 404, "not_found")
+    assert error["message"] == f"No collection with id {TOO_LARGE}."
+    quota = {"key_id": TOO_LARGE, "requests_per_minute": 10}
+    error = assert_error(http.put("/v1/admin/quotas", json=quota), 404, "not_found")
+    assert error["param"] == "key_id"
+    assert_error(http.get("/v1/admin/audit", params={"document": TOO_LARGE}), 400)
+
+
+def _post_escaped(http: httpx.Client, path: str, body: dict) -> httpx.Response:
+    """POST as JSON with every non-ASCII character escaped ("\\ud800"), as JSON allows even
+    for an unpaired surrogate (httpx would encode the text as UTF-8, which cannot)."""
+    return http.post(
+        path, content=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/collections", {"name": "Notes \x00 cachées"}, "name"),
+        ("/v1/collections", {"name": "\ud800"}, "name"),
+        (
+            "/v1/chat/completions",
+            {**OK, "messages": [{"role": "user", "content": "a\udfffb"}]},
+            "messages.0.content",
+        ),
+        ("/v1/tokenize", {"model": MODEL, "prompt": "\x00"}, "prompt"),
+        ("/v1/search", {"query": "budget", "\ud83d": 1}, "\\ud83d"),
+    ],
+)
+def test_text_that_cannot_be_stored_is_refused(http, path, body, param):
+    """NUL characters and unpaired surrogates: a 400 naming the parameter, nothing stored."""
+    error = assert_error(_post_escaped(http, path, body), 400, "invalid_characters", param)
+    assert "Send valid UTF-8 text" in error["message"]
+
+
+def test_text_that_cannot_be_stored_in_a_query_or_a_form(http):
+    assert_error(
+        http.get("/v1/admin/audit", params={"user": "a\x00b"}), 400, "invalid_characters", "user"
+    )
+    upload = http.post("/v1/meetings", data={"title": "x\x00y"}, files={"file": ("a.wav", b"x")})
+    assert_error(upload, 400, "invalid_characters", "title")
+
+
+def test_a_pair_of_surrogates_is_text(http):
+    """JSON writes an emoji as two escaped surrogates: that is valid text."""
+    made = _post_escaped(http, "/v1/collections", {"name": "Réunion \ud83d\ude00 19"})
+    assert made.status_code == 201, made.text
+    assert made.json()["name"] == "Réunion 😀 19"
+    assert http.delete(f"/v1/collections/{made.json()['id']}").status_code == 200
+
+
+def test_an_empty_prompt_is_refused(http):
+    body = {"model": MODEL, "prompt": "", "max_tokens": 2}
+    assert_error(http.post("/v1/completions", json=body), 400, param="prompt")
+
+
+def test_a_name_taken_is_a_conflict(http):
+    group = http.post("/v1/admin/groups", json={"name": "issue-19"})
+    assert group.status_code == 201, group.text
+    again = http.post("/v1/admin/groups", json={"name": "issue-19"})
+    assert_error(again, 409, "already_exists", "name")
+    http.delete(f"/v1/admin/groups/{group.json()['id']}")
+
+
+def test_wrong_method_names_every_allowed_one(http):
+    for path, allowed in (
+        ("/v1/collections", "GET, POST"),
+        ("/v1/admin/groups/1/members", "DELETE, POST"),
+    ):
+        r = http.put(path, json={})
+        assert_error(r, 405)
+        assert r.headers["allow"] == allowed
+
+
+def test_the_published_schema_states_the_constraints(http):
+    schema = http.get("/openapi.json").json()
+    path_id = schema["paths"]["/v1/collections/{collection_id}"]["get"]["parameters"][0]
+    assert path_id["schema"]["minimum"] == 1 and path_id["schema"]["maximum"] == 2**63 - 1
+    operation = schema["paths"]["/v1/collections"]["post"]
+    errors = operation["responses"]
+    assert {"400", "401", "409", "413", "429"} <= set(errors)
+    shape = errors["400"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    detail = schema["components"]["schemas"]["ErrorDetail"]
+    assert shape == "ErrorResponse" and set(detail["properties"]) == set(detail["required"])
+    assert "GetCollectionsCollectionId" in errors["201"]["links"]
+    assert schema["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"

@@ -21,7 +21,7 @@ ALLOWED = {
     "server": {"api", "web", "services"},
     "api": {"http", "services", "models", "store.records", "meetings"},
     "web": {"http", "services", "models", "store.records"},
-    "http": {"services"},
+    "http": {"services", "store.records"},
     "services": {"store", "models", "documents", "meetings", "tokens"},
     "meetings": {"models.backends"},
     "documents": set(),

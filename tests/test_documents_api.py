@@ -301,7 +301,7 @@ def test_collection_lifecycle_and_errors(http, server):
     r = http.post("/v1/collections", json={"name": "rh", "sensitivity": "sensitive"})
     assert r.status_code == 201 and r.json()["sensitivity"] == "sensitive"
     dup = http.post("/v1/collections", json={"name": "rh"})
-    assert dup.status_code == 400 and dup.json()["error"]["code"] == "already_exists"
+    assert dup.status_code == 409 and dup.json()["error"]["code"] == "already_exists"
     bad = http.post("/v1/collections", json={"name": "x", "sensitivity": "top"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "sensitivity"
     cid = r.json()["id"]

@@ -34,6 +34,13 @@ class Unsupported(InvalidRequest):
     code = "unsupported_parameter"
 
 
+class Conflict(InvalidRequest):
+    """The request is well formed but clashes with what exists (a name already taken)."""
+
+    status = 409
+    code = "already_exists"
+
+
 class AuthenticationFailed(GreffierError):
     status = 401
     type = "authentication_error"

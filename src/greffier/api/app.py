@@ -18,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from greffier import __version__
 from greffier.api import errors
 from greffier.api.auth import require_key
+from greffier.api.errors import documented
 from greffier.api.limits import BodySizeLimit
 from greffier.api.routes import (
     admin,
@@ -32,6 +33,7 @@ from greffier.api.routes import (
     tokens,
 )
 from greffier.errors import GreffierError
+from greffier.http.inputs import reject_unstorable_text
 from greffier.services.container import Services
 from greffier.settings import Settings
 
@@ -68,16 +70,21 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    keyed = [Depends(require_key)]
-    app.include_router(models.router, dependencies=keyed)
-    app.include_router(chat.router, dependencies=keyed)
-    app.include_router(documents.router, dependencies=keyed)
-    app.include_router(search.router, dependencies=keyed)
-    app.include_router(tokens.router, dependencies=keyed)
-    app.include_router(admin.router, dependencies=keyed)
-    app.include_router(audio.router, dependencies=keyed)
-    app.include_router(meetings.router, dependencies=keyed)
-    app.include_router(grants.router, dependencies=keyed)
+    # Every /v1 operation: the caller first (401, quota 429), then text that cannot be stored
+    # (400); each router adds the statuses its operations can also answer.
+    keyed = [Depends(require_key), Depends(reject_unstorable_text)]
+    for router in (
+        models.router,
+        chat.router,
+        documents.router,
+        search.router,
+        tokens.router,
+        admin.router,
+        audio.router,
+        meetings.router,
+        grants.router,
+    ):
+        app.include_router(router, dependencies=keyed, responses=documented(400, 401, 429))
     app.include_router(health.router)
     # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
     app.mount(

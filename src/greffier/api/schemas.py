@@ -1,22 +1,32 @@
 """Request bodies of the OpenAI-compatible routes.
 
 Unknown fields are ignored, as OpenAI-compatible servers commonly do, so clients written
-for newer API versions keep working; fields we accept are checked strictly.
+for newer API versions keep working; fields we accept are checked strictly. Where a field
+takes only part of what OpenAI's type allows (one prompt, n=1, text parts), its published
+schema says so (``_ONLY``), while the check itself keeps its precise message.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from greffier.errors import Unsupported
+from greffier.http.inputs import CollectionId, MeetingId
 from greffier.models.backends.base import Generation, Message
 
 
+def _only(*schemas: dict) -> dict:
+    """The published schema of a field that accepts only these shapes (or null)."""
+    return {"anyOf": [*schemas, {"type": "null"}]}
+
+
 class TextPart(BaseModel):
-    type: str
-    text: str | None = None
+    model_config = ConfigDict(json_schema_extra={"required": ["type", "text"]})
+
+    type: str = Field(json_schema_extra={"enum": ["text"]})
+    text: Annotated[str | None, WithJsonSchema({"type": "string"})] = None
 
 
 class ChatMessage(BaseModel):
@@ -55,9 +65,15 @@ class _Sampling(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
     max_tokens: int | None = Field(None, ge=1)
-    stop: str | list[str] | None = None
-    seed: int | None = None
-    n: int | None = None
+    stop: str | list[str] | None = Field(
+        None,
+        json_schema_extra=_only(
+            {"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 4}
+        ),
+    )
+    # In-process models use the low 32 bits; the bounds are exact as JSON numbers.
+    seed: int | None = Field(None, ge=-(2**31), le=2**32 - 1)
+    n: int | None = Field(None, json_schema_extra=_only({"const": 1}))
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     user: str | None = None
@@ -101,8 +117,8 @@ class Retrieval(BaseModel):
 
     # Nothing named: every collection and meeting the caller may read (and the model may
     # receive). "all" for meetings: every readable meeting.
-    collections: list[int] | None = None
-    meetings: list[int] | Literal["all"] | None = None
+    collections: list[CollectionId] | None = None
+    meetings: list[MeetingId] | Literal["all"] | None = None
     k: int = Field(4, ge=1, le=20)
     mode: Literal["lexical", "semantic", "hybrid"] = "hybrid"
 
@@ -110,7 +126,8 @@ class Retrieval(BaseModel):
 class ChatCompletionRequest(_Sampling):
     messages: list[ChatMessage] = Field(min_length=1)
     max_completion_tokens: int | None = Field(None, ge=1)
-    tools: list | None = None
+    # Tool calling is not supported yet: the schema says so (only an empty list).
+    tools: list | None = Field(None, json_schema_extra=_only({"type": "array", "maxItems": 0}))
     retrieval: Retrieval | None = None
 
     def to_generation(self) -> Generation:
@@ -126,10 +143,22 @@ class ChatCompletionRequest(_Sampling):
 
 
 class CompletionRequest(_Sampling):
-    prompt: str | list[str]
+    prompt: str | list[str] = Field(
+        json_schema_extra={
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 1},
+                    "minItems": 1,
+                    "maxItems": 1,
+                },
+            ]
+        }
+    )
     max_tokens: int | None = Field(16, ge=1)  # OpenAI's default for legacy completions
-    echo: bool = False
-    suffix: str | None = None
+    echo: bool = Field(False, json_schema_extra={"enum": [False]})
+    suffix: str | None = Field(None, json_schema_extra=_only({"type": "string", "maxLength": 0}))
 
     def to_generation(self) -> Generation:
         prompt = self.prompt

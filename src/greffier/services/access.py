@@ -17,7 +17,7 @@ service up to ``external_max_sensitivity``. The check is made before any text is
 
 from __future__ import annotations
 
-from greffier.errors import InvalidRequest, NotFound, PermissionDenied
+from greffier.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
 from greffier.services.audit import AuditService
 from greffier.services.principal import Principal
 from greffier.store.access import LEVELS
@@ -206,9 +206,7 @@ class AccessService:
         if not name or len(name) > 64:
             raise InvalidRequest("A group name has 1 to 64 characters.", param="name")
         if self.store.group_by_name(name):
-            raise InvalidRequest(
-                f"A group named '{name}' exists already.", param="name", code="already_exists"
-            )
+            raise Conflict(f"A group named '{name}' exists already.", param="name")
         return self.group(who, self.store.create_group(name, description))
 
     def group(self, who: Principal, group_id: int) -> Group:

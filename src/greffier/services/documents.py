@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from greffier.documents import analysis, pii
 from greffier.documents.chunking import chunk_blocks
 from greffier.documents.parsers import DocumentRefused, parse
-from greffier.errors import InvalidRequest, NotFound
+from greffier.errors import Conflict, InvalidRequest, NotFound
 from greffier.models.backends.base import EmbeddingBackend
 from greffier.services.access import SENSITIVITIES, AccessService
 from greffier.services.audit import AuditService
@@ -108,10 +108,9 @@ class DocumentService:
         if not name.strip():
             raise InvalidRequest("A collection needs a name.", param="name")
         if self.store.collection_by_name(principal.user_id, name.strip()):
-            raise InvalidRequest(
+            raise Conflict(
                 f"You already have a collection named '{name}'.",
                 param="name",
-                code="already_exists",
             )
         cid = self.store.create_collection(
             name.strip(), description, principal.user_id, sensitivity, pii_policy

@@ -14,7 +14,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from greffier.errors import AuthenticationFailed, InvalidRequest, NotFound, PermissionDenied
+from greffier.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+)
 from greffier.services.audit import AuditService
 from greffier.services.principal import OPERATOR, Principal
 from greffier.store.interfaces import IdentityStore, SessionStore
@@ -120,9 +126,7 @@ class IdentityService:
                 "A user name is 1 to 64 letters, digits, spaces or . @ _ -.", param="name"
             )
         if self.store.user_by_name(name):
-            raise InvalidRequest(
-                f"A user named '{name}' exists already.", param="name", code="already_exists"
-            )
+            raise Conflict(f"A user named '{name}' exists already.", param="name")
         if password is not None:
             _check_password(password)
         user_id = self.store.create_user(name, role)

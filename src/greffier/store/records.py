@@ -17,6 +17,11 @@ import numpy as np
 
 R = TypeVar("R")
 
+# The largest id a record can have: SQLite's INTEGER PRIMARY KEY and PostgreSQL's BIGINT are
+# signed 64-bit. Ids start at 1, so a number outside 1..MAX_ID names no record on any store,
+# and the doors refuse it as they refuse a missing id, before any query.
+MAX_ID = 2**63 - 1
+
 
 def from_row(cls: type[R], row: Mapping[str, Any], **decoded: Any) -> R:
     """Build ``cls`` from a row's columns of the same names; ``decoded`` overrides some

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from importlib import resources
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+
+from greffier.http.inputs import reject_unstorable_text
 
 
 def install(app: FastAPI) -> None:
@@ -20,4 +22,6 @@ def install(app: FastAPI) -> None:
     static = resources.files("greffier.web") / "static"
     app.mount("/static/web", StaticFiles(directory=str(static)), name="web-static")
     for router in (account.router, chat.router, chat.json_router, library.router, admin.router):
-        app.include_router(router, include_in_schema=False)
+        app.include_router(
+            router, include_in_schema=False, dependencies=[Depends(reject_unstorable_text)]
+        )

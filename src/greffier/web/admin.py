@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from greffier.errors import GreffierError, InvalidRequest
+from greffier.http.inputs import GroupId, KeyId, UserId
 from greffier.web.http import (
     Admin,
     PageRoute,
@@ -127,7 +128,7 @@ def create_user(
 
 @router.post("/users/{user_id}")
 def update_user(
-    user_id: int,
+    user_id: UserId,
     request: Request,
     csrf: str = Form(""),
     action: str = Form(...),
@@ -176,7 +177,7 @@ def create_key(
 
 
 @router.post("/keys/{key_id}/revoke")
-def revoke_key(key_id: int, request: Request, csrf: str = Form("")) -> Response:
+def revoke_key(key_id: KeyId, request: Request, csrf: str = Form("")) -> Response:
     identity = request.app.state.services.identity
 
     def action(who) -> str:
@@ -204,7 +205,7 @@ def create_group(
 
 @router.post("/groups/{group_id}")
 def change_group(
-    group_id: int,
+    group_id: GroupId,
     request: Request,
     csrf: str = Form(""),
     action: str = Form(...),

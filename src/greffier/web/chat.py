@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import itertools
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from greffier.errors import AuthenticationFailed
+from greffier.http.inputs import ConversationId, DocumentId
 from greffier.http.session import cookie_principal
 from greffier.models.cards import model_card
 from greffier.services.sessions import Session
-from greffier.store.records import Chunk
+from greffier.store.records import MAX_ID, Chunk
 from greffier.web.http import PageRoute, SignedIn, form_session, redirect, render
 
 router = APIRouter(route_class=PageRoute)
@@ -84,12 +85,16 @@ def chat_page(request: Request, session: SignedIn) -> Response:
 
 
 @router.get("/chat/{conversation_id}")
-def conversation_page(conversation_id: int, request: Request, session: SignedIn) -> Response:
+def conversation_page(
+    conversation_id: ConversationId, request: Request, session: SignedIn
+) -> Response:
     return _chat_page(request, session, conversation_id)
 
 
 @router.post("/chat/{conversation_id}/delete")
-def delete_conversation(conversation_id: int, request: Request, csrf: str = Form("")) -> Response:
+def delete_conversation(
+    conversation_id: ConversationId, request: Request, csrf: str = Form("")
+) -> Response:
     session = form_session(request, csrf)
     request.app.state.services.conversations.delete(session.principal, conversation_id)
     return redirect("/chat")
@@ -134,7 +139,7 @@ def start_conversation(body: NewConversation, request: Request) -> dict:
 
 
 @json_router.post("/conversations/{conversation_id}/messages", status_code=201)
-def add_message(conversation_id: int, body: NewMessage, request: Request) -> dict:
+def add_message(conversation_id: ConversationId, body: NewMessage, request: Request) -> dict:
     who = _who(request)
     message_id = request.app.state.services.conversations.add(
         who,
@@ -197,8 +202,8 @@ def passage_blocks(chunks: list[Chunk], start: int, end: int) -> list[dict]:
 def passage(
     request: Request,
     session: SignedIn,
-    document: int,
-    start: int = 0,
+    document: DocumentId,
+    start: int = Query(0, ge=0, le=MAX_ID),
     end: int = 0,
     fragment: int = 0,
 ) -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from greffier.http.inputs import MeetingId
 from greffier.models.cards import model_card
 from greffier.web.chat import chat_models
 from greffier.web.http import PageRoute, SignedIn, render
@@ -31,7 +32,7 @@ def meetings_page(request: Request, session: SignedIn) -> Response:
 
 
 @router.get("/meetings/{meeting_id}")
-def meeting_page(meeting_id: int, request: Request, session: SignedIn) -> Response:
+def meeting_page(meeting_id: MeetingId, request: Request, session: SignedIn) -> Response:
     services = request.app.state.services
     meeting = services.meetings.meeting(session.principal, meeting_id)  # 404 unless readable
     return render(

@@ -3,13 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+from greffier.api.bodies import NonBlank, Subject, exactly_one, require_one
+from greffier.api.errors import documented
+from greffier.api.links import links
+from greffier.http.inputs import GroupId, KeyId, UserId
+from greffier.services.identity import MIN_PASSWORD, NAME_PATTERN, ROLES
+from greffier.store.records import MAX_ID
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=documented(403, 404))
+
+BODY = documented(413)  # operations that take a body
+
+USER = links(
+    {
+        "/v1/admin/users/{user_id}": ("patch", "delete"),
+        "/v1/admin/users/{user_id}/keys": ("get", "post"),
+    },
+    user_id="$response.body#/id",
+)
+KEY = links(
+    {"/v1/admin/keys/{key_id}/rotate": ("post",), "/v1/admin/keys/{key_id}": ("delete",)},
+    key_id="$response.body#/id",
+)
+GROUP = links(
+    {
+        "/v1/admin/groups/{group_id}": ("delete",),
+        "/v1/admin/groups/{group_id}/members": ("post", "delete"),
+    },
+    group_id="$response.body#/id",
+)
+Role = Literal[ROLES]
+Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=1024)]
 
 
 def _admin(request: Request):
@@ -29,17 +59,17 @@ def _key(record) -> dict:
 class NewUser(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64)
-    role: Literal["admin", "member"] = "member"
-    password: str | None = Field(None, max_length=1024)
+    name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
+    role: Role = "member"
+    password: Password | None = None
 
 
 class UserChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Literal["admin", "member"] | None = None
+    role: Role | None = None
     disabled: bool | None = None
-    password: str | None = Field(None, max_length=1024)
+    password: Password | None = None
 
 
 class NewKey(BaseModel):
@@ -55,14 +85,18 @@ def list_users(request: Request) -> dict:
     return {"object": "list", "data": [_user(u) for u in services.identity.users(who)]}
 
 
-@router.post("/users", status_code=201)
+@router.post(
+    "/users",
+    status_code=201,
+    responses={201: {"description": "The user.", "links": USER}} | BODY | documented(409),
+)
 def create_user(body: NewUser, request: Request) -> dict:
     services, who = _admin(request)
     return _user(services.identity.create_user(who, body.name, body.role, body.password))
 
 
-@router.patch("/users/{user_id}")
-def change_user(user_id: int, body: UserChange, request: Request) -> dict:
+@router.patch("/users/{user_id}", responses=BODY)
+def change_user(user_id: UserId, body: UserChange, request: Request) -> dict:
     services, who = _admin(request)
     record = services.identity.change_user(
         who, user_id, role=body.role, disabled=body.disabled, password=body.password
@@ -71,7 +105,7 @@ def change_user(user_id: int, body: UserChange, request: Request) -> dict:
 
 
 @router.delete("/users/{user_id}")
-def erase_user(user_id: int, request: Request) -> dict:
+def erase_user(user_id: UserId, request: Request) -> dict:
     """Right to erasure: the account and everything derived from what it owns."""
     services, who = _admin(request)
     report = services.erasure.erase(who, user_id)
@@ -79,28 +113,36 @@ def erase_user(user_id: int, request: Request) -> dict:
 
 
 @router.get("/users/{user_id}/keys")
-def list_user_keys(user_id: int, request: Request) -> dict:
+def list_user_keys(user_id: UserId, request: Request) -> dict:
     services, who = _admin(request)
     return {"object": "list", "data": [_key(k) for k in services.identity.list_keys(who, user_id)]}
 
 
-@router.post("/users/{user_id}/keys", status_code=201)
-def create_key(user_id: int, body: NewKey, request: Request) -> dict:
+@router.post(
+    "/users/{user_id}/keys",
+    status_code=201,
+    responses={201: {"description": "The key.", "links": KEY}} | BODY,
+)
+def create_key(user_id: UserId, body: NewKey, request: Request) -> dict:
     """A new key, shown once in `key`."""
     services, who = _admin(request)
     issued = services.identity.key_for(who, user_id, body.label, body.expires_days)
     return {"object": "api_key", "id": issued.record_id, "prefix": issued.prefix, "key": issued.key}
 
 
-@router.post("/keys/{key_id}/rotate", status_code=201)
-def rotate_key(key_id: int, request: Request) -> dict:
+@router.post(
+    "/keys/{key_id}/rotate",
+    status_code=201,
+    responses={201: {"description": "The new key.", "links": KEY}},
+)
+def rotate_key(key_id: KeyId, request: Request) -> dict:
     services, who = _admin(request)
     issued = services.identity.rotate_key(who, key_id)
     return {"object": "api_key", "id": issued.record_id, "prefix": issued.prefix, "key": issued.key}
 
 
 @router.delete("/keys/{key_id}")
-def revoke_key(key_id: int, request: Request) -> dict:
+def revoke_key(key_id: KeyId, request: Request) -> dict:
     services, who = _admin(request)
     services.identity.revoke_key(who, key_id)
     return {"object": "api_key", "id": key_id, "revoked": True}
@@ -109,15 +151,8 @@ def revoke_key(key_id: int, request: Request) -> dict:
 class NewGroup(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=64)
+    name: NonBlank(64)
     description: str = Field("", max_length=2000)
-
-
-class Member(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    user: str | None = Field(None, min_length=1, max_length=64)
-    group: str | None = Field(None, min_length=1, max_length=64)
 
 
 @router.get("/groups")
@@ -126,38 +161,49 @@ def list_groups(request: Request) -> dict:
     return {"object": "list", "data": [asdict(g) for g in services.access.groups(who)]}
 
 
-@router.post("/groups", status_code=201)
+@router.post(
+    "/groups",
+    status_code=201,
+    responses={201: {"description": "The group.", "links": GROUP}} | BODY | documented(409),
+)
 def create_group(body: NewGroup, request: Request) -> dict:
     services, who = _admin(request)
     return asdict(services.access.create_group(who, body.name, body.description))
 
 
 @router.delete("/groups/{group_id}")
-def delete_group(group_id: int, request: Request) -> dict:
+def delete_group(group_id: GroupId, request: Request) -> dict:
     services, who = _admin(request)
     services.access.delete_group(who, group_id)
     return {"object": "group", "id": group_id, "deleted": True}
 
 
-@router.post("/groups/{group_id}/members")
-def add_member(group_id: int, body: Member, request: Request) -> dict:
+@router.post("/groups/{group_id}/members", responses=BODY)
+def add_member(group_id: GroupId, body: Subject, request: Request) -> dict:
     services, who = _admin(request)
     return asdict(services.access.add_member(who, group_id, user=body.user, group=body.group))
 
 
-@router.delete("/groups/{group_id}/members")
-def remove_member(group_id: int, body: Member, request: Request) -> dict:
+@router.delete("/groups/{group_id}/members", responses=BODY)
+def remove_member(group_id: GroupId, body: Subject, request: Request) -> dict:
     services, who = _admin(request)
     return asdict(services.access.remove_member(who, group_id, user=body.user, group=body.group))
 
 
 class Quota(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """The quota of one key or one group; both limits null removes it."""
 
-    key_id: int | None = None
-    group: str | None = None
-    requests_per_minute: int | None = None
-    tokens_per_day: int | None = None
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one("key_id", "group"))
+
+    key_id: KeyId | None = None
+    group: str | None = Field(None, min_length=1, max_length=64)
+    requests_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    tokens_per_day: int | None = Field(None, ge=1, le=10**12)
+
+    @model_validator(mode="after")
+    def _one_subject(self):
+        require_one(self, "key_id", "group")
+        return self
 
 
 @router.get("/quotas")
@@ -166,22 +212,29 @@ def list_quotas(request: Request) -> dict:
     return {"object": "list", "data": [asdict(q) for q in services.quotas.quotas(who)]}
 
 
-@router.put("/quotas")
+@router.put("/quotas", responses=BODY)
 def set_quota(body: Quota, request: Request) -> dict:
     services, who = _admin(request)
     services.quotas.set(who, **body.model_dump())
     return {"object": "quota", **body.model_dump()}
 
 
-@router.get("/audit")
+AuditFilterId = Query(None, ge=1, le=MAX_ID)
+DOWNLOADS = {
+    "application/x-ndjson": {"schema": {"type": "string"}},
+    "text/csv": {"schema": {"type": "string"}},
+}
+
+
+@router.get("/audit", responses={200: {"content": DOWNLOADS}})
 def audit(
     request: Request,
     user: str | None = None,
     action: str | None = None,
-    document: int | None = None,
-    meeting: int | None = None,
-    since: str | None = None,
-    until: str | None = None,
+    document: int | None = AuditFilterId,
+    meeting: int | None = AuditFilterId,
+    since: str | None = Query(None, description="From this time on (ISO 8601, UTC)."),
+    until: str | None = Query(None, description="Before this time (ISO 8601, UTC)."),
     limit: int = Query(100, ge=1, le=10000),
     format: Literal["json", "jsonl", "csv"] = "json",
 ):

@@ -7,22 +7,30 @@ from typing import Literal
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 
+from greffier.api.bodies import Language
+from greffier.api.errors import documented
 from greffier.meetings import subtitles
 
-router = APIRouter(prefix="/v1/audio", tags=["audio"])
+router = APIRouter(prefix="/v1/audio", tags=["audio"], responses=documented(404, 413, 503))
 
 Format = Literal["json", "text", "srt", "verbose_json", "vtt"]
+TEXT = {"schema": {"type": "string"}}
 
 
-@router.post("/transcriptions")
+@router.post(
+    "/transcriptions",
+    responses={
+        200: {"content": {"text/plain": TEXT, "application/x-subrip": TEXT, "text/vtt": TEXT}}
+    },
+)
 def transcriptions(
     request: Request,
-    file: UploadFile = File(...),
-    model: str = Form("whisper-1"),
-    language: str | None = Form(None),
-    prompt: str | None = Form(None),
+    file: UploadFile = File(..., json_schema_extra={"minLength": 1}),  # not empty
+    model: str = Form("whisper-1", min_length=1),
+    language: Language = Form(""),
+    prompt: str = Form(""),
     response_format: Format = Form("json"),
-    temperature: float | None = Form(None, ge=0, le=1),
+    temperature: float = Form(0.0, ge=0, le=1),
     timestamp_granularities: list[Literal["word", "segment"]] = Form(
         [], alias="timestamp_granularities[]"
     ),
@@ -35,7 +43,7 @@ def transcriptions(
         file.file.read(),
         file.filename or "audio",
         language=language or None,
-        prompt=prompt,
+        prompt=prompt or None,
         words=words,
     )
     if response_format == "text":

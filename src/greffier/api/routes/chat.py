@@ -19,14 +19,16 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from greffier.api.errors import sse_error
+from greffier.api.errors import documented, sse_error
 from greffier.api.schemas import ChatCompletionRequest, CompletionRequest
 from greffier.errors import GreffierError
 from greffier.models.backends.base import Event, Finished, TextDelta
 from greffier.services.answering import Retrieval
 from greffier.services.chat import Answer
 
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(prefix="/v1", tags=["chat"], responses=documented(403, 404, 413, 502, 503, 504))
+# With "stream": true, the answer comes as server-sent events.
+STREAMED = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
@@ -106,7 +108,7 @@ async def _respond(
     )
 
 
-@router.post("/chat/completions")
+@router.post("/chat/completions", responses=STREAMED)
 async def chat_completions(body: ChatCompletionRequest, request: Request):
     answering, who = request.app.state.services.answering, request.state.principal
     retrieval = (
@@ -177,7 +179,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     )
 
 
-@router.post("/completions")
+@router.post("/completions", responses=STREAMED)
 async def completions(body: CompletionRequest, request: Request):
     meta = {
         "id": f"cmpl-{uuid.uuid4().hex}",

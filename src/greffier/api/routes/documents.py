@@ -7,31 +7,58 @@ since they touch SQLite and files.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Request, UploadFile
+from fastapi import APIRouter, File, Path, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from greffier.services.documents import JobReport
+from greffier.api.bodies import NonBlank, Sensitivity
+from greffier.api.errors import documented
+from greffier.api.links import links
+from greffier.http.inputs import CollectionId, DocumentId
+from greffier.services.documents import PII_POLICIES, JobReport
 from greffier.store.records import Collection, Document
 
-router = APIRouter(prefix="/v1", tags=["documents"])
+router = APIRouter(prefix="/v1", tags=["documents"], responses=documented(403, 404))
+BODY = documented(413)  # operations that take a body
+
+COLLECTION = links(
+    {
+        "/v1/collections/{collection_id}": ("get", "patch", "delete"),
+        "/v1/collections/{collection_id}/documents": ("get", "post"),
+        "/v1/collections/{collection_id}/grants": ("get", "post", "delete"),
+    },
+    collection_id="$response.body#/id",
+)
+JOB = links({"/v1/jobs/{job_id}": ("get",)}, job_id="$response.body#/job_id")
+FIRST_DOCUMENT = links(
+    {
+        "/v1/documents/{document_id}": ("get", "delete"),
+        "/v1/documents/{document_id}/chunks": ("get",),
+        "/v1/documents/{document_id}/file": ("get",),
+    },
+    document_id="$response.body#/documents/0/id",
+)
+
+# "mask": personal identifiers are masked in what is indexed and shown.
+PiiPolicy = Literal[PII_POLICIES]
 
 
 class NewCollection(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    name: NonBlank(200)
     description: str = Field("", max_length=2000)
-    sensitivity: str = "internal"
-    pii_policy: str = "report"  # or "mask": personal identifiers masked in what is indexed
+    sensitivity: Sensitivity = "internal"
+    pii_policy: PiiPolicy = "report"
 
 
 class CollectionChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     description: str | None = Field(None, max_length=2000)
-    sensitivity: str | None = None
-    pii_policy: str | None = None
+    sensitivity: Sensitivity | None = None
+    pii_policy: PiiPolicy | None = None
 
 
 def _collection(c: Collection) -> dict:
@@ -77,7 +104,13 @@ def _services(request: Request):
     return request.app.state.services, request.state.principal
 
 
-@router.post("/collections", status_code=201)
+@router.post(
+    "/collections",
+    status_code=201,
+    responses={201: {"description": "The collection.", "links": COLLECTION}}
+    | BODY
+    | documented(409),
+)
 def create_collection(body: NewCollection, request: Request) -> dict:
     services, who = _services(request)
     row = services.documents.create_collection(
@@ -86,8 +119,10 @@ def create_collection(body: NewCollection, request: Request) -> dict:
     return _collection(row)
 
 
-@router.patch("/collections/{collection_id}")
-def change_collection(collection_id: int, body: CollectionChange, request: Request) -> dict:
+@router.patch("/collections/{collection_id}", responses=BODY)
+def change_collection(
+    collection_id: CollectionId, body: CollectionChange, request: Request
+) -> dict:
     services, who = _services(request)
     row = services.documents.update_collection(who, collection_id, **body.model_dump())
     return _collection(row)
@@ -100,21 +135,29 @@ def list_collections(request: Request) -> dict:
 
 
 @router.get("/collections/{collection_id}")
-def get_collection(collection_id: int, request: Request) -> dict:
+def get_collection(collection_id: CollectionId, request: Request) -> dict:
     services, who = _services(request)
     return _collection(services.documents.collection(who, collection_id))
 
 
 @router.delete("/collections/{collection_id}")
-def delete_collection(collection_id: int, request: Request) -> dict:
+def delete_collection(collection_id: CollectionId, request: Request) -> dict:
     services, who = _services(request)
     services.documents.delete_collection(who, collection_id)
     return {"id": collection_id, "object": "collection", "deleted": True}
 
 
-@router.post("/collections/{collection_id}/documents", status_code=202)
+@router.post(
+    "/collections/{collection_id}/documents",
+    status_code=202,
+    responses={
+        202: {"description": "The job indexing the files.", "links": JOB},
+        200: {"description": "Every file was refused or unchanged: no job."},
+    }
+    | BODY,
+)
 def upload_documents(
-    collection_id: int, request: Request, files: list[UploadFile] = File(...)
+    collection_id: CollectionId, request: Request, files: list[UploadFile] = File(..., min_length=1)
 ) -> JSONResponse:
     """Upload files (multipart field `files`, repeatable); indexing runs as a job."""
     services, who = _services(request)
@@ -131,20 +174,20 @@ def upload_documents(
 
 
 @router.get("/collections/{collection_id}/documents")
-def list_documents(collection_id: int, request: Request) -> dict:
+def list_documents(collection_id: CollectionId, request: Request) -> dict:
     services, who = _services(request)
     rows = services.documents.documents(who, collection_id)
     return {"object": "list", "data": [_document(r) for r in rows]}
 
 
 @router.get("/documents/{document_id}")
-def get_document(document_id: int, request: Request) -> dict:
+def get_document(document_id: DocumentId, request: Request) -> dict:
     services, who = _services(request)
     return _document(services.documents.read(who, document_id))
 
 
 @router.get("/documents/{document_id}/chunks")
-def document_chunks(document_id: int, request: Request) -> dict:
+def document_chunks(document_id: DocumentId, request: Request) -> dict:
     """The document's indexed passages (masked where the collection masks personal data):
     what a citation points into."""
     services, who = _services(request)
@@ -157,8 +200,18 @@ def document_chunks(document_id: int, request: Request) -> dict:
     }
 
 
-@router.get("/documents/{document_id}/file")
-def document_file(document_id: int, request: Request) -> Response:
+@router.get(
+    "/documents/{document_id}/file",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            }
+        }
+    },
+)
+def document_file(document_id: DocumentId, request: Request) -> Response:
     """The file as uploaded. Where the collection masks personal data, only people who
     manage it may fetch the unmasked original."""
     services, who = _services(request)
@@ -171,14 +224,17 @@ def document_file(document_id: int, request: Request) -> Response:
 
 
 @router.delete("/documents/{document_id}")
-def delete_document(document_id: int, request: Request) -> dict:
+def delete_document(document_id: DocumentId, request: Request) -> dict:
     services, who = _services(request)
     services.documents.delete_document(who, document_id)
     return {"id": document_id, "object": "document", "deleted": True}
 
 
-@router.get("/jobs/{job_id}")
-def get_job(job_id: str, request: Request) -> dict:
+@router.get("/jobs/{job_id}", responses={200: {"description": "The job.", "links": FIRST_DOCUMENT}})
+def get_job(
+    request: Request,
+    job_id: str = Path(description="As returned by the operation that started the job."),
+) -> dict:
     services, who = _services(request)
     return _job(services.documents.job(who, job_id))
 

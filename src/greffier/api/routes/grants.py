@@ -1,4 +1,8 @@
-"""Grants on a collection or a meeting: list, give or change, revoke (needs 'manage')."""
+"""Grants on a collection or a meeting: list, give or change, revoke (needs 'manage').
+
+One route per resource (not one ``/{resource}/{id}``) so that each id is typed as that
+resource's id: a collection id the database cannot hold gets the 404 of a missing collection.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +10,69 @@ from dataclasses import asdict
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
 
-router = APIRouter(prefix="/v1", tags=["access"])
+from greffier.api.bodies import Subject
+from greffier.api.errors import documented
+from greffier.http.inputs import CollectionId, MeetingId
+from greffier.services.access import PERMISSIONS
 
-Resource = Literal["collections", "meetings"]
-
-
-class NewGrant(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    user: str | None = Field(None, min_length=1, max_length=64)
-    group: str | None = Field(None, min_length=1, max_length=64)
-    permission: Literal["read", "write", "manage", "deny"]
+router = APIRouter(prefix="/v1", tags=["access"], responses=documented(403, 404))
+BODY = documented(413)  # operations that take a body
 
 
-class Subject(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    user: str | None = Field(None, min_length=1, max_length=64)
-    group: str | None = Field(None, min_length=1, max_length=64)
+class NewGrant(Subject):
+    permission: Literal[PERMISSIONS]
 
 
 def _grant(grant) -> dict:
     return {"object": "grant", **asdict(grant)}
 
 
-@router.get("/{resource}/{resource_id}/grants")
-def list_grants(resource: Resource, resource_id: int, request: Request) -> dict:
+def _list(request: Request, resource: str, resource_id: int) -> dict:
     services, who = request.app.state.services, request.state.principal
-    grants = services.access.grants(who, resource[:-1], resource_id)
+    grants = services.access.grants(who, resource, resource_id)
     return {"object": "list", "data": [_grant(g) for g in grants]}
 
 
-@router.post("/{resource}/{resource_id}/grants", status_code=201)
-def add_grant(resource: Resource, resource_id: int, body: NewGrant, request: Request) -> dict:
+def _add(request: Request, resource: str, resource_id: int, body: NewGrant) -> dict:
     services, who = request.app.state.services, request.state.principal
     grant = services.access.grant(
-        who,
-        resource[:-1],
-        resource_id,
-        permission=body.permission,
-        user=body.user,
-        group=body.group,
+        who, resource, resource_id, permission=body.permission, user=body.user, group=body.group
     )
     return _grant(grant)
 
 
-@router.delete("/{resource}/{resource_id}/grants")
-def remove_grant(resource: Resource, resource_id: int, body: Subject, request: Request) -> dict:
+def _remove(request: Request, resource: str, resource_id: int, body: Subject) -> dict:
     services, who = request.app.state.services, request.state.principal
-    services.access.revoke(who, resource[:-1], resource_id, user=body.user, group=body.group)
+    services.access.revoke(who, resource, resource_id, user=body.user, group=body.group)
     return {"object": "grant.deleted", "deleted": True}
+
+
+@router.get("/collections/{collection_id}/grants")
+def list_collection_grants(collection_id: CollectionId, request: Request) -> dict:
+    return _list(request, "collection", collection_id)
+
+
+@router.post("/collections/{collection_id}/grants", status_code=201, responses=BODY)
+def add_collection_grant(collection_id: CollectionId, body: NewGrant, request: Request) -> dict:
+    return _add(request, "collection", collection_id, body)
+
+
+@router.delete("/collections/{collection_id}/grants", responses=BODY)
+def remove_collection_grant(collection_id: CollectionId, body: Subject, request: Request) -> dict:
+    return _remove(request, "collection", collection_id, body)
+
+
+@router.get("/meetings/{meeting_id}/grants")
+def list_meeting_grants(meeting_id: MeetingId, request: Request) -> dict:
+    return _list(request, "meeting", meeting_id)
+
+
+@router.post("/meetings/{meeting_id}/grants", status_code=201, responses=BODY)
+def add_meeting_grant(meeting_id: MeetingId, body: NewGrant, request: Request) -> dict:
+    return _add(request, "meeting", meeting_id, body)
+
+
+@router.delete("/meetings/{meeting_id}/grants", responses=BODY)
+def remove_meeting_grant(meeting_id: MeetingId, body: Subject, request: Request) -> dict:
+    return _remove(request, "meeting", meeting_id, body)

@@ -10,9 +10,26 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from greffier.api.bodies import Language, NonBlank, Sensitivity
+from greffier.api.errors import documented
+from greffier.api.links import links
+from greffier.http.inputs import MeetingId
 from greffier.store.records import Meeting, TranscriptSegment
 
-router = APIRouter(prefix="/v1/meetings", tags=["meetings"])
+router = APIRouter(prefix="/v1/meetings", tags=["meetings"], responses=documented(403, 404))
+BODY = documented(413)  # operations that take a body
+
+MEETING = links(
+    {
+        "/v1/meetings/{meeting_id}": ("get", "patch", "delete"),
+        "/v1/meetings/{meeting_id}/export": ("get",),
+        "/v1/meetings/{meeting_id}/audio": ("get",),
+        "/v1/meetings/{meeting_id}/speakers": ("post",),
+        "/v1/meetings/{meeting_id}/minutes": ("get", "post"),
+        "/v1/meetings/{meeting_id}/grants": ("get", "post", "delete"),
+    },
+    meeting_id="$response.body#/id",
+) | links({"/v1/jobs/{job_id}": ("get",)}, job_id="$response.body#/job_id")
 
 
 def _meeting(m: Meeting) -> dict:
@@ -44,14 +61,19 @@ def _segment(s: TranscriptSegment) -> dict:
     }
 
 
-@router.post("", status_code=202)
+@router.post(
+    "",
+    status_code=202,
+    responses={202: {"description": "The meeting, and its transcription job.", "links": MEETING}}
+    | BODY,
+)
 def add_meeting(
     request: Request,
-    file: UploadFile = File(...),
-    title: str = Form(..., min_length=1, max_length=300),
-    language: str | None = Form(None),
-    speakers: int | None = Form(None),
-    sensitivity: str = Form("internal"),
+    file: UploadFile = File(..., json_schema_extra={"minLength": 1}),  # not empty
+    title: str = Form(..., min_length=1, max_length=300, pattern=r"\S"),
+    language: Language = Form(""),
+    speakers: int = Form(0, ge=0, le=20, description="How many people speak (0: found)."),
+    sensitivity: Sensitivity = Form("internal"),
 ) -> dict:
     services, who = request.app.state.services, request.state.principal
     meeting_id, job_id = services.meetings.add(
@@ -60,7 +82,7 @@ def add_meeting(
         file.file.read(),
         file.filename or "audio",
         language=language or None,
-        speakers=speakers,
+        speakers=speakers or None,
         sensitivity=sensitivity,
     )
     return {"id": meeting_id, "object": "meeting", "job_id": job_id, "status": "pending"}
@@ -73,7 +95,7 @@ def list_meetings(request: Request) -> dict:
 
 
 @router.get("/{meeting_id}")
-def get_meeting(meeting_id: int, request: Request) -> dict:
+def get_meeting(meeting_id: MeetingId, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
     meeting, segments = services.meetings.read(who, meeting_id)
     return _meeting(meeting) | {"segments": [_segment(s) for s in segments]}
@@ -82,12 +104,12 @@ def get_meeting(meeting_id: int, request: Request) -> dict:
 class MeetingChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: str | None = Field(None, min_length=1, max_length=300)
-    sensitivity: str | None = None
+    title: NonBlank(300) | None = None
+    sensitivity: Sensitivity | None = None
 
 
-@router.patch("/{meeting_id}")
-def change_meeting(meeting_id: int, body: MeetingChange, request: Request) -> dict:
+@router.patch("/{meeting_id}", responses=BODY)
+def change_meeting(meeting_id: MeetingId, body: MeetingChange, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
     row = services.meetings.update(who, meeting_id, title=body.title, sensitivity=body.sensitivity)
     return _meeting(row)
@@ -97,11 +119,17 @@ OFFICE_TYPES = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "odt": "application/vnd.oasis.opendocument.text",
 }
+TEXT_TYPES = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+EXPORT_CONTENT = {media: BINARY for media in (*TEXT_TYPES.values(), *OFFICE_TYPES.values())}
+PLAYABLE = ("audio/*", "video/*")  # a WebM or MP4 recording is a video/… type
 
 
-@router.get("/{meeting_id}/export")
+@router.get(
+    "/{meeting_id}/export", response_class=Response, responses={200: {"content": EXPORT_CONTENT}}
+)
 def export(
-    meeting_id: int,
+    meeting_id: MeetingId,
     request: Request,
     format: Literal["txt", "srt", "vtt", "docx", "odt"] = "txt",
 ) -> Response:
@@ -112,29 +140,33 @@ def export(
         return Response(
             data, media_type=OFFICE_TYPES[format], headers={"Content-Disposition": disposition}
         )
-    media = {"txt": "text/plain", "srt": "application/x-subrip", "vtt": "text/vtt"}[format]
-    return PlainTextResponse(data, media_type=media)
+    return PlainTextResponse(data, media_type=TEXT_TYPES[format])
 
 
 class SpeakerName(BaseModel):
-    label: str = Field(min_length=1)
-    name: str = Field(min_length=1, max_length=200)
+    label: str = Field(min_length=1, max_length=200)
+    name: NonBlank(200)
 
 
-@router.post("/{meeting_id}/speakers")
-def rename_speaker(meeting_id: int, body: SpeakerName, request: Request) -> dict:
+@router.post("/{meeting_id}/speakers", responses=BODY)
+def rename_speaker(meeting_id: MeetingId, body: SpeakerName, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
     services.meetings.rename_speaker(who, meeting_id, body.label, body.name)
     return {"id": meeting_id, "label": body.label, "name": body.name}
 
 
 class MinutesRequest(BaseModel):
-    model: str | None = None  # default: the server's default chat model
+    model: str | None = Field(None, min_length=1, description="Default: the default chat model.")
 
 
-@router.post("/{meeting_id}/minutes", response_model=None)
+@router.post(
+    "/{meeting_id}/minutes",
+    response_model=None,
+    responses={202: {"description": "With background=true: the job that writes them."}}
+    | documented(413, 502, 503, 504),
+)
 async def write_minutes(
-    meeting_id: int,
+    meeting_id: MeetingId,
     request: Request,
     body: MinutesRequest | None = None,
     background: bool = False,
@@ -154,23 +186,31 @@ async def write_minutes(
 
 
 @router.get("/{meeting_id}/minutes")
-def get_minutes(meeting_id: int, request: Request) -> dict:
+def get_minutes(meeting_id: MeetingId, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
     return services.minutes.stored(who, meeting_id)
 
 
 @router.delete("/{meeting_id}")
-def delete_meeting(meeting_id: int, request: Request) -> dict:
+def delete_meeting(meeting_id: MeetingId, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
     services.meetings.delete(who, meeting_id)
     return {"id": meeting_id, "object": "meeting", "deleted": True}
 
 
-@router.get("/{meeting_id}/audio")
-def audio(meeting_id: int, request: Request) -> Response:
+@router.get(
+    "/{meeting_id}/audio",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {media: BINARY for media in (*PLAYABLE, "application/octet-stream")}}
+    },
+)
+def audio(meeting_id: MeetingId, request: Request) -> Response:
     """The recording as uploaded, with HTTP Range support (a player seeks without
     downloading it all); 404 once the retention policy has deleted it."""
     services, who = request.app.state.services, request.state.principal
     meeting, path = services.meetings.audio(who, meeting_id)
-    media_type = mimetypes.guess_type(meeting.audio_name)[0] or "application/octet-stream"
+    media_type = mimetypes.guess_type(meeting.audio_name)[0] or ""
+    if not media_type.startswith(("audio/", "video/")):  # a recording named oddly
+        media_type = "application/octet-stream"
     return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private"})

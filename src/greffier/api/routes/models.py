@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from greffier.api.errors import documented
 from greffier.models.cards import model_card
 
 router = APIRouter(prefix="/v1", tags=["models"])
@@ -18,7 +19,7 @@ def list_models(request: Request) -> dict:
     }
 
 
-@router.get("/models/{model_id:path}")
+@router.get("/models/{model_id:path}", responses=documented(404))
 def get_model(model_id: str, request: Request) -> dict:
     services = request.app.state.services
     return model_card(services.registry.entry(model_id), services.settings.models_dir)

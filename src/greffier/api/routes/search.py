@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import base64
 from dataclasses import asdict
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-router = APIRouter(prefix="/v1", tags=["search"])
+from greffier.api.errors import documented
+from greffier.http.inputs import CollectionId, MeetingId
+from greffier.services.embeddings import MAX_INPUTS
+
+router = APIRouter(prefix="/v1", tags=["search"], responses=documented(404, 413))
 
 
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, max_length=4000)
     # Nothing named: every collection and meeting the caller may read.
-    collections: list[int] | None = None
-    meetings: list[int] | Literal["all"] | None = None
+    collections: list[CollectionId] | None = None
+    meetings: list[MeetingId] | Literal["all"] | None = None
     k: int = Field(5, ge=1, le=100)
     mode: Literal["lexical", "semantic", "hybrid"] = "hybrid"
 
 
-@router.post("/search")
+@router.post("/search", responses=documented(403))
 def search(body: SearchRequest, request: Request) -> dict:
     services, who = request.app.state.services, request.state.principal
     hits = services.search.find(
@@ -30,17 +34,20 @@ def search(body: SearchRequest, request: Request) -> dict:
     return {"object": "list", "mode": body.mode, "data": [asdict(h) for h in hits]}
 
 
+Text = Annotated[str, Field(min_length=1)]
+
+
 class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: str = Field(min_length=1)
-    input: str | list[str]
+    input: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)]
     encoding_format: Literal["float", "base64"] = "float"
     # Extension: e5-like models embed queries and passages differently ("query: "/"passage: ").
     input_type: Literal["query", "passage"] = "query"
 
 
-@router.post("/embeddings")
+@router.post("/embeddings", responses=documented(502, 503, 504))
 def embeddings(body: EmbeddingRequest, request: Request) -> dict:
     texts = [body.input] if isinstance(body.input, str) else body.input
     embedded = request.app.state.services.embeddings.embed(body.model, texts, body.input_type)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from greffier.api.bodies import exactly_one, require_one
+from greffier.api.errors import documented
 from greffier.api.schemas import ChatMessage
 from greffier.models.backends.base import Message
 
-router = APIRouter(prefix="/v1", tags=["tokens"])
+router = APIRouter(prefix="/v1", tags=["tokens"], responses=documented(404, 413, 503))
 
 
 class TokenizeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one("prompt", "messages"))
 
     model: str = Field(min_length=1)
     prompt: str | None = None
@@ -24,8 +28,7 @@ class TokenizeRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_input(self):
-        if (self.prompt is None) == (self.messages is None):
-            raise ValueError("send either 'prompt' or 'messages'")
+        require_one(self, "prompt", "messages")
         return self
 
 
@@ -33,7 +36,7 @@ class DetokenizeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(min_length=1)
-    tokens: list[int] = Field(max_length=1_000_000)
+    tokens: list[Annotated[int, Field(ge=0)]] = Field(max_length=1_000_000)
 
 
 @router.post("/tokenize")

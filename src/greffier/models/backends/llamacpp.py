@@ -115,7 +115,9 @@ class LlamaCppBackend(ChatBackend):
         bad = next((t for t in tokens if not 0 <= t < size), None)
         if bad is not None:
             raise InvalidRequest(
-                f"Token id {bad} is outside the vocabulary (0..{size - 1}).", param="tokens"
+                f"Token id {bad} is outside the vocabulary (0..{size - 1}).",
+                param="tokens",
+                code="invalid_token",
             )
         return vocab.detokenize(tokens, special=True).decode("utf-8", errors="replace")
 
@@ -164,7 +166,10 @@ class LlamaCppBackend(ChatBackend):
     def _prompt(self, request: Generation) -> tuple[list[int], list[str]]:
         llama = self._llama
         if request.prompt is not None:
-            return llama.tokenize(request.prompt.encode("utf-8"), special=True), []
+            tokens = llama.tokenize(request.prompt.encode("utf-8"), special=True)
+            if not tokens:  # llama.cpp cannot start from nothing (no BOS token to add)
+                raise InvalidRequest("The prompt is empty: send some text.", param="prompt")
+            return tokens, []
         if self._formatter is None:
             raise InvalidRequest(
                 f"Model '{self.entry.id}' has no chat template: use /v1/completions.",
