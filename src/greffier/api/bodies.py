@@ -9,15 +9,33 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from greffier.models.backends.whisper import LANGUAGES
 from greffier.services.access import SENSITIVITIES
 
 Sensitivity = Literal[SENSITIVITIES]
-# An ISO 639-1 code Whisper knows; empty or left out: detected from the recording.
-Language = Literal[("", *sorted(LANGUAGES))]
+
+
+def _language(code: str) -> str:
+    if code and code not in LANGUAGES:
+        raise PydanticCustomError(
+            "invalid_language",
+            "Unknown language code '{code}': use an ISO 639-1 code such as fr, en, de, es or "
+            "it, or leave it empty to detect the language.",
+            {"code": code},
+        )
+    return code
+
+
+# An ISO 639-1 code Whisper knows; empty or left out: detected from the recording. (The
+# error keeps the code the speech backend gives the same mistake: invalid_language.)
+Language = Annotated[
+    str,
+    AfterValidator(_language),
+    WithJsonSchema({"type": "string", "enum": ["", *sorted(LANGUAGES)]}),
+]
 
 
 def NonBlank(max_length: int) -> Any:

@@ -115,6 +115,8 @@ def sse_error(exc: GreffierError) -> str:
     return f"data: {json.dumps(body)}\n\n"
 
 
+# Errors of our own request types whose type is the code to send (api/bodies.py).
+_OWN_CODES = frozenset({"invalid_language"})
 # The tags pydantic puts in a location for the member of a union an error comes from.
 _PLAIN_TAGS = frozenset({"str", "int", "float", "bool", "none", "list", "dict"})
 # Errors that only say the value is not of a union member's kind: another member's error
@@ -184,7 +186,9 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, s
     if first.get("type") == "model_attributes_type":
         return "The request body must be a JSON object.", None, "invalid_type"
     message = first.get("msg", "Invalid request.")
-    return f"Invalid value for '{param}': {message}." if param else message, param, "invalid_value"
+    message = message if message.endswith(".") else message + "."
+    code = first["type"] if first.get("type") in _OWN_CODES else "invalid_value"
+    return f"Invalid value for '{param}': {message}" if param else message, param, code
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
