@@ -12,6 +12,7 @@ module never prints.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -146,14 +147,19 @@ def _remember(path: Path, sha256: str) -> None:
 def _part_files(source: PyPISource) -> list[Path]:
     files = []
     for part in source.parts:
+        # Found, not imported: importing a package to find its data file can take seconds
+        # (the speaker encoder's imports PyTorch), and listing models must not.
         try:
-            traversable = resources.files(part.module).joinpath(part.path)
+            spec = importlib.util.find_spec(part.module)
         except ModuleNotFoundError:
+            spec = None
+        if spec is None:
             raise ModelFileError(
                 f"The package '{part.module}' holding a part of this model is not installed. "
                 f"Install it with `pip install 'greffier[{source.extra}]'`."
-            ) from None
-        path = Path(str(traversable))
+            )
+        roots = list(spec.submodule_search_locations or []) or [str(Path(spec.origin).parent)]
+        path = Path(roots[0]) / part.path
         if not path.is_file():
             raise ModelFileError(f"Model part {path} is missing: reinstall its package.")
         files.append(path)
