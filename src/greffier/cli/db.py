@@ -21,15 +21,9 @@ def migrate(
     """Copy this installation's SQLite database (people, keys, groups, grants, documents
     with their vectors, meetings, audit log, history) into an empty PostgreSQL database,
     then check every table's rows and a sample of searches. Then set database_url."""
-    from greffier.store.database import Database
-    from greffier.store.postgres.database import PgDatabase
-    from greffier.store.postgres.transfer import transfer
+    from greffier.services.database_move import move_to_postgresql
 
     settings = state(ctx).load().settings
-    if not settings.database_path.is_file():
-        raise typer.BadParameter(f"There is no SQLite database at {settings.database_path}.")
-    source = Database(settings.database_path)
-    target = PgDatabase(to, pool_size=2)
     with Progress(
         TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), console=console
     ) as bar:
@@ -40,8 +34,7 @@ def migrate(
                 tasks[table] = bar.add_task(table, total=total or 1)
             bar.update(tasks[table], completed=done if total else 1)
 
-        report = transfer(source, target, progress)
-    target.close()
+        report = move_to_postgresql(settings, to, progress)
     table = Table(title="Rows copied")
     for column in ("table", "SQLite", "PostgreSQL"):
         table.add_column(column, justify="right" if column != "table" else "left")
