@@ -41,8 +41,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# Every default model (chat, embedder, speech, speaker) assembled and checked before serving.
 run: install
-	$(BIN)/greffier models pull qwen2.5-coder-1.5b-instruct
+	$(BIN)/greffier models pull --defaults
 	$(BIN)/greffier admin bootstrap
 	$(BIN)/greffier serve
 

@@ -207,7 +207,11 @@ SERVER_SETTINGS = {
 @contextmanager
 def running_server(env: dict, data: Path, *args: str):
     """`greffier serve` on a loopback port with an admin key, until the block ends."""
-    key = greffier("admin", "create-key", "--user", "tests", env=env).stdout.strip().splitlines()
+    key = (
+        greffier("admin", "create-key", "--user", "tests", "--role", "admin", env=env)
+        .stdout.strip()
+        .splitlines()
+    )
     port = free_port()
     log = open(data / f"server-{port}.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(

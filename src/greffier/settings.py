@@ -170,7 +170,38 @@ class Settings(BaseSettings):
     )
     web_secure_cookie: bool = Field(
         False,
-        description="Mark the web session cookie Secure (set it when served over HTTPS).",
+        description="Always mark the web session cookie Secure. A sign-in that came over "
+        "HTTPS (directly, or through a trusted proxy that says so) gets a Secure cookie "
+        "anyway.",
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are "
+        "believed (client address, https): comma-separated addresses or networks; empty: "
+        "none.",
+    )
+    api_docs: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Serve /docs and /openapi.json to anyone: on, off, or auto (on only while "
+        "the server listens on loopback; a server others can reach is a production one).",
+    )
+    signin_free_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins an account may have in a row before each further "
+        "attempt must wait (1 s, doubling each time, at most signin_max_wait).",
+    )
+    signin_max_wait: int = Field(
+        60, ge=1, description="Longest wait, in seconds, imposed on an account after failures."
+    )
+    signin_address_failures: int = Field(
+        30,
+        ge=1,
+        description="Failed sign-ins accepted from one client address per "
+        "signin_address_window; further attempts from it are refused until the window ends.",
+    )
+    signin_address_window: int = Field(
+        900, ge=1, description="Seconds over which a client address's failed sign-ins count."
     )
     telemetry_export: bool = Field(
         False,
@@ -178,6 +209,14 @@ class Settings(BaseSettings):
         "the OTLP endpoint named by the OTEL_* variables. Off: nothing is exported, whatever "
         "the environment says.",
     )
+
+    @property
+    def serves_api_docs(self) -> bool:
+        """/docs and /openapi.json for anyone: ``api_docs`` on, or auto while the server
+        listens on loopback only (a server others can reach is a production one)."""
+        if self.api_docs == "auto":
+            return self.host in ("127.0.0.1", "localhost", "::1")
+        return self.api_docs == "on"
 
     @property
     def database_path(self) -> Path:

@@ -19,8 +19,10 @@ from greffier import __version__
 from greffier.api import errors
 from greffier.api.auth import require_key
 from greffier.api.errors import documented
+from greffier.api.headers import ApiSecurityHeaders
 from greffier.api.limits import BodySizeLimit
 from greffier.api.routes import (
+    account,
     admin,
     audio,
     chat,
@@ -53,7 +55,7 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
                 await services.registry.chat_backend(settings.default_model).load()
                 log.info("Default model %s loaded", settings.default_model)
             except GreffierError as exc:
-                log.error("Default model not loaded: %s", exc.message)
+                log.error("Default model not loaded: %s", exc.full_message)
         yield
         await services.close()
 
@@ -63,6 +65,7 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
         description="OpenAI-compatible API of a self-hosted Greffier server.",
         docs_url=None,
         redoc_url=None,
+        openapi_url="/openapi.json" if settings.serves_api_docs else None,
         lifespan=lifespan,
         # No OpenTelemetry export unless the operator asks for it (setting telemetry_export):
         # an explicit value here wins over FASTAPI_OTEL_AUTO_CONFIGURE in the environment.
@@ -83,24 +86,29 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
         audio.router,
         meetings.router,
         grants.router,
+        account.router,
     ):
         app.include_router(router, dependencies=keyed, responses=documented(400, 401, 429))
     app.include_router(health.router)
-    # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
-    app.mount(
-        "/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
-    )
-
-    @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url,
-            title="Greffier API",
-            swagger_js_url="/static/swagger/swagger-ui-bundle.js",
-            swagger_css_url="/static/swagger/swagger-ui.css",
-            swagger_favicon_url="/static/swagger/favicon-32x32.png",
+    if settings.serves_api_docs:
+        # Swagger UI from the installed package, never from a CDN: the docs work air-gapped.
+        app.mount(
+            "/static/swagger",
+            StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+            name="swagger",
         )
 
+        @app.get("/docs", include_in_schema=False)
+        def docs() -> HTMLResponse:
+            return get_swagger_ui_html(
+                openapi_url=app.openapi_url,
+                title="Greffier API",
+                swagger_js_url="/static/swagger/swagger-ui-bundle.js",
+                swagger_css_url="/static/swagger/swagger-ui.css",
+                swagger_favicon_url="/static/swagger/favicon-32x32.png",
+            )
+
+    app.add_middleware(ApiSecurityHeaders)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,

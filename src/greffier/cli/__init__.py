@@ -57,5 +57,5 @@ def main() -> None:
     try:
         app()
     except GreffierError as exc:
-        Console(stderr=True).print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+        Console(stderr=True).print(f"[bold red]Error:[/] {exc.full_message}", highlight=False)
         sys.exit(1)

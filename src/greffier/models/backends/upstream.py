@@ -55,20 +55,26 @@ def _client_options(entry: ModelEntry, settings: Settings) -> tuple[UpstreamSour
 
 
 def upstream_error(exc: openai.OpenAIError, entry: ModelEntry, settings: Settings) -> Exception:
-    """A domain error saying what went wrong on which upstream server."""
+    """A domain error saying what went wrong on which upstream server. The server's address
+    is in the error's detail (admins and the log), never in what a member reads."""
     source = entry.source
-    where = f"the upstream server of model '{entry.id}' ({source.base_url})"
+    where = f"the upstream server of model '{entry.id}'"
+    address = f"Upstream of '{entry.id}': {source.base_url}."
     if isinstance(exc, openai.APITimeoutError):
-        return UpstreamTimeout(f"No answer from {where} within {settings.upstream_timeout:g} s.")
+        return UpstreamTimeout(
+            f"No answer from {where} within {settings.upstream_timeout:g} s.", detail=address
+        )
     if isinstance(exc, openai.APIConnectionError):
-        return UpstreamError(f"Cannot reach {where}: is it running?")
+        return UpstreamError(f"Cannot reach {where}: is it running?", detail=address)
     if isinstance(exc, openai.APIStatusError):
         detail = exc.message
         status = exc.status_code
         if status == 429:
             retry = exc.response.headers.get("retry-after", "")
             return ModelBusy(
-                f"{where} is busy: {detail}", retry_after=int(retry) if retry.isdigit() else 5
+                f"{where} is busy: try again shortly.",
+                retry_after=int(retry) if retry.isdigit() else 5,
+                detail=f"{address} It said: {detail}",
             )
         if status in (400, 413, 422):
             if "context" in detail.lower():
@@ -76,13 +82,17 @@ def upstream_error(exc: openai.OpenAIError, entry: ModelEntry, settings: Setting
             return InvalidRequest(f"{where} refused the request: {detail}")
         if status in (401, 403):
             return UpstreamError(
-                f"{where} refused Greffier's credentials (HTTP {status}); the operator "
-                f"should check the key in ${source.api_key_env or '(none set)'}."
+                f"{where} refused Greffier's credentials (HTTP {status}).",
+                detail=f"{address} The operator should check the key in "
+                f"${source.api_key_env or '(none set)'}.",
             )
         if status == 404:
-            return UpstreamError(f"{where} does not serve '{source.model}': {detail}")
-        return UpstreamError(f"{where} failed with HTTP {status}: {detail}")
-    return UpstreamError(f"{where} failed: {exc}")
+            return UpstreamError(
+                f"{where} does not serve this model.",
+                detail=f"{address} It does not serve '{source.model}': {detail}",
+            )
+        return UpstreamError(f"{where} failed with HTTP {status}.", detail=f"{address} {detail}")
+    return UpstreamError(f"{where} failed.", detail=f"{address} {exc}")
 
 
 class UpstreamBackend(ChatBackend):
