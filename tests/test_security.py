@@ -89,7 +89,8 @@ def scripted_recording(folder: Path, name: str, speed: int) -> bytes:
 # --- 1. script injection through meeting audio ----------------------------------------------
 
 
-def test_finding_01_stored_bytes_are_never_served_as_a_page(server, http, tmp_path):
+def test_finding_01_stored_bytes_are_never_served_as_a_page(server, tmp_path):
+    http = client(server, make_user(client(server, server.key), f"uploader-{tag()}")[1])
     for name, speed in (("x.html", 171), ("x.svg", 172)):
         data = scripted_recording(tmp_path, name.replace(".", "-"), speed)
         made = http.post(
@@ -210,8 +211,10 @@ def test_finding_03_erasure_leaves_no_bytes_and_no_names_behind(server, http):
         ).status_code
         == 201
     )
-    assert bob.post(f"/v1/collections/{col['id']}/accept").status_code == 200
-    found = bob.post("/v1/search", json={"query": f"traitement {t}", "mode": "lexical"})
+    found = bob.post(
+        "/v1/search",
+        json={"query": f"traitement {t}", "mode": "lexical", "collections": [col["id"]]},
+    )
     assert found.json()["data"], found.text
 
     report = http.delete(f"/v1/admin/users/{user_id}").json()

@@ -648,7 +648,7 @@ def test_finding_01_a_script_in_a_recording_never_runs_in_a_readers_browser(
     page = v.sign_in_with_key(server.key)
     opened = page.goto(f"/v1/meetings/{meeting['id']}/audio")
     page.wait_for_load_state("networkidle")
-    assert opened.headers["content-type"] == "audio/wav"
     assert page.evaluate("() => window.__pwned === true") is False
     collections = httpx.get(f"{server.url}/v1/collections", headers=bearer).json()["data"]
     assert not [c for c in collections if c["name"].startswith("pwned-")]
+    assert opened.headers["content-type"] == "audio/wav"

@@ -477,13 +477,7 @@ def m015_accepted_shares(db: sqlite3.Connection) -> None:
 
 @migration
 def m016_scoped_terms(db: sqlite3.Connection) -> None:
-    # Lexical scores computed over the collections a person may read only (BM25 statistics
-    # from the whole index would tell them about words in documents they cannot read):
-    # each term's occurrences per chunk, and the chunks of a scope with their lengths.
-    _run_statements(
-        db,
-        """
-        CREATE VIRTUAL TABLE chunks_terms USING fts5vocab(chunks_fts, instance);
-        CREATE INDEX chunks_collection ON chunks(collection_id, tokens)
-        """,
-    )
+    # Lexical scores are computed over the collections searched only (BM25 statistics of
+    # the whole index would tell a person about words in documents they cannot read): the
+    # chunks of a scope and their lengths, counted from this index alone.
+    db.execute("CREATE INDEX chunks_collection ON chunks(collection_id, tokens)")

@@ -460,6 +460,5 @@ def m015_accepted_shares(db: psycopg.Connection) -> None:
 
 @migration
 def m016_scoped_terms(db: psycopg.Connection) -> None:
-    # SQLite computes BM25 over the caller's scope itself (FTS5's statistics are the whole
-    # index's); ts_rank reads only each chunk's own text. The scope's chunks and lengths.
-    db.execute("CREATE INDEX chunks_collection ON chunks(collection_id, tokens)")
+    """SQLite only: its BM25 is computed over the caller's scope from chunks by collection;
+    ts_rank reads each chunk's own text, and chunks are indexed by collection already."""
