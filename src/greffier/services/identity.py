@@ -243,9 +243,11 @@ class IdentityService:
                 code="second_admin_required",
             )
         asker = self._asker(request)
+        digest = self.credentials.requested_password(request_id)
+        # Closed first, and only once: two admins approving at the same moment make one key.
+        if not self.credentials.decide(request_id, "approved", who.user_id):
+            raise NotFound(f"No pending credential request with id {request_id}.")
         if request.kind == "password":
-            digest = self.credentials.requested_password(request_id)
-            self.credentials.decide(request_id, "approved", who.user_id)
             self._set_password_hash(request.user_id, digest)
             self.audit.record(asker, "user.change", query=f"user {request.user_id}, password")
             self._tell(request.user_id, "password.set", asker, who)
@@ -253,12 +255,9 @@ class IdentityService:
         elif request.replaces_key_id is not None:
             old = self.store.key(request.replaces_key_id)
             if old is None or old.revoked_at is not None:
-                self.credentials.decide(request_id, "cancelled", who.user_id)
                 raise NotFound(f"Key {request.replaces_key_id} was revoked meanwhile.")
-            self.credentials.decide(request_id, "approved", who.user_id)
             issued = self._rotate(asker, old, who)
         else:
-            self.credentials.decide(request_id, "approved", who.user_id)
             issued = self._make_key(
                 asker, request.user_id, request.label, request.expires_days, who
             )
