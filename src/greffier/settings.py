@@ -101,6 +101,14 @@ class Settings(BaseSettings):
         "resemblyzer-ge2e",
         description="Speaker encoder used to tell the speakers of a meeting apart.",
     )
+    voice_model: str = Field(
+        "kokoro-82m",
+        description="Voice model used to speak (and for OpenAI's names tts-1, tts-1-hd, "
+        "gpt-4o-mini-tts).",
+    )
+    max_speech_characters: int = Field(
+        4096, ge=1, description="Longest text accepted by /v1/audio/speech, in characters."
+    )
     max_audio_seconds: float = Field(
         4 * 3600, gt=0, description="Longest recording accepted for transcription, seconds."
     )

@@ -169,3 +169,35 @@ class CompletionRequest(_Sampling):
         if self.echo or self.suffix:
             raise Unsupported("'echo' and 'suffix' are not supported.", param="echo")
         return Generation(prompt=prompt, **self._sampling(self.max_tokens))
+
+
+class SpeechBody(BaseModel):
+    """POST /v1/audio/speech. ``meeting`` (Greffier's extension) reads that meeting's
+    minutes instead of ``input``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = "tts-1"
+    input: str = ""
+    voice: str | None = None
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+    instructions: str | None = None
+    stream_format: Literal["audio", "sse"] = "audio"
+    meeting: int | None = None
+
+    def checked(self) -> SpeechBody:
+        """Refuse what OpenAI's newer voices accept and this server cannot do."""
+        if self.instructions:
+            raise Unsupported(
+                "'instructions' (how to speak) is not supported: the voice reads the text as "
+                "written.",
+                param="instructions",
+            )
+        if self.stream_format == "sse":
+            raise Unsupported(
+                "stream_format 'sse' is not supported: the audio itself is streamed "
+                "(stream_format 'audio').",
+                param="stream_format",
+            )
+        return self

@@ -101,7 +101,7 @@ def show(ctx: typer.Context, model_id: str) -> None:
 
 
 def default_models(settings) -> list[str]:
-    """Every model the product uses out of the box: chat, embedder, speech, speaker."""
+    """Every model the product uses out of the box: chat, embedder, speech, speaker, voice."""
     return list(
         dict.fromkeys(
             [
@@ -109,6 +109,7 @@ def default_models(settings) -> list[str]:
                 settings.embedding_model,
                 settings.speech_model,
                 settings.speaker_model,
+                settings.voice_model,
             ]
         )
     )
@@ -122,7 +123,7 @@ def pull(
         False,
         "--defaults",
         help="Every model the server uses by default (settings default_model, "
-        "embedding_model, speech_model, speaker_model), as `make run` does.",
+        "embedding_model, speech_model, speaker_model, voice_model), as `make run` does.",
     ),
 ) -> None:
     """Assemble or download models and check them against their pinned SHA-256."""

@@ -14,7 +14,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from greffier.errors import CatalogueError, ModelNotFound
 
@@ -24,6 +31,7 @@ class Role(StrEnum):
     embedding = "embedding"
     speech = "speech"
     speaker = "speaker"  # voice embeddings, to tell speakers apart
+    voice = "voice"  # text to speech
 
 
 class Status(StrEnum):
@@ -87,10 +95,39 @@ class PackagePart(_Strict):
     path: str  # file inside that package
 
 
-class Companion(PackagePart):
-    """A small file the model needs beside its main file (config, vocabulary…)."""
+class Companion(_Strict):
+    """A small file the model needs beside its main file (config, vocabulary, voice,
+    licence…), copied next to it at pull and checked against its pinned SHA-256.
 
-    sha256: str
+    It comes from exactly one of: an importable package (``module``), an installed
+    distribution read through its file list without importing it (``distribution``: some
+    packages do work at import), or an npm package (``npm = "name@version"``, fetched with
+    ``npm pack`` at pull time; ``path`` is inside its tarball, e.g. ``package/…``).
+    """
+
+    path: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    module: str = ""
+    distribution: str = ""
+    npm: str = Field("", pattern=r"^$|^(@[a-z0-9._-]+/)?[a-z0-9._-]+@[0-9A-Za-z.+-]+$")
+    name: str = ""  # its file name beside the model; default: the last part of ``path``
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> Companion:
+        if sum(bool(x) for x in (self.module, self.distribution, self.npm)) != 1:
+            raise ValueError("a companion names exactly one of module, distribution or npm")
+        return self
+
+    @property
+    def filename(self) -> str:
+        return self.name or self.path.rsplit("/", 1)[-1]
+
+    @property
+    def origin(self) -> str:
+        """Where it comes from, for messages."""
+        if self.npm:
+            return f"npm package {self.npm}"
+        return f"Python package {self.module or self.distribution}"
 
 
 class PyPISource(_Strict):
@@ -147,6 +184,8 @@ class ModelEntry(_Strict):
     licence: str
     context_length: int = Field(gt=0)
     description: str = ""
+    # Voice models (role voice): the voices they speak with, the first being the default.
+    voices: list[str] = []
     openness: Openness
 
     @field_validator("sha256")

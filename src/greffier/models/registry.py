@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from greffier.errors import InvalidRequest
 from greffier.models.backends.base import (
+    Backend,
     ChatBackend,
     EmbeddingBackend,
     SpeakerBackend,
     SpeechBackend,
+    SpeechSynthesisBackend,
 )
 from greffier.models.catalogue import Catalogue, ModelEntry, Role
 from greffier.models.plugins import BackendRegistry, load_backends
@@ -29,7 +31,7 @@ class ModelRegistry:
         self.catalogue = catalogue or Catalogue.load(settings.effective_catalogue_file)
         self.backends = backends or load_backends()
         # One instance per catalogue entry, created on first use (not loaded yet).
-        self._instances: dict[str, ChatBackend | EmbeddingBackend | SpeechBackend] = {}
+        self._instances: dict[str, Backend] = {}
 
     def entries(self, role: Role | None = None) -> list[ModelEntry]:
         return [e for e in self.catalogue if role is None or e.role == role]
@@ -65,7 +67,11 @@ class ModelRegistry:
         """The backend telling voices apart with ``model_id``."""
         return self._backend(model_id, Role.speaker)
 
-    def running(self) -> dict[str, ChatBackend | EmbeddingBackend | SpeechBackend]:
+    def voice_backend(self, model_id: str) -> SpeechSynthesisBackend:
+        """The backend speaking with ``model_id``."""
+        return self._backend(model_id, Role.voice)
+
+    def running(self) -> dict[str, Backend]:
         return dict(self._instances)
 
     async def close(self) -> None:

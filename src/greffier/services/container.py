@@ -24,6 +24,7 @@ from greffier.services.passages import PassageService
 from greffier.services.quotas import QuotaService
 from greffier.services.search import SearchService
 from greffier.services.sessions import SessionService
+from greffier.services.speech_synthesis import SpeechSynthesisService
 from greffier.services.throttle import SignInThrottle
 from greffier.services.transcription import TranscriptionService
 from greffier.services.usage import ParityTable, UsageService
@@ -61,6 +62,7 @@ class Services:
     embeddings: EmbeddingService
     usage: UsageService
     transcription: TranscriptionService
+    speech: SpeechSynthesisService
     meetings: MeetingService
     minutes: MinutesService
     passages: PassageService
@@ -181,6 +183,9 @@ class Services:
             embeddings=EmbeddingService(registry),
             usage=usage,
             transcription=transcription,
+            speech=SpeechSynthesisService(
+                registry, settings, access, audit, meetings, minutes, usage, quotas
+            ),
             meetings=meetings,
             minutes=minutes,
             passages=PassageService(documents, meetings, audit),

@@ -242,6 +242,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "meeting.minutes_none": ("Pas encore de compte rendu.", "No minutes yet."),
     "meeting.minutes_generate": ("Rédiger le compte rendu", "Write the minutes"),
     "meeting.minutes_download": ("Télécharger (Markdown)", "Download (Markdown)"),
+    "meeting.minutes_listen": ("Écouter le compte rendu", "Listen to the minutes"),
     "meeting.ask": ("Poser une question", "Ask a question"),
     "meeting.ask_scope": ("Chercher dans", "Search in"),
     "meeting.ask_this": ("cette réunion", "this meeting"),
@@ -262,6 +263,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "models.role_embedding": ("plongements (recherche)", "embeddings (search)"),
     "models.role_speech": ("transcription de la parole", "speech to text"),
     "models.role_speaker": ("reconnaissance des intervenants", "speaker recognition"),
+    "models.role_voice": (
+        "synthèse vocale (lecture à voix haute)",
+        "text to speech (reading aloud)",
+    ),
     "models.licence": ("Licence", "Licence"),
     "models.backend": ("Moteur", "Backend"),
     "models.context": ("Contexte", "Context"),
@@ -516,6 +521,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "js.level_write": ("modification", "write"),
     "js.level_manage": ("gestion", "manage"),
     "js.level_deny": ("refus", "deny"),
+    # --- voice: ask aloud, hear answers and minutes
+    "chat.mic": ("Poser la question à voix haute", "Ask aloud"),
+    "chat.mic_hint": (
+        "Appuyez, parlez, puis appuyez de nouveau : la question est transcrite, la réponse "
+        "s'affiche avec ses sources et vous est lue.",
+        "Press, speak, then press again: your question is transcribed, and the answer is "
+        "shown with its sources and read to you.",
+    ),
+    "js.mic_start": ("Poser la question à voix haute", "Ask aloud"),
+    "js.mic_stop": ("Arrêter et envoyer", "Stop and send"),
+    "js.mic_recording": (
+        "Enregistrement en cours : parlez, puis appuyez sur « Arrêter et envoyer ».",
+        "Recording: speak, then press “Stop and send”.",
+    ),
+    "js.mic_transcribing": ("Transcription de votre question…", "Transcribing your question…"),
+    "js.mic_heard": ("Question entendue : {text}", "Question heard: {text}"),
+    "js.mic_nothing": (
+        "Aucune parole n'a été entendue. Réessayez.",
+        "No speech was heard. Try again.",
+    ),
+    "js.mic_unavailable": (
+        "Le micro n'est pas accessible : {error}",
+        "The microphone is not available: {error}",
+    ),
+    "js.listen": ("Écouter", "Listen"),
+    "js.listen_answer": ("Écouter la réponse", "Listen to the answer"),
+    "js.listen_stop": ("Arrêter la lecture", "Stop reading"),
+    "js.voice_preparing": ("Préparation de la voix…", "Preparing the voice…"),
+    "js.voice_playing": ("Lecture à voix haute en cours.", "Reading aloud."),
+    "js.voice_ended": ("Lecture terminée.", "Finished reading."),
+    "js.voice_player": ("Lecture à voix haute", "Reading aloud"),
 }
 
 _VERDICTS_FR = {

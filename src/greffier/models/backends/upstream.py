@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Literal
 
@@ -32,6 +32,8 @@ from greffier.models.backends.base import (
     Event,
     Finished,
     Generation,
+    SpeechPiece,
+    SpeechSynthesisBackend,
     TextDelta,
 )
 from greffier.models.catalogue import ModelEntry, UpstreamSource
@@ -224,3 +226,45 @@ class UpstreamEmbeddingBackend(EmbeddingBackend):
         )
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms == 0, 1, norms)
+
+
+class UpstreamSpeechSynthesisBackend(SpeechSynthesisBackend):
+    """Speech from another server's OpenAI-compatible /v1/audio/speech, asked for as 24 kHz
+    16-bit PCM and passed on as it arrives. Its location (the catalogue's) is what
+    sensitivity routing checks before any text is sent. The upstream's voices are the
+    catalogue entry's ``voices``; its tokens are unknown, so each call counts its
+    characters (what OpenAI charges speech by)."""
+
+    def __init__(self, entry: ModelEntry, settings: Settings):
+        super().__init__(entry, settings)
+        self.source, options = _client_options(entry, settings)
+        self.location = self.source.location
+        self._client = openai.OpenAI(**options)
+        self.stats.loaded = True
+
+    def close(self) -> None:
+        self._client.close()
+
+    def synthesize(self, text, *, voice, speed=1.0) -> Iterator[SpeechPiece]:
+        counted, rest = False, b""
+        try:
+            with self._client.audio.speech.with_streaming_response.create(
+                model=self.source.model,
+                input=text,
+                voice=voice,
+                response_format="pcm",
+                speed=speed,
+            ) as response:
+                for chunk in response.iter_bytes(16384):
+                    data = rest + chunk
+                    whole = len(data) - len(data) % 2  # a sample may straddle two chunks
+                    rest = data[whole:]
+                    if whole:
+                        samples = np.frombuffer(data[:whole], dtype="<i2")
+                        yield SpeechPiece(
+                            samples.astype(np.float32) / 32768, 0 if counted else len(text)
+                        )
+                        counted = True
+        except openai.OpenAIError as exc:
+            raise upstream_error(exc, self.entry, self.settings) from exc
+        self.stats.completed += 1
