@@ -161,7 +161,9 @@ def verify(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> N
         try:
             with byte_progress(entry.id) as progress:
                 files.verify(settings.models_dir, entry, force=True, progress=progress)
-            console.print(f"[green]✓[/] {entry.id}: checksum matches")
+            companions = files.verify_companions(settings.models_dir, entry)
+            also = f" (and {len(companions)} companion files)" if companions else ""
+            console.print(f"[green]✓[/] {entry.id}: checksum matches{also}")
         except ModelFileError as exc:
             failed += 1
             console.print(f"[red]✗[/] {entry.id}: {exc.full_message}", highlight=False)
