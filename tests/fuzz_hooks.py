@@ -9,7 +9,10 @@
 - Before each request (``before_call``, every phase), three rewrites that keep a run short
   and its fixtures alive; the environment variable FUZZ_FIXTURES (JSON, written by the
   test) says which ids and names to keep:
-  * generation is capped: a chat or legacy completion asks for at most MAX_TOKENS tokens;
+  * generation is capped: a chat or legacy completion asks for at most MAX_TOKENS tokens,
+    and a schema-valid text to say is cut to its first SPEECH_CHARACTERS characters from
+    its first one that is not blank (a few seconds of speech, not minutes of it;
+    tests/test_speech_api.py speaks long text);
   * writing minutes of the transcribed meeting (20 s of generation on a busy 2-core
     machine) goes to a meeting of silence, which has no transcript: the checks before
     generation run and no generation does (tests/test_minutes.py writes real minutes);
@@ -24,10 +27,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 
 import schemathesis
 
 MAX_TOKENS = 8
+SPEECH_CHARACTERS = 24
 FIXTURES = json.loads(os.environ.get("FUZZ_FIXTURES", "{}"))
 
 # (method, path) → the kind of id its path parameter names.
@@ -41,8 +46,14 @@ DESTRUCTIVE = {
     ("DELETE", "/v1/meetings/{meeting_id}"): "meeting_id",
 }
 GENERATING = {("POST", "/v1/chat/completions"), ("POST", "/v1/completions")}
+SPEAKING = ("POST", "/v1/audio/speech")
 # Bodies that name exactly one of these fields (the schema says so with oneOf).
-EXACTLY_ONE = (("user", "group"), ("key_id", "group"), ("prompt", "messages"))
+EXACTLY_ONE = (
+    ("user", "group"),
+    ("key_id", "group"),
+    ("prompt", "messages"),
+    ("input", "meeting"),
+)
 # Error codes of refusals that depend on what no JSON Schema describes.
 UNSTATABLE = {
     "invalid_characters",  # NUL or an unpaired surrogate in text
@@ -53,6 +64,8 @@ UNSTATABLE = {
     "not_transcribed",  # the meeting's state
     "context_length_exceeded",  # tokens, counted by the model's tokenizer
     "invalid_token",  # a token id outside the model's vocabulary
+    "invalid_voice",  # a voice the chosen model lacks (its catalogue entry lists them)
+    "nothing_to_say",  # no word left once the text is written out (e.g. only "[1] !")
 }
 MINUTES = ("POST", "/v1/meetings/{meeting_id}/minutes")
 
@@ -82,7 +95,8 @@ def before_call(context, case, kwargs):
     body = case.body
     if not isinstance(body, dict):
         return
-    if case.meta is not None and case.meta.generation.mode.is_positive:
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if positive:
         # A value drawn from a dictionary fills a field without regard to the others: keep
         # a schema-valid case valid when it now names two of "exactly one of".
         for names in EXACTLY_ONE:
@@ -100,6 +114,11 @@ def before_call(context, case, kwargs):
                 body[name] = MAX_TOKENS
         if body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
             body["max_tokens"] = MAX_TOKENS
+    text = body.get("input")
+    if where == SPEAKING and positive and isinstance(text, str):
+        start = re.search(r"\S", text)
+        if start is not None:  # the schema's pattern: still valid once cut
+            body["input"] = text[start.start() : start.start() + SPEECH_CHARACTERS]
 
 
 @schemathesis.hook

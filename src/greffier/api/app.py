@@ -108,6 +108,13 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
                 swagger_favicon_url="/static/swagger/favicon-32x32.png",
             )
 
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            audio.state_speech_limit(FastAPI.openapi(app), settings.max_speech_characters)
+        return app.openapi_schema
+
+    app.openapi = openapi
+
     app.add_middleware(ApiSecurityHeaders)
     app.add_middleware(
         BodySizeLimit,

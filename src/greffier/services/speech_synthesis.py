@@ -49,6 +49,8 @@ OPENAI_VOICES = (
     "sage", "shimmer", "verse",
 )  # fmt: skip
 SPEEDS = (0.25, 4.0)
+# response_format → the media type of its audio (what the API documents).
+MEDIA_TYPES = {name: audio.media_type for name, audio in FORMATS.items()}
 
 
 @dataclass(frozen=True)
@@ -182,20 +184,19 @@ class SpeechSynthesisService:
             )
             minutes = self.minutes.stored(who, request.meeting)
             return from_markdown(minutes.get("markdown", "")), [resource(meeting)]
-        text = request.text.strip()
-        if not text:
+        if not request.text.strip():  # the published schema: pattern \S
             raise InvalidRequest(
                 "'input' is empty: give the text to say.", param="input", code="empty_input"
             )
-        limit = self.settings.max_speech_characters
-        if len(text) > limit:
+        limit = self.settings.max_speech_characters  # what was sent, as the schema counts
+        if len(request.text) > limit:
             raise InvalidRequest(
-                f"'input' holds {len(text)} characters, over the {limit} accepted (setting "
+                f"'input' holds {len(request.text)} characters, over the {limit} accepted (setting "
                 "max_speech_characters): send it in parts.",
                 param="input",
                 code="input_too_long",
             )
-        return text, []
+        return request.text.strip(), []
 
     def _audio(
         self,

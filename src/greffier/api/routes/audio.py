@@ -12,7 +12,7 @@ from greffier.api.bodies import Language
 from greffier.api.errors import documented
 from greffier.api.schemas import SpeechBody
 from greffier.meetings import subtitles
-from greffier.services.speech_synthesis import SpeechRequest
+from greffier.services.speech_synthesis import MEDIA_TYPES, SpeechRequest
 
 router = APIRouter(prefix="/v1/audio", tags=["audio"], responses=documented(404, 413, 503))
 
@@ -62,7 +62,15 @@ def transcriptions(
     return {"text": transcript.text}
 
 
-@router.post("/speech")
+# The audio of each response_format, as a stream of bytes.
+AUDIO = {"schema": {"type": "string", "format": "binary"}}
+SPOKEN = {
+    200: {"content": dict.fromkeys(MEDIA_TYPES.values(), AUDIO)},
+    **documented(403, 502, 504),
+}
+
+
+@router.post("/speech", responses=SPOKEN, response_class=StreamingResponse)
 def speech(body: SpeechBody, request: Request) -> StreamingResponse:
     """Plain def: checks and model loading run in the threadpool; the audio is then sent
     sentence by sentence as it is made (chunked transfer), each piece produced in the
@@ -84,3 +92,10 @@ def speech(body: SpeechBody, request: Request) -> StreamingResponse:
         media_type=said.media_type,
         headers={"X-Greffier-Model": said.model, "X-Greffier-Voice": said.voice},
     )
+
+
+def state_speech_limit(document: dict, max_characters: int) -> dict:
+    """The longest text to say is a setting: the published schema states this server's."""
+    text = document["components"]["schemas"]["SpeechBody"]["properties"]["input"]
+    text["maxLength"] = max_characters
+    return document
