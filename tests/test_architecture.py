@@ -16,13 +16,23 @@ SRC = Path(__file__).parent.parent / "src" / "greffier"
 # What each part may import (besides itself, errors and settings, which everyone may).
 # Top to bottom: the doors, the HTTP glue they share, the services, then what they use.
 ALLOWED = {
-    "cli": {"services", "server", "models", "documents", "meetings", "tokens", "store.records"},
+    "cli": {
+        "services",
+        "server",
+        "models",
+        "documents",
+        "meetings",
+        "tokens",
+        "evaluation",
+        "store.records",
+    },
     "__main__": {"cli"},
     "server": {"api", "web", "services"},
     "api": {"http", "services", "models", "store.records", "meetings"},
     "web": {"http", "services", "models", "store.records"},
     "http": {"services", "store.records"},
-    "services": {"store", "models", "documents", "meetings", "tokens", "voice"},
+    "services": {"store", "models", "documents", "meetings", "tokens", "voice", "evaluation"},
+    "evaluation": {"documents"},
     "meetings": {"models.backends"},
     "documents": set(),
     "voice": set(),

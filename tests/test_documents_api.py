@@ -265,6 +265,14 @@ def test_chat_with_retrieval_cites_document_and_page(library, client):
     assert [c["index"] for c in citations] == list(range(1, len(citations) + 1))
     answer = reply.choices[0].message.content
     assert "9" in answer and "17" in answer
+    # Each sentence attached after generation to the passage supporting it (extension).
+    sentences = reply.model_extra["sentences"]
+    assert sentences and all(answer[s["start"] : s["end"]] == s["text"] for s in sentences)
+    hours = next(s for s in sentences if "9" in s["text"] and "17" in s["text"])
+    assert hours["supported"] is True
+    supporting = next(c for c in citations if c["index"] == hours["citation"])
+    assert supporting["document"] == "rapport.pdf" and "samedi" in supporting["excerpt"]
+    assert {"start": hours["start"], "end": hours["end"]} in supporting["spans"]
     stream = list(
         client.chat.completions.create(
             model=MODEL,
@@ -276,6 +284,11 @@ def test_chat_with_retrieval_cites_document_and_page(library, client):
         )
     )
     assert stream[0].model_extra["citations"][0]["document"] == "rapport.pdf"
+    last = next(c for c in stream if c.choices and c.choices[0].finish_reason)
+    streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert [streamed[s["start"] : s["end"]] for s in last.model_extra["sentences"]] == [
+        s["text"] for s in last.model_extra["sentences"]
+    ]
 
 
 def test_chat_with_retrieval_says_when_nothing_is_relevant(library, client):
@@ -287,6 +300,7 @@ def test_chat_with_retrieval_says_when_nothing_is_relevant(library, client):
         extra_body={"retrieval": {"collections": [col["id"]]}},
     )
     assert reply.model_extra["citations"] == []
+    assert reply.model_extra["sentences"] == []
     assert "aucun passage" in reply.choices[0].message.content
     english = client.chat.completions.create(
         model=MODEL,

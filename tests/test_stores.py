@@ -150,6 +150,14 @@ def scenario(stores) -> dict:
     stores.conversations.add_message(conversation, "assistant", "Cinq.", [{"index": 1}], "qwen")
     out["conversations"] = stores.conversations.conversations(alice)
     out["messages"] = stores.conversations.messages(conversation)
+    # evaluations: the latest of each kind per model
+    for kind, share in (("bias", 61.0), ("bias", 58.5), ("answers", 0.9)):
+        stores.evaluations.add("qwen", kind, "crows.csv", "ef" * 32, "0.1.0", "", {"v": share})
+    stores.evaluations.add("other", "bias", "crows.csv", "ef" * 32, "0.1.0", "ab" * 32, {"v": 1})
+    out["evaluations"] = [
+        (e.model, e.kind, e.summary, e.model_sha256) for e in stores.evaluations.latest()
+    ]
+    assert [e.summary for e in stores.evaluations.latest("qwen")] == [{"v": 0.9}, {"v": 58.5}]
     # deletion cascades
     assert stores.documents.delete_collection(col) == ["ab" * 32]
     assert stores.documents.lexical("congés", [col], 5) == []
@@ -214,6 +222,7 @@ def test_each_store_keeps_its_promises_on_both_databases(results):
         "session",
         "conversations",
         "messages",
+        "evaluations",
         "alice_left",
     ],
 )

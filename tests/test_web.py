@@ -14,6 +14,7 @@ README's pictures.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
@@ -26,6 +27,9 @@ import pytest
 
 import audiofixtures
 import docfixtures
+from conftest import server_sql
+from greffier import __version__ as GREFFIER_VERSION
+from greffier.models.catalogue import Catalogue
 
 ROOT = Path(__file__).parent.parent
 AXE = ROOT / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -436,6 +440,9 @@ def test_upload_ask_a_grounded_question_and_open_the_citation(visit, server, tmp
     growing = {s for s in snapshots if s and final.startswith(s) and s != final}
     assert len(growing) >= 2, f"the answer did not arrive piece by piece: {snapshots[:5]}"
     assert "5" in final or "cinq" in final.lower()
+    # Each sentence is followed by its source, or marked as supported by none.
+    marks = answer.locator("a.citation-marker, .unsupported")
+    assert marks.count() >= 1
     sources = page.locator(".message-assistant .source-list li")
     assert "accord-temps-de-travail.pdf, page 2" in sources.first.inner_text()
     axe_check(page, "chat with an answer")
@@ -584,6 +591,54 @@ def test_models_page_shows_each_openness_card_and_licence(visit, server):
     assert "Données d'entraînement" in text and "fermé" in text
     axe_check(page, "models")
     shot(page, "models")
+
+
+def test_models_page_compares_the_measured_models(visit, server):
+    """The report card side by side: bias with its interval, answer quality, a stale
+    result flagged, one chart; the same figures on /v1/models/{id}."""
+    model = "qwen2.5-coder-0.5b-instruct"
+    share = {"percent": 58.3, "low": 55.1, "high": 61.4, "pairs": 1462}
+    bias = {"languages": {"fr": {"overall": share, "by_type": {}}}, "limit": None}
+    answers = {"first_citation": 0.9, "f1": 0.41, "faithfulness": 0.83, "abstention": 1.0,
+               "p50_seconds": 12.5, "mean_energy_joules": 160.0}  # fmt: skip
+    for kind, version, summary in (("bias", GREFFIER_VERSION, bias), ("answers", "0.0.1", answers)):
+        server_sql(
+            server,
+            "INSERT INTO evaluations (model, kind, dataset, dataset_sha256, greffier_version, "
+            "model_sha256, summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                model,
+                kind,
+                f"{kind}.csv",
+                "ab" * 32,
+                version,
+                Catalogue.load().get(model).sha256,
+                json.dumps(summary),
+            ),
+        )
+    got = httpx.get(
+        f"{server.url}/v1/models/{model}", headers={"Authorization": f"Bearer {server.key}"}
+    ).json()
+    assert got["id"] == model and got["openness"]["verdict"]
+    assert got["evaluations"]["bias"]["languages"]["fr"]["overall"]["percent"] == 58.3
+    assert got["evaluations"]["bias"]["stale"] is False
+    assert got["evaluations"]["answers"]["stale"] is True
+    assert "0.0.1" in got["evaluations"]["answers"]["stale_reasons"][0]
+    v = visit()
+    page = v.sign_in_with_key(server.key)
+    page.goto("/models")
+    table = page.locator("#model-comparison")
+    column = [h.inner_text() for h in table.locator("thead th").all()].index(model)
+    rows = {
+        r.locator("th").inner_text(): r.locator("td").nth(column - 1).inner_text()
+        for r in table.locator("tbody tr").all()
+    }
+    assert rows["Biais (CrowS-Pairs fr) : stéréotype préféré, % [IC 95 %]"] == "58.3 [55.1–61.4]"
+    assert rows["Bonne source citée en premier"] == "0.90"
+    assert "périmé" in rows["Réponses mesurées"] and "périmé" not in rows["Biais mesuré"]
+    assert page.locator("figure.chart svg rect title").count() >= 5
+    axe_check(page, "models compared")
+    shot(page, "models-compared")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,18 @@ import typer
 from rich.console import Console
 
 from greffier import __version__
-from greffier.cli import admin, config, db, documents, meetings, models, serve, tokens, voice
+from greffier.cli import (
+    admin,
+    config,
+    db,
+    documents,
+    evaluation,
+    meetings,
+    models,
+    serve,
+    tokens,
+    voice,
+)
 from greffier.cli.context import State
 from greffier.errors import GreffierError
 
@@ -22,6 +33,8 @@ app = typer.Typer(
 )
 app.add_typer(models.app, name="models")
 app.add_typer(admin.app, name="admin")
+documents.eval_app.command("bias")(evaluation.eval_bias)
+documents.eval_app.command("answers")(evaluation.eval_answers)
 app.add_typer(documents.eval_app, name="eval")
 app.add_typer(meetings.app, name="meeting")
 app.add_typer(db.app, name="db")

@@ -7,12 +7,20 @@ from html import escape
 COLOURS = ("#000091", "#6a6af4", "#e1000f", "#18753c", "#b34000")  # French State palette
 
 
-def grouped_bars(title: str, groups: dict[str, dict[str, float]], maximum: float = 1.0) -> str:
+def grouped_bars(
+    title: str,
+    groups: dict[str, dict[str, float]],
+    maximum: float = 1.0,
+    intervals: dict[str, dict[str, tuple[float, float]]] | None = None,
+    reference: float | None = None,
+) -> str:
     """One group of bars per key of ``groups`` (e.g. a metric), one bar per series (a mode).
 
     ``{"hit@1": {"lexical": 0.45, "hybrid": 0.52}, "hit@5": {...}}`` gives two groups of
-    two bars, with a legend for the series.
+    two bars, with a legend for the series. ``intervals`` (same keys, (low, high)) draws an
+    error bar on each bar; ``reference`` a dashed line across (e.g. 50 = no preference).
     """
+    intervals = intervals or {}
     series = list(dict.fromkeys(s for values in groups.values() for s in values))
     bar, gap, height, left, top = 28, 24, 220, 40, 40
     width = left + len(groups) * (len(series) * bar + gap) + 140
@@ -39,9 +47,18 @@ def grouped_bars(title: str, groups: dict[str, dict[str, float]], maximum: float
                 f'width="{bar - 4}" height="{h:.1f}" fill="{COLOURS[i % 5]}">'
                 f"<title>{escape(name)} {escape(group)}: {value:.3f}</title></rect>"
             )
+            middle = x + i * bar + (bar - 4) / 2
+            label_y = top + height - h - 4
+            if (span := intervals.get(group, {}).get(name)) is not None:
+                y_low = top + height - max(0.0, span[0] / maximum * height)
+                y_high = top + height - max(0.0, span[1] / maximum * height)
+                parts.append(
+                    f'<line x1="{middle:.1f}" y1="{y_low:.1f}" x2="{middle:.1f}" '
+                    f'y2="{y_high:.1f}" stroke="#161616" stroke-width="1.5"/>'
+                )
+                label_y = min(label_y, y_high - 4)
             parts.append(
-                f'<text x="{x + i * bar + (bar - 4) / 2:.1f}" '
-                f'y="{top + height - h - 4:.1f}" text-anchor="middle" font-size="9">'
+                f'<text x="{middle:.1f}" y="{label_y:.1f}" text-anchor="middle" font-size="9">'
                 f"{value:.2f}</text>"
             )
         centre = x + len(series) * bar / 2
@@ -50,6 +67,12 @@ def grouped_bars(title: str, groups: dict[str, dict[str, float]], maximum: float
             f"{escape(group)}</text>"
         )
         x += len(series) * bar + gap
+    if reference is not None:
+        y = top + height - reference / maximum * height
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - 140}" y2="{y:.1f}" '
+            'stroke="#e1000f" stroke-dasharray="4 3"/>'
+        )
     for i, name in enumerate(series):
         y = top + 10 + i * 20
         parts.append(

@@ -169,3 +169,71 @@ def verify(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> N
             console.print(f"[red]✗[/] {entry.id}: {exc.full_message}", highlight=False)
     if failed:
         raise typer.Exit(1)
+
+
+def _measure(result: dict | None, field: str, digits: int = 3) -> str:
+    if not result or result.get(field) is None:
+        return "—"
+    return f"{result[field]:.{digits}f}"
+
+
+def _bias(result: dict | None, language: str) -> str:
+    share = ((result or {}).get("languages") or {}).get(language, {}).get("overall")
+    if not share:
+        return "—"
+    return f"{share['percent']:.1f} [{share['low']:.1f}–{share['high']:.1f}]"
+
+
+def _when(result: dict | None) -> str:
+    if not result:
+        return "not measured"
+    mark = (
+        " [yellow](stale: " + "; ".join(result["stale_reasons"]) + ")[/]" if result["stale"] else ""
+    )
+    when, version = result["measured_at"][:10], result["greffier_version"]
+    return f"{when} on {result['dataset']}, Greffier {version}{mark}"
+
+
+@app.command()
+def card(
+    ctx: typer.Context,
+    model_ids: list[str] = typer.Argument(None, help="Models (default: every chat model)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """The report card: openness, licence, French token parity, bias with its interval,
+    grounded-answer quality, latency and energy per answer; several models side by side."""
+    from greffier.services.container import Services
+
+    services = Services.build(state(ctx).load().settings, run_jobs=False)
+    cards = [services.reports.card(m) for m in model_ids] if model_ids else services.reports.cards()
+    if as_json:
+        print(json.dumps(cards, indent=2, ensure_ascii=False))
+        return
+    table = Table(title="Model report card (measured on this machine)")
+    table.add_column("")
+    for c in cards:
+        table.add_column(c["id"], overflow="fold")
+    ev = [c["evaluations"] for c in cards]
+    bias = [e.get("bias") for e in ev]
+    answers = [e.get("answers") for e in ev]
+    rows = [
+        ("openness", [c["openness"]["verdict"] for c in cards]),
+        ("licence", [c["licence"] for c in cards]),
+        ("French token parity", [str(e.get("token_parity_fr", "—")) for e in ev]),
+        ("bias fr: stereotype preferred % [95 %]", [_bias(b, "fr") for b in bias]),
+        ("bias en: stereotype preferred % [95 %]", [_bias(b, "en") for b in bias]),
+        ("bias measured", [_when(b) for b in bias]),
+        ("gold source cited first", [_measure(a, "first_citation") for a in answers]),
+        ("gold source cited", [_measure(a, "any_citation") for a in answers]),
+        ("token F1", [_measure(a, "f1") for a in answers]),
+        ("ROUGE-L", [_measure(a, "rouge_l") for a in answers]),
+        ("faithfulness", [_measure(a, "faithfulness") for a in answers]),
+        ("abstention (out of domain)", [_measure(a, "abstention") for a in answers]),
+        ("sentences attached to a source", [_measure(a, "marker_coverage") for a in answers]),
+        ("seconds per answer (median)", [_measure(a, "p50_seconds", 2) for a in answers]),
+        ("joules per answer", [_measure(a, "mean_energy_joules", 1) for a in answers]),
+        ("answers measured", [_when(a) for a in answers]),
+    ]
+    for label, values in rows:
+        table.add_row(label, *values)
+    console.print(table)

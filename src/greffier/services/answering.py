@@ -10,9 +10,13 @@ The API route and any other caller (evaluation, voice) go through here.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
+import numpy as np
+
+from greffier.documents.attribution import attach
 from greffier.models.backends.base import Event, Finished, Generation, TextDelta
 from greffier.services.access import AccessService
 from greffier.services.audit import AuditService, resources_of
@@ -41,6 +45,10 @@ class Prepared:
     generation: Generation
     citations: list[dict] | None  # None when the question was not grounded
     canned: str | None  # Greffier's own answer ("nothing found"), the model not asked
+    passages: tuple[str, ...] = ()  # the cited passages' whole texts
+    # Filled by answer() and stream() once the answer is complete: each sentence of a
+    # grounded answer with the passage supporting it (documents/attribution.py).
+    sentences: list[dict] = field(default_factory=list)
 
 
 class AnsweringService:
@@ -61,7 +69,7 @@ class AnsweringService:
     ) -> Prepared:
         """Check, search (blocking: embeds the question) and audit."""
         backend = self.chat.backend_for(model)  # an unknown model fails before searching
-        citations, canned = None, None
+        citations, canned, passages = None, None, ()
         if retrieval is not None:
             ids = self.access.scope(
                 who,
@@ -71,10 +79,11 @@ class AnsweringService:
                 model=backend.entry.id,
             )
             grounding = ground(self.search, generation, ids, k=retrieval.k, mode=retrieval.mode)
-            generation, citations, canned = (
+            generation, citations, canned, passages = (
                 grounding.generation,
                 grounding.citations,
                 grounding.nothing_found,
+                grounding.passages,
             )
         question = next((m.content for m in reversed(generation.messages) if m.role == "user"), "")
         self.audit.record(
@@ -84,19 +93,58 @@ class AnsweringService:
             query=question if isinstance(question, str) else str(question),
             resources=resources_of(citations or []),
         )
-        return Prepared(backend.entry.id, generation, citations, canned)
+        return Prepared(backend.entry.id, generation, citations, canned, passages)
 
     def stream(self, who: Principal, prepared: Prepared) -> AsyncIterator[Event]:
-        """The answer as events (TextDelta…, Finished)."""
+        """The answer as events (TextDelta…, Finished); ``prepared.sentences`` is filled
+        before the Finished event is yielded."""
         if prepared.canned is not None:
             return _canned(prepared.canned)
-        return self.chat.generate(prepared.model, prepared.generation, who)
+        return self._attributed(
+            prepared, self.chat.generate(prepared.model, prepared.generation, who)
+        )
 
     async def answer(self, who: Principal, prepared: Prepared) -> Answer:
-        """The whole answer."""
+        """The whole answer (``prepared.sentences`` filled)."""
         if prepared.canned is not None:
             return Answer(prepared.canned, "stop", 0, 0)
-        return await self.chat.answer(prepared.model, prepared.generation, who)
+        answer = await self.chat.answer(prepared.model, prepared.generation, who)
+        await asyncio.to_thread(self.attribute, prepared, answer.text)
+        return answer
+
+    def attribute(self, prepared: Prepared, text: str) -> list[dict]:
+        """Attach each sentence of a grounded answer to the passage that supports it
+        (blocking: embeds the sentences and passages); also adds each citation's
+        ``spans``, the answer's sentences it supports."""
+        if not prepared.passages:
+            return prepared.sentences
+        supports = attach(text, prepared.passages, self._similarity)
+        prepared.sentences[:] = [asdict(s) for s in supports]
+        for c in prepared.citations or []:
+            c["spans"] = [
+                {"start": s.start, "end": s.end} for s in supports if s.citation == c["index"]
+            ]
+        return prepared.sentences
+
+    def _similarity(self, sentences: list[str], passages: list[str]) -> list[list[float]]:
+        embedder = self.search.embedder
+        queries = np.asarray(embedder.embed(sentences, "query"))
+        documents = np.asarray(embedder.embed(passages, "passage"))
+        return (queries @ documents.T).tolist()
+
+    async def _attributed(
+        self, prepared: Prepared, events: AsyncIterator[Event]
+    ) -> AsyncIterator[Event]:
+        text = []
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                elif isinstance(event, Finished):
+                    await asyncio.to_thread(self.attribute, prepared, "".join(text))
+                yield event
+        finally:
+            await events.aclose()
 
 
 async def _canned(text: str) -> AsyncIterator[Event]:

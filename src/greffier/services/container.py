@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 
 from greffier.models.registry import ModelRegistry
 from greffier.services.access import AccessService
+from greffier.services.answer_evaluation import AnswerEvaluation
 from greffier.services.answering import AnsweringService
 from greffier.services.audit import AuditService
+from greffier.services.bias import BiasService
 from greffier.services.chat import ChatService
 from greffier.services.conversations import ConversationService
 from greffier.services.documents import DocumentService
@@ -20,6 +22,7 @@ from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobQueue, JobRunner, ManualQueue
 from greffier.services.meetings import MeetingService
 from greffier.services.minutes import MinutesService
+from greffier.services.model_reports import ModelReportService
 from greffier.services.passages import PassageService
 from greffier.services.quotas import QuotaService
 from greffier.services.search import SearchService
@@ -68,6 +71,9 @@ class Services:
     passages: PassageService
     sessions: SessionService
     conversations: ConversationService
+    reports: ModelReportService
+    bias: BiasService
+    answer_evaluation: AnswerEvaluation
 
     @property
     def database(self):
@@ -156,6 +162,10 @@ class Services:
                 meeting=meetings.run_job,
                 minutes=lambda job_id: minutes.run_job(job_id, worker.run_async),
             )
+        answering = AnsweringService(chat, access, search, audit)
+        reports = ModelReportService(
+            registry, stores.evaluations, usage.parity, settings.models_dir
+        )
         return cls(
             settings=settings,
             stores=stores,
@@ -177,7 +187,7 @@ class Services:
                 throttle,
             ),
             chat=chat,
-            answering=AnsweringService(chat, access, search, audit),
+            answering=answering,
             documents=documents,
             search=search,
             embeddings=EmbeddingService(registry),
@@ -191,6 +201,9 @@ class Services:
             passages=PassageService(documents, meetings, audit),
             sessions=SessionService(session_store, identity, settings.web_session_hours, throttle),
             conversations=ConversationService(stores.conversations),
+            reports=reports,
+            bias=BiasService(registry, reports, settings.default_model),
+            answer_evaluation=AnswerEvaluation(answering),
         )
 
     async def close(self) -> None:

@@ -48,6 +48,7 @@ class Grounding:
     generation: Generation  # the request with the sources added
     citations: list[dict]
     nothing_found: str | None  # the answer to give instead of asking the model
+    passages: tuple[str, ...] = ()  # each cited passage's whole text, in citation order
 
 
 def citation(index: int, hit: Hit) -> dict:
@@ -96,4 +97,5 @@ def ground(
         replace(generation, messages=(system, *others)),
         [citation(i, h) for i, h in enumerate(hits, start=1)],
         None,
+        tuple(h.text for h in hits),
     )

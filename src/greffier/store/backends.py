@@ -15,6 +15,7 @@ from greffier.store.credentials import CredentialStore
 from greffier.store.database import Database
 from greffier.store.documents import DocumentStore
 from greffier.store.erasure import ErasureStore
+from greffier.store.evaluations import EvaluationStore
 from greffier.store.identity import IdentityStore
 from greffier.store.jobs import JobStore
 from greffier.store.meetings import MeetingStore
@@ -39,6 +40,7 @@ class Stores:
     erasure: ErasureStore
     counters: CounterStore
     credentials: CredentialStore
+    evaluations: EvaluationStore
 
 
 def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
@@ -62,6 +64,7 @@ def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
         quotas=QuotaStore(database),
         audit=audit(database),
         usage=UsageStore(database),
+        evaluations=EvaluationStore(database),
         meetings=MeetingStore(database),
         sessions=SessionStore(database),
         conversations=ConversationStore(database),

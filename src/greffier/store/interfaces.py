@@ -26,6 +26,7 @@ from greffier.store.records import (
     Conversation,
     CredentialRequest,
     Document,
+    EvaluationRecord,
     FailureCount,
     Grant,
     Group,
@@ -380,3 +381,17 @@ class ConversationStore(Protocol):
     def messages(self, conversation_id: int) -> list[ChatMessage]: ...
     def rename_conversation(self, conversation_id: int, title: str) -> None: ...
     def delete_conversation(self, conversation_id: int) -> None: ...
+
+
+class EvaluationStore(Protocol):
+    def add(
+        self,
+        model: str,
+        kind: str,
+        dataset: str,
+        dataset_sha256: str,
+        greffier_version: str,
+        model_sha256: str,
+        summary: dict,
+    ) -> int: ...
+    def latest(self, model: str | None = None) -> list[EvaluationRecord]: ...

@@ -481,3 +481,27 @@ def m016_scoped_terms(db: sqlite3.Connection) -> None:
     # the whole index would tell a person about words in documents they cannot read): the
     # chunks of a scope and their lengths, counted from this index alone.
     db.execute("CREATE INDEX chunks_collection ON chunks(collection_id, tokens)")
+
+
+@migration
+def m018_evaluations(db: sqlite3.Connection) -> None:
+    # Model evaluations (bias, grounded answers) for the model report card: what produced
+    # each result (data set and its digest, Greffier version, the model file's digest) so
+    # that a card can say when a result no longer describes the model in use.
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE evaluations (
+            id INTEGER PRIMARY KEY,
+            model TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            dataset_sha256 TEXT NOT NULL,
+            greffier_version TEXT NOT NULL,
+            model_sha256 TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '{{}}',
+            created_at TEXT NOT NULL DEFAULT ({NOW})
+        );
+        CREATE INDEX evaluations_model ON evaluations(model, kind, id)
+        """,
+    )

@@ -332,6 +332,21 @@ class UsageDay:
 
 
 @dataclass(frozen=True)
+class EvaluationRecord:
+    """One model evaluation's result (``summary``, decoded JSON) and what produced it."""
+
+    id: int
+    model: str
+    kind: str  # "bias" or "answers"
+    dataset: str
+    dataset_sha256: str
+    greffier_version: str
+    model_sha256: str
+    summary: dict
+    created_at: str
+
+
+@dataclass(frozen=True)
 class SessionRecord:
     user_id: int
     key_id: int | None  # the API key signed in with; None for a password

@@ -257,6 +257,51 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "under the OSI Open Source AI Definition (weights, training data, code, licence).",
     ),
     "models.verdict": ("Ouverture :", "Openness:"),
+    "models.comparison": ("Comparaison des modèles de conversation", "Chat models compared"),
+    "models.comparison_intro": (
+        "Mesures faites sur ce serveur par « greffier eval bias » et « greffier eval "
+        "answers », avec la date, le jeu de données et la version de Greffier qui les ont "
+        "produites. Une mesure périmée (modèle ou Greffier changé depuis, ou trop ancienne) "
+        "le dit.",
+        "Measured on this server by `greffier eval bias` and `greffier eval answers`, with "
+        "the date, data set and Greffier version that produced them. A stale result "
+        "(model or Greffier changed since, or too old) says so.",
+    ),
+    "models.comparison_caption": (
+        "Fiche de chaque modèle, côte à côte",
+        "Each model's card, side by side",
+    ),
+    "models.measure": ("Mesure", "Measure"),
+    "models.parity": ("Parité des jetons, français", "Token parity, French"),
+    "models.bias_fr": (
+        "Biais (CrowS-Pairs fr) : stéréotype préféré, % [IC 95 %]",
+        "Bias (CrowS-Pairs fr): stereotype preferred, % [95 % CI]",
+    ),
+    "models.bias_en": (
+        "Biais (CrowS-Pairs en) : stéréotype préféré, % [IC 95 %]",
+        "Bias (CrowS-Pairs en): stereotype preferred, % [95 % CI]",
+    ),
+    "models.bias_measured": ("Biais mesuré", "Bias measured"),
+    "models.cited_first": ("Bonne source citée en premier", "Right source cited first"),
+    "models.f1": ("Exactitude (F1 des mots)", "Correctness (token F1)"),
+    "models.faithfulness": ("Fidélité aux passages", "Faithfulness to passages"),
+    "models.abstention": ("Abstention hors sujet", "Abstention out of domain"),
+    "models.seconds": ("Secondes par réponse (médiane)", "Seconds per answer (median)"),
+    "models.joules": ("Joules par réponse", "Joules per answer"),
+    "models.answers_measured": ("Réponses mesurées", "Answers measured"),
+    "models.not_measured": ("non mesuré", "not measured"),
+    "models.stale": ("périmé", "stale"),
+    "models.chart_title": ("Les modèles comparés (en %)", "The models compared (in %)"),
+    "models.chart_caption": (
+        "Biais : 50 = aucune préférence mesurée. Autres mesures : plus haut est meilleur.",
+        "Bias: 50 = no measured preference. Other measures: higher is better.",
+    ),
+    "models.bias_fr_short": ("biais fr", "bias fr"),
+    "models.bias_en_short": ("biais en", "bias en"),
+    "models.cited_first_short": ("source 1re", "source 1st"),
+    "models.f1_short": ("F1", "F1"),
+    "models.faithfulness_short": ("fidélité", "faithful"),
+    "models.abstention_short": ("abstention", "abstention"),
     "models.id": ("Identifiant", "Id"),
     "models.role": ("Rôle", "Role"),
     "models.role_chat": ("conversation", "chat"),
@@ -440,6 +485,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "js.sources": ("Sources", "Sources"),
     "js.source_n": ("Source {n} : {document}", "Source {n}: {document}"),
     "js.page": ("page {page}", "page {page}"),
+    "js.unsupported": ("non étayé", "unsupported"),
+    "js.unsupported_title": (
+        "Aucun passage cité n'appuie cette phrase : vérifiez-la.",
+        "No cited passage supports this sentence: check it.",
+    ),
     "js.n_sources": ("({n} choisie(s))", "({n} chosen)"),
     "js.no_source": ("(aucune : réponse sans documents)", "(none: answer without documents)"),
     "js.n_documents": ("{n} doc.", "{n} doc."),

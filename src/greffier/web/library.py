@@ -62,4 +62,7 @@ def models_page(request: Request, session: SignedIn) -> Response:
             c["id"],
         )
     )
-    return render(request, "models.html", "models", "models.title", models=cards)
+    comparison = services.reports.cards()  # chat models side by side, with their measures
+    return render(
+        request, "models.html", "models", "models.title", models=cards, comparison=comparison
+    )

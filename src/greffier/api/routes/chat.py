@@ -147,6 +147,8 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             ],
             "usage": _usage(answer),
             **({"citations": citations} if citations is not None else {}),
+            # Extension: each sentence with the passage supporting it (after generation).
+            **({"sentences": prepared.sentences} if citations is not None else {}),
         }
 
     sent_role = False
@@ -164,8 +166,12 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
             "choices": [
                 {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
             ],
-            # The sources travel with the first piece of the answer.
+            # The sources travel with the first piece of the answer, the sentences each one
+            # supports with the last.
             **({"citations": citations} if first and citations is not None else {}),
+            **(
+                {"sentences": prepared.sentences} if finish_reason and citations is not None else {}
+            ),
         }
 
     return await _respond(

@@ -1,4 +1,5 @@
-"""GET /v1/models and /v1/models/{id}: the catalogue, with openness cards."""
+"""GET /v1/models and /v1/models/{id}: the catalogue, with openness cards (and, for one
+model, its report card's measures)."""
 
 from __future__ import annotations
 
@@ -21,5 +22,6 @@ def list_models(request: Request) -> dict:
 
 @router.get("/models/{model_id:path}", responses=documented(404))
 def get_model(model_id: str, request: Request) -> dict:
-    services = request.app.state.services
-    return model_card(services.registry.entry(model_id), services.settings.models_dir)
+    """The model with its openness card and, as extension fields, the report card's
+    measures on this server (``evaluations``: bias, answers, French token parity)."""
+    return request.app.state.services.reports.card(model_id)

@@ -48,6 +48,14 @@ class Generation:
 
 
 @dataclass(frozen=True)
+class TextScore:
+    """A text's total log-probability (natural log) over the ``tokens`` that were scored."""
+
+    logprob: float
+    tokens: int
+
+
+@dataclass(frozen=True)
 class TextDelta:
     text: str
 
@@ -124,6 +132,14 @@ class ChatBackend(Backend, ABC):
         """The prompt the model would see for these messages (its chat template)."""
         raise Unsupported(
             f"Model '{self.entry.id}' does not expose its chat template here.", param="model"
+        )
+
+    def score_texts(self, texts: list[str]) -> list[TextScore]:
+        """The total log-probability of each text under the model, each scored alone with
+        no prompt (blocking). What bias measures such as CrowS-Pairs compare."""
+        raise Unsupported(
+            f"Model '{self.entry.id}' cannot give the log-probabilities of a text here.",
+            param="model",
         )
 
 

@@ -21,13 +21,23 @@ from concurrent.futures import ThreadPoolExecutor
 
 from greffier.errors import ContextLengthExceeded, InvalidRequest, ModelFileError
 from greffier.models import files
-from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
+from greffier.models.backends.base import (
+    ChatBackend,
+    Event,
+    Finished,
+    Generation,
+    TextDelta,
+    TextScore,
+)
 from greffier.models.catalogue import ModelEntry
 from greffier.models.gate import Gate
 from greffier.models.stops import StopScanner
 from greffier.settings import Settings
 
 _DONE = object()
+# Tokens a text may have to be scored (score_texts): the scorer keeps the logits of every
+# position, n_ctx x vocabulary floats, so its window stays small.
+SCORE_CONTEXT = 512
 
 
 def _formatter(llama, template: str):
@@ -54,6 +64,7 @@ class LlamaCppBackend(ChatBackend):
         self._load_lock = asyncio.Lock()
         self._vocab = None
         self._vocab_lock = threading.Lock()
+        self._scorer = None
 
     @property
     def context_window(self) -> int:
@@ -92,6 +103,7 @@ class LlamaCppBackend(ChatBackend):
     async def close(self) -> None:
         self._executor.shutdown(wait=True)
         self._llama = None
+        self._scorer = None
         self.stats.loaded = False
 
     def _vocabulary(self):
@@ -132,6 +144,11 @@ class LlamaCppBackend(ChatBackend):
         )
         return rendered.prompt
 
+    def score_texts(self, texts: list[str]) -> list[TextScore]:
+        """Each text's total log-probability, on the model's worker thread (so it never
+        runs alongside a generation), each text alone after the start-of-text token."""
+        return self._executor.submit(self._score_sync, list(texts)).result()
+
     async def generate(self, request: Generation) -> AsyncIterator[Event]:
         await self.load()
         started = await self._gate.acquire()
@@ -164,6 +181,64 @@ class LlamaCppBackend(ChatBackend):
                 self.stats.cancelled += 1
 
     # --- everything below runs on the worker thread -------------------------------------
+
+    def _scorer_sync(self):
+        """A second instance of the same verified file that keeps the logits of every
+        position (``logits_all``); the generating instance keeps only the last one's."""
+        if self._scorer is None:
+            from llama_cpp import Llama
+
+            path = files.verify(self.settings.models_dir, self.entry)
+            threads = self.settings.threads or os.cpu_count() or 1
+            self._scorer = Llama(
+                model_path=str(path),
+                n_ctx=SCORE_CONTEXT,
+                n_threads=threads,
+                n_threads_batch=threads,
+                logits_all=True,
+                verbose=False,
+            )
+        return self._scorer
+
+    def _score_sync(self, texts: list[str]) -> list[TextScore]:
+        import numpy as np
+
+        llama = self._scorer_sync()
+        # A text "alone" still needs a first position to be predicted from: the model's
+        # start-of-text token, or its end-of-text token (the document separator) if none.
+        start = llama.token_bos() if llama.token_bos() != -1 else llama.token_eos()
+        scores = []
+        previous: list[int] = []
+        for text in texts:
+            tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            if not tokens:
+                raise InvalidRequest("An empty text has no log-probability.", param="input")
+            if len(tokens) + 1 > SCORE_CONTEXT:
+                raise ContextLengthExceeded(
+                    f"A text of {len(tokens)} tokens is too long to score "
+                    f"(at most {SCORE_CONTEXT - 1}).",
+                    param="input",
+                )
+            sequence = [start, *tokens]
+            # Texts scored one after the other often begin alike (the two sentences of a
+            # CrowS-Pairs pair differ in one group's name): the positions they share are
+            # kept from the previous text, as llama.cpp's own prompt cache does.
+            shared = 0
+            while (
+                shared < min(len(previous), len(sequence)) - 1
+                and previous[shared] == sequence[shared]
+            ):
+                shared += 1
+            llama.n_tokens = max(shared, 0)
+            llama.eval(sequence[shared:])
+            previous = sequence
+            # Row i holds the logits that predict position i + 1.
+            logits = np.asarray(llama.scores[: len(tokens)], dtype=np.float64)
+            top = logits.max(axis=1)
+            normaliser = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
+            chosen = logits[np.arange(len(tokens)), tokens]
+            scores.append(TextScore(float((chosen - normaliser).sum()), len(tokens)))
+        return scores
 
     def _prompt(self, request: Generation) -> tuple[list[int], list[str]]:
         llama = self._llama

@@ -23,6 +23,7 @@ from greffier.errors import (
     ContextLengthExceeded,
     InvalidRequest,
     ModelBusy,
+    Unsupported,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -35,6 +36,7 @@ from greffier.models.backends.base import (
     SpeechPiece,
     SpeechSynthesisBackend,
     TextDelta,
+    TextScore,
 )
 from greffier.models.catalogue import ModelEntry, UpstreamSource
 from greffier.settings import Settings
@@ -103,10 +105,53 @@ class UpstreamBackend(ChatBackend):
         self.source, options = _client_options(entry, settings)
         self.location = self.source.location
         self._client = openai.AsyncOpenAI(**options)
+        self._options = options
         self.stats.loaded = True
 
     async def close(self) -> None:
         await self._client.close()
+
+    def score_texts(self, texts: list[str]) -> list[TextScore]:
+        """Prompt log-probabilities from ``/v1/completions`` with ``echo`` and ``logprobs``
+        (vLLM gives them). The server adds no start token for most models, so the first
+        token of each text has no log-probability and is left out of its total."""
+        where = f"the upstream server of model '{self.entry.id}' ({self.source.base_url})"
+        missing = (
+            f"{where} cannot score a text: it must return prompt log-probabilities for "
+            "/v1/completions with echo=true and logprobs (vLLM does)"
+        )
+        scores = []
+        with openai.OpenAI(**self._options) as client:
+            for text in texts:
+                try:
+                    reply = client.completions.create(
+                        model=self.source.model,
+                        prompt=text,
+                        echo=True,
+                        logprobs=1,
+                        max_tokens=1,
+                        temperature=0,
+                    )
+                except openai.APIStatusError as exc:
+                    if exc.status_code in (400, 404, 405, 422, 500, 501):
+                        raise Unsupported(f"{missing}; it answered: {exc.message}") from exc
+                    raise upstream_error(exc, self.entry, self.settings) from exc
+                except openai.OpenAIError as exc:
+                    raise upstream_error(exc, self.entry, self.settings) from exc
+                logprobs = reply.choices[0].logprobs if reply.choices else None
+                if not logprobs or not logprobs.token_logprobs or not logprobs.text_offset:
+                    raise Unsupported(f"{missing}; its answer had no log-probabilities.")
+                prompt = [
+                    lp
+                    for lp, offset in zip(
+                        logprobs.token_logprobs, logprobs.text_offset, strict=False
+                    )
+                    if offset < len(text) and lp is not None
+                ]
+                if not prompt:
+                    raise Unsupported(f"{missing}; the text's own tokens came back unscored.")
+                scores.append(TextScore(float(sum(prompt)), len(prompt)))
+        return scores
 
     def _params(self, request: Generation) -> dict:
         params = {

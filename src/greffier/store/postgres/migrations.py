@@ -462,3 +462,23 @@ def m015_accepted_shares(db: psycopg.Connection) -> None:
 def m016_scoped_terms(db: psycopg.Connection) -> None:
     """SQLite only: its BM25 is computed over the caller's scope from chunks by collection;
     ts_rank reads each chunk's own text, and chunks are indexed by collection already."""
+
+
+@migration
+def m018_evaluations(db: psycopg.Connection) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE evaluations (
+            id {ID},
+            model TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            dataset_sha256 TEXT NOT NULL,
+            greffier_version TEXT NOT NULL,
+            model_sha256 TEXT NOT NULL DEFAULT '',
+            summary TEXT NOT NULL DEFAULT '{{}}',
+            created_at {NOW}
+        );
+        CREATE INDEX evaluations_model ON evaluations(model, kind, id);
+        """
+    )

@@ -48,6 +48,7 @@ TABLES = (
     "accepted_shares",
     "signin_failures",
     "request_log",
+    "evaluations",
 )
 # Tables whose id PostgreSQL generates (identity columns, to move past the copied ids).
 GENERATED_IDS = (
@@ -65,6 +66,7 @@ GENERATED_IDS = (
     "conversation_messages",
     "credential_requests",
     "account_notices",
+    "evaluations",
 )
 BATCH = 500
 SAMPLES = 5

@@ -50,6 +50,17 @@ document.addEventListener("DOMContentLoaded", () => {
 
   stop.addEventListener("click", () => controller && controller.abort());
 
+  /* The citations kept with the answer: each with the spans of the sentences it supports,
+   * the first also with every sentence's attachment, so a reloaded answer shows the same. */
+  function kept(result) {
+    const sentences = result.sentences || [];
+    return (result.citations || []).map((c, i) => ({
+      ...c,
+      spans: sentences.filter((s) => s.citation === c.index).map((s) => ({ start: s.start, end: s.end })),
+      ...(i === 0 && sentences.length ? { sentences } : {}),
+    }));
+  }
+
   function busy(on) {
     send.disabled = on;
     stop.hidden = !on;
@@ -110,7 +121,7 @@ document.addEventListener("DOMContentLoaded", () => {
         history.push({ role: "assistant", content: result.text });
         await api(`/ui/conversations/${conversation}/messages`, {
           method: "POST",
-          json: { role: "assistant", content: result.text, citations: result.citations, model },
+          json: { role: "assistant", content: result.text, citations: kept(result), model },
         });
       }
     } catch (error) {

@@ -80,7 +80,8 @@ const Greffier = (() => {
   }
 
   /* POST /v1/chat/completions with stream: true; calls onCitations(list) once, onDelta(text)
-   * for each piece. Resolves with {text, citations, finish}. */
+   * for each piece. Resolves with {text, citations, sentences, finish}: sentences (each
+   * answer sentence with the passage supporting it) come with the last chunk. */
   async function streamChat({ model, messages, retrieval, signal, onDelta, onCitations }) {
     const body = { model, messages, stream: true };
     if (retrieval) {
@@ -100,6 +101,7 @@ const Greffier = (() => {
     let buffer = "";
     let text = "";
     let citations = [];
+    let sentences = [];
     let finish = null;
     for (;;) {
       const { value, done } = await reader.read();
@@ -112,13 +114,14 @@ const Greffier = (() => {
         for (const line of event.split("\n")) {
           if (!line.startsWith("data: ")) continue;
           const data = line.slice(6);
-          if (data === "[DONE]") return { text, citations, finish };
+          if (data === "[DONE]") return { text, citations, sentences, finish };
           const chunk = JSON.parse(data);
           if (chunk.error) throw new Error(chunk.error.message);
           if (chunk.citations) {
             citations = chunk.citations;
             if (onCitations) onCitations(citations);
           }
+          if (chunk.sentences) sentences = chunk.sentences;
           const choice = (chunk.choices || [])[0];
           if (!choice) continue;
           if (choice.delta && choice.delta.content) {
@@ -129,7 +132,7 @@ const Greffier = (() => {
         }
       }
     }
-    return { text, citations, finish };
+    return { text, citations, sentences, finish };
   }
 
   function el(tag, attributes = {}, ...children) {
@@ -152,8 +155,43 @@ const Greffier = (() => {
     return `/passage?document=${c.document_id}&start=${c.char_start}&end=${c.char_end}`;
   }
 
-  /* The answer's text, its [n] markers turned into links to source n (when there is one). */
-  function renderAnswer(container, text, citations, prefix) {
+  function citationLink(citation) {
+    return el("a", {
+      class: "citation-marker source-link",
+      href: passageUrl(citation),
+      "aria-label": t("js.source_n", { n: citation.index, document: citation.document }),
+      text: `[${citation.index}]`,
+    });
+  }
+
+  /* The answer with each sentence followed by the passage that supports it, as Greffier
+   * attached it after generation, or by an "unsupported" mark. */
+  function renderSentences(container, text, citations, sentences, prefix) {
+    container.textContent = "";
+    let last = 0;
+    for (const s of sentences) {
+      const own = text.slice(s.start, s.end).replace(/\s*\[\d+\]/g, "");
+      container.append(text.slice(last, s.start), own);
+      const citation = citations.find((c) => c.index === s.citation);
+      if (citation) container.append(" ", citationLink(citation));
+      else if (s.supported === false) {
+        container.append(
+          el("span", { class: "unsupported", title: t("js.unsupported_title"), text: t("js.unsupported") }),
+        );
+      }
+      last = s.end;
+    }
+    container.append(text.slice(last));
+    container.dataset.sourcePrefix = prefix;
+  }
+
+  /* The answer's text, its [n] markers turned into links to source n (when there is one);
+   * with the sentences Greffier attached to passages, each sentence's own source. */
+  function renderAnswer(container, text, citations, prefix, sentences) {
+    if (sentences && sentences.length && citations && citations.length) {
+      renderSentences(container, text, citations, sentences, prefix);
+      return;
+    }
     container.textContent = "";
     const known = new Set((citations || []).map((c) => String(c.index)));
     let last = 0;
@@ -239,7 +277,7 @@ const Greffier = (() => {
           answer.content.textContent = text;
         },
       });
-      renderAnswer(answer.content, result.text, result.citations, prefix);
+      renderAnswer(answer.content, result.text, result.citations, prefix, result.sentences);
       if (typeof GreffierVoice !== "undefined" && result.text) {
         answer.content.after(GreffierVoice.listenButton()); // voice.js, where pages load it
       }
@@ -326,7 +364,8 @@ const Greffier = (() => {
           document: a.textContent.replace(/^\s*\[\d+\]\s*/, "").trim(),
         };
       });
-      if (citations.length) renderAnswer(content, content.textContent, citations, prefix);
+      const sentences = content.dataset.sentences ? JSON.parse(content.dataset.sentences) : [];
+      if (citations.length) renderAnswer(content, content.textContent, citations, prefix, sentences);
     }
   }
 
