@@ -211,6 +211,16 @@ class Settings(BaseSettings):
     signin_address_window: int = Field(
         900, ge=1, description="Seconds over which a client address's failed sign-ins count."
     )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token Prometheus sends to read /metrics; empty: /metrics answers "
+        "requests from this machine only.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Server logs as text, or as one JSON object a line (with the request id "
+        "carried to upstream model servers).",
+    )
     telemetry_export: bool = Field(
         False,
         description="Let the web framework export OpenTelemetry traces, metrics and logs to "

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from greffier.metrics import Metrics
 from greffier.models.registry import ModelRegistry
 from greffier.services.access import AccessService
 from greffier.services.answering import AnsweringService
@@ -16,10 +17,12 @@ from greffier.services.conversations import ConversationService
 from greffier.services.documents import DocumentService
 from greffier.services.embeddings import EmbeddingService
 from greffier.services.erasure import ErasureService
+from greffier.services.health import HealthService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobQueue, JobRunner, ManualQueue
 from greffier.services.meetings import MeetingService
 from greffier.services.minutes import MinutesService
+from greffier.services.model_hub import ModelHubService
 from greffier.services.passages import PassageService
 from greffier.services.quotas import QuotaService
 from greffier.services.search import SearchService
@@ -68,6 +71,9 @@ class Services:
     passages: PassageService
     sessions: SessionService
     conversations: ConversationService
+    metrics: Metrics
+    health: HealthService
+    hub: ModelHubService
 
     @property
     def database(self):
@@ -79,6 +85,7 @@ class Services:
         which runs the jobs it submits itself, with a progress bar."""
         stores = open_stores(settings)
         database = stores.database
+        metrics = Metrics()
         registry = ModelRegistry(settings)
         document_store = stores.documents
         job_store = stores.jobs
@@ -135,7 +142,7 @@ class Services:
             document_store, embedder, access, audit, settings.hybrid_lexical_weight
         )
         usage = UsageService(stores.usage, ParityTable(parity_file(settings)))
-        chat = ChatService(registry, settings.default_model, usage, quotas)
+        chat = ChatService(registry, settings.default_model, usage, quotas, metrics)
         transcription = TranscriptionService(registry, settings)
         meetings = MeetingService(
             settings,
@@ -191,7 +198,32 @@ class Services:
             passages=PassageService(documents, meetings, audit),
             sessions=SessionService(session_store, identity, settings.web_session_hours, throttle),
             conversations=ConversationService(stores.conversations),
+            metrics=metrics,
+            health=HealthService(settings, database, registry, queue),
+            hub=ModelHubService(settings, registry),
+        )._watched()
+
+    def _watched(self) -> Services:
+        """Gauges read when Prometheus scrapes: jobs by state, each model's load."""
+        self.metrics.watch(
+            "greffier_jobs",
+            "Background jobs by state (queued: the queue's depth).",
+            ["state"],
+            lambda: self.stores.jobs.count_by_status().items(),
         )
+
+        def load():
+            for model_id, backend in self.registry.running().items():
+                yield model_id, "active", backend.stats.active
+                yield model_id, "waiting", backend.stats.waiting
+
+        self.metrics.watch(
+            "greffier_model_requests",
+            "Requests a model is answering or waiting for.",
+            ["model", "state"],
+            load,
+        )
+        return self
 
     async def close(self) -> None:
         if self.jobs is not None:
