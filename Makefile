@@ -31,8 +31,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python run-system-packages
 	touch $@
 
 # Debian tools the tests use: real recordings (speech and silence), a real browser for the
-# web interface (Playwright drives Debian's Chromium: it downloads no browser), npm for axe-core.
-TEST_SYSTEM_PACKAGES := espeak-ng sox chromium
+# web interface (Playwright drives Debian's Chromium: it downloads no browser), npm for axe-core,
+# HAProxy in front of the API replicas of the cluster test.
+TEST_SYSTEM_PACKAGES := espeak-ng sox chromium haproxy
 AXE_VERSION := 4.14.1
 # The npm package the catalogue's voice (kokoro-82m) comes from.
 KOKORO_JS_VERSION := 1.2.1
