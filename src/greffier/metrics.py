@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 log = logging.getLogger(__name__)
@@ -24,11 +24,12 @@ FIRST_TOKEN_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30)
 
 
 class _Watched(Collector):
-    def __init__(self, name: str, documentation: str, labels: Sequence[str], read):
+    def __init__(self, name: str, documentation: str, labels: Sequence[str], read, kind: str):
         self.name, self.documentation, self.labels, self.read = name, documentation, labels, read
+        self.family = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
 
     def collect(self):
-        family = GaugeMetricFamily(self.name, self.documentation, labels=list(self.labels))
+        family = self.family(self.name, self.documentation, labels=list(self.labels))
         try:
             for *values, number in self.read():
                 family.add_metric([str(v) for v in values], float(number))
@@ -78,24 +79,6 @@ class Metrics:
             "Requests refused because a quota was used up.",
             registry=r,
         )
-        self.upstream_up = Gauge(
-            "greffier_upstream_up",
-            "1 when an upstream model server is taken as healthy.",
-            ["model", "upstream"],
-            registry=r,
-        )
-        self.upstream_in_flight = Gauge(
-            "greffier_upstream_in_flight",
-            "Requests being answered by an upstream server.",
-            ["model", "upstream"],
-            registry=r,
-        )
-        self.upstream_failures = Counter(
-            "greffier_upstream_failures",
-            "Upstream calls that failed before their first token (then tried elsewhere).",
-            ["model", "upstream"],
-            registry=r,
-        )
 
     def watch(
         self,
@@ -103,9 +86,11 @@ class Metrics:
         documentation: str,
         labels: Sequence[str],
         read: Callable[[], Iterable[tuple]],
+        kind: str = "gauge",
     ) -> None:
-        """A gauge read at scrape time: ``read()`` yields (label values…, number)."""
-        self.registry.register(_Watched(name, documentation, labels, read))
+        """A gauge (or a counter kept elsewhere) read at scrape time: ``read()`` yields
+        (label values…, number)."""
+        self.registry.register(_Watched(name, documentation, labels, read, kind))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(
         120.0, gt=0, description="Seconds to wait for an upstream OpenAI-compatible server."
     )
+    upstream_health_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between health checks of a model's upstream servers (an upstream "
+        "out of service comes back at the first check it answers).",
+    )
+    upstream_max_in_flight: int = Field(
+        256,
+        ge=1,
+        description="Requests one model's upstream servers may be answering at once, from "
+        "this process; beyond, 429 model_busy.",
+    )
     max_request_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
     )

@@ -24,13 +24,35 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import TypeVar
+
+import httpx
+import openai
+
+from greffier.errors import ModelBusy
 
 log = logging.getLogger(__name__)
 
 FAILURES_TO_EJECT = 3
+T = TypeVar("T")
+
+
+def retryable(exc: BaseException) -> bool:
+    """A failure another upstream may not have: the server unreachable, gone silent, cut
+    off, or failing (5xx). A refusal of the request itself (4xx) would be the same
+    anywhere."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code >= 500
+    return isinstance(exc, openai.APIConnectionError | httpx.TransportError)
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"HTTP {exc.status_code}"
+    return type(exc).__name__
 
 
 @dataclass
@@ -42,10 +64,15 @@ class Upstream:
     failures: int = 0  # in a row
     last_used: float = 0.0
     down_since: float | None = None
+    checked: bool = False  # asked at least once (a call or a health check)
+    served: int = 0  # calls answered, since the process started
+    failed: int = 0  # calls and health checks that failed
 
     def record_failure(self) -> bool:
         """Count a failure; True when this one takes the upstream out."""
+        self.checked = True
         self.failures += 1
+        self.failed += 1
         if self.healthy and self.failures >= FAILURES_TO_EJECT:
             self.healthy = False
             self.down_since = time.monotonic()
@@ -54,6 +81,7 @@ class Upstream:
 
     def record_success(self) -> bool:
         """A success (a served request or a health check); True when it brings it back."""
+        self.checked = True
         self.failures = 0
         if not self.healthy:
             self.healthy = True
@@ -66,7 +94,7 @@ class Upstream:
 class UpstreamPool:
     model: str
     upstreams: list[Upstream]
-    on_change: Callable[[Upstream], None] = field(default=lambda u: None)
+    limit: int = 0  # requests in flight on all upstreams together; 0: no limit
 
     def candidates(self) -> list[Upstream]:
         """Every upstream, in the order to try them: healthy ones first, fewest in flight
@@ -79,24 +107,92 @@ class UpstreamPool:
     def using(self, upstream: Upstream) -> Iterator[Upstream]:
         upstream.in_flight += 1
         upstream.last_used = time.monotonic()
-        self.on_change(upstream)
         try:
             yield upstream
         finally:
             upstream.in_flight -= 1
-            self.on_change(upstream)
 
     def failed(self, upstream: Upstream, why: str) -> None:
         if upstream.record_failure():
             log.warning("Upstream %s of %s is out of service: %s", upstream.url, self.model, why)
-        self.on_change(upstream)
 
     def succeeded(self, upstream: Upstream) -> None:
         if upstream.record_success():
             log.warning("Upstream %s of %s is back in service", upstream.url, self.model)
-        self.on_change(upstream)
 
-    def healthy_count(self) -> int:
+    def _admit(self) -> None:
+        if self.limit and sum(u.in_flight for u in self.upstreams) >= self.limit:
+            raise ModelBusy(
+                f"Model '{self.model}' is busy: {self.limit} requests already in flight on "
+                "its servers. Retry later.",
+                retry_after=2,
+            )
+
+    async def stream(self, run: Callable[[Upstream], AsyncIterator[T]]) -> AsyncIterator[T]:
+        """The items of ``run(upstream)``, from the first upstream that gives one: a failure
+        before the first item moves on to the next upstream; after it, it is raised (the
+        caller ends its answer with an error)."""
+        self._admit()
+        failure: BaseException | None = None
+        for upstream in self.candidates():
+            started = False
+            with self.using(upstream):
+                try:
+                    async for item in run(upstream):
+                        started = True
+                        yield item
+                except Exception as exc:
+                    if not retryable(exc):
+                        raise
+                    self.failed(upstream, describe(exc))
+                    if started:
+                        raise
+                    failure = exc
+                    continue
+            upstream.served += 1
+            self.succeeded(upstream)
+            return
+        assert failure is not None
+        raise failure
+
+    def call(self, run: Callable[[Upstream], T]) -> T:
+        """``run(upstream)`` on the first upstream that answers (a blocking call)."""
+        self._admit()
+        failure: BaseException | None = None
+        for upstream in self.candidates():
+            with self.using(upstream):
+                try:
+                    result = run(upstream)
+                except Exception as exc:
+                    if not retryable(exc):
+                        raise
+                    self.failed(upstream, describe(exc))
+                    failure = exc
+                    continue
+            upstream.served += 1
+            self.succeeded(upstream)
+            return result
+        assert failure is not None
+        raise failure
+
+    def healthy_count(self, probe: bool = False) -> int:
+        """Upstreams in service. With ``probe``, those never asked yet are asked first
+        (``GET /models``, blocking): a pool nobody used yet is not assumed up."""
+        if probe:
+            for upstream in self.upstreams:
+                if not upstream.checked:
+                    try:
+                        key = getattr(upstream.client, "api_key", "")
+                        httpx.get(
+                            f"{upstream.url}/models",
+                            headers={"Authorization": f"Bearer {key}"},
+                            timeout=2.0,
+                        ).raise_for_status()
+                    except httpx.HTTPError as exc:
+                        upstream.failures = FAILURES_TO_EJECT - 1
+                        self.failed(upstream, f"health check: {describe(exc)}")
+                    else:
+                        self.succeeded(upstream)
         return sum(u.healthy for u in self.upstreams)
 
     async def watch(self, probe: Callable[[Upstream], object], interval: float) -> None:

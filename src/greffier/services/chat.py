@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
-from greffier.errors import InvalidRequest
+from greffier.errors import InvalidRequest, UpstreamError
 from greffier.metrics import Metrics
 from greffier.models.backends.base import (
     ChatBackend,
@@ -61,6 +61,17 @@ class ChatService:
 
     def backend_for(self, model: str | None) -> ChatBackend:
         return self.registry.chat_backend(model or self.default_model)
+
+    def candidates(self, model: str | None) -> list[str]:
+        """The models a request naming ``model`` may go to: an alias's, in order."""
+        return self.registry.catalogue.candidates(model or self.default_model)
+
+    def require_up(self, backend: ChatBackend) -> None:
+        """Raise unless ``backend`` can answer now: for an upstream model, at least one of
+        its servers in service (asked now if none was ever asked: blocking)."""
+        healthy = getattr(backend, "healthy_upstreams", None)
+        if healthy is not None and not healthy(probe=True):
+            raise UpstreamError(f"No upstream server of model '{backend.entry.id}' answers.")
 
     def tokenize(
         self,

