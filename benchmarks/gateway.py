@@ -102,6 +102,8 @@ class LlamaServer:
             model_path,
             "--model_alias",
             "bench",
+            "--interrupt_requests",  # else any request (a health check) stops the running one
+            "False",
             "--n_ctx",
             str(CONTEXT),
             "--n_threads",

@@ -4,13 +4,14 @@ A catalogue entry may list several OpenAI-compatible base URLs for one model (vL
 llama.cpp servers… a model server per GPU). :class:`UpstreamPool` picks, for each request,
 the healthy upstream with the fewest requests in flight (ties: the one used least
 recently), and gives the others in order as fallbacks. A call that fails before its
-first token — connection refused or reset, a timeout, a 5xx — is retried on the next
+first token — connection refused or reset, a 5xx — is retried on the next
 upstream: no request is lost to a server that died. After it was sent, a failure ends the
 answer with an error event (the caller's stream reports it; nothing is cut silently).
 
 Health: passive (three failures in a row take an upstream out) and active (every
-``interval`` seconds each upstream's ``/models`` is asked; an upstream out comes back as
-soon as it answers; one that stops answering goes out). While every upstream is out,
+``interval`` seconds each upstream not busy answering is asked its ``/models``; one out of
+service comes back as soon as it answers; one that refuses connections goes out at once,
+one slow to answer counts a failure). While every upstream is out,
 requests still try them all: a pool never refuses by itself.
 
 Why not a routing library: LiteLLM's Router does this and much more (provider SDKs,
@@ -41,12 +42,20 @@ T = TypeVar("T")
 
 
 def retryable(exc: BaseException) -> bool:
-    """A failure another upstream may not have: the server unreachable, gone silent, cut
-    off, or failing (5xx). A refusal of the request itself (4xx) would be the same
-    anywhere."""
+    """A failure another upstream may not have: the server unreachable, cut off, or failing
+    (5xx). A refusal of the request itself (4xx) would be the same anywhere; a timeout
+    (setting upstream_timeout) bounds the whole call, and sending the request again to
+    another server of a loaded pool would add to the load that made it late."""
     if isinstance(exc, openai.APIStatusError):
         return exc.status_code >= 500
+    if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+        return False
     return isinstance(exc, openai.APIConnectionError | httpx.TransportError)
+
+
+def failing(exc: BaseException) -> bool:
+    """A failure that counts against the upstream (three in a row take it out)."""
+    return retryable(exc) or isinstance(exc, openai.APITimeoutError | httpx.TimeoutException)
 
 
 def describe(exc: BaseException) -> str:
@@ -139,18 +148,18 @@ class UpstreamPool:
             with self.using(upstream):
                 try:
                     async for item in run(upstream):
-                        started = True
+                        if not started:  # it answers: the consumer may stop reading any time
+                            started = True
+                            upstream.served += 1
+                            self.succeeded(upstream)
                         yield item
                 except Exception as exc:
-                    if not retryable(exc):
-                        raise
-                    self.failed(upstream, describe(exc))
-                    if started:
+                    if failing(exc):
+                        self.failed(upstream, describe(exc))
+                    if started or not retryable(exc):
                         raise
                     failure = exc
                     continue
-            upstream.served += 1
-            self.succeeded(upstream)
             return
         assert failure is not None
         raise failure
@@ -164,9 +173,10 @@ class UpstreamPool:
                 try:
                     result = run(upstream)
                 except Exception as exc:
+                    if failing(exc):
+                        self.failed(upstream, describe(exc))
                     if not retryable(exc):
                         raise
-                    self.failed(upstream, describe(exc))
                     failure = exc
                     continue
             upstream.served += 1
@@ -189,8 +199,7 @@ class UpstreamPool:
                             timeout=2.0,
                         ).raise_for_status()
                     except httpx.HTTPError as exc:
-                        upstream.failures = FAILURES_TO_EJECT - 1
-                        self.failed(upstream, f"health check: {describe(exc)}")
+                        self._missed(upstream, exc)
                     else:
                         self.succeeded(upstream)
         return sum(u.healthy for u in self.upstreams)
@@ -203,11 +212,21 @@ class UpstreamPool:
             await asyncio.sleep(interval)
 
     async def _check(self, upstream: Upstream, probe) -> None:
+        if upstream.healthy and upstream.in_flight:
+            return  # it is answering: its answers say how it is (some servers serialise
+            # every request, the check would wait for them, or interrupt them)
         try:
             await probe(upstream)
         except Exception as exc:
-            if upstream.healthy:  # one missed check is enough when nobody else is asking
-                upstream.failures = FAILURES_TO_EJECT - 1
-            self.failed(upstream, f"health check: {type(exc).__name__}")
+            self._missed(upstream, exc)
         else:
             self.succeeded(upstream)
+
+    def _missed(self, upstream: Upstream, exc: BaseException) -> None:
+        """A failed health check: a server that refuses connections is out at once; one
+        that is only slow to answer counts one failure (three in a row take it out)."""
+        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+            self.failed(upstream, "health check: no answer in time")
+            return
+        upstream.failures = max(upstream.failures, FAILURES_TO_EJECT - 1)
+        self.failed(upstream, f"health check: {describe(exc)}")

@@ -248,7 +248,7 @@ class Services:
             ),
             (
                 "greffier_upstream_requests",
-                "Requests an upstream server answered.",
+                "Requests an upstream server began to answer.",
                 lambda u: u.served,
                 "counter",
             ),
