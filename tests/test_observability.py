@@ -99,9 +99,10 @@ def test_request_ids_in_json_logs(base_env, tmp_path):
         answered = httpx.get(
             f"{running.url}/v1/models",
             headers={"Authorization": f"Bearer {running.key}", "X-Request-ID": rid},
+            timeout=60,
         )
         assert answered.headers["x-request-id"] == rid
-        fresh = httpx.get(f"{running.url}/health/live")
+        fresh = httpx.get(f"{running.url}/health/live", timeout=60)
         assert len(fresh.headers["x-request-id"]) == 32  # given one when it had none
     lines = [
         json.loads(line)

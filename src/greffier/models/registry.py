@@ -6,6 +6,8 @@ instance per catalogue entry, so its gate and counters are shared by every reque
 
 from __future__ import annotations
 
+import threading
+
 from greffier.errors import InvalidRequest
 from greffier.models.backends.base import (
     Backend,
@@ -32,6 +34,7 @@ class ModelRegistry:
         self.backends = backends or load_backends()
         # One instance per catalogue entry, created on first use (not loaded yet).
         self._instances: dict[str, Backend] = {}
+        self._creating = threading.Lock()
 
     def entries(self, role: Role | None = None) -> list[ModelEntry]:
         return [e for e in self.catalogue if role is None or e.role == role]
@@ -47,8 +50,13 @@ class ModelRegistry:
             )
         backend = self._instances.get(model_id)
         if backend is None:
-            backend = self.backends.get(entry.backend, role.value)(entry, self.settings)
-            self._instances[model_id] = backend
+            # Requests arrive on several threads at once: one instance per entry (two would
+            # load a model twice, or split an upstream pool's counts).
+            with self._creating:
+                backend = self._instances.get(model_id)
+                if backend is None:
+                    backend = self.backends.get(entry.backend, role.value)(entry, self.settings)
+                    self._instances[model_id] = backend
         return backend
 
     def chat_backend(self, model_id: str) -> ChatBackend:
