@@ -6,9 +6,9 @@ BIN    := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
 
-.PHONY: run test install install-test lint benchmark benchmark-chat benchmark-documents \
-	benchmark-tokens benchmark-postgres benchmark-voice corpus system-packages \
-	run-system-packages screenshots clean
+.PHONY: run test cluster-test install install-test lint benchmark benchmark-chat \
+	benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice benchmark-gateway \
+	corpus system-packages run-system-packages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -69,6 +69,11 @@ run: install
 test: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest; status=$$?; [ $$status -ne 5 ] || { echo "pytest collected no test"; exit 1; }; exit $$status
+
+# The kill test alone: a cluster on loopback loses a replica, a worker and a model server
+# under load (docs/scaling.md); `make test` runs it with the rest.
+cluster-test: install-test
+	$(BIN)/python -m pytest tests/test_cluster.py -s -q
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks

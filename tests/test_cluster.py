@@ -904,6 +904,27 @@ def judge(cluster: Cluster, load: Load, kills: Kills, facts: Facts, began: float
 
     dead_up = upstream_value(facts.metrics, "greffier_upstream_up", dead)
     survivor_up = upstream_value(facts.metrics, "greffier_upstream_up", survivor)
+    # What the surviving replica's pool had counted just after the death, and at the end.
+    after_death = next(
+        (
+            (moment, s)
+            for moment, name, s in load.samples
+            if name == "api-2" and moment > kills.model
+        ),
+        (None, None),
+    )
+    answered_by = {
+        server: (
+            upstream_value(after_death[1], "greffier_upstream_requests_total", server),
+            upstream_value(facts.metrics, "greffier_upstream_requests_total", server),
+        )
+        for server in (dead, survivor)
+    }
+    through_api_2 = [
+        o
+        for o in chats
+        if o.replica == "api-2" and o.result == "served" and o.started > (after_death[0] or 0)
+    ]
     carrying = max(
         (
             upstream_value(s, "greffier_upstream_in_flight", survivor) or 0
@@ -959,6 +980,10 @@ def judge(cluster: Cluster, load: Load, kills: Kills, facts: Facts, began: float
     report.row(f"greffier_upstream_up, dead model server :{dead}", dead_up)
     report.row(f"greffier_upstream_up, survivor :{survivor}", survivor_up)
     report.row("survivor's most requests in flight after the death", carrying)
+    for server, what in ((dead, "dead model server"), (survivor, "survivor")):
+        first, last = answered_by[server]
+        report.row(f"requests answered by the {what}, after its death / end", f"{first}/{last}")
+    report.count("chats answered through this replica after the death", through_api_2)
     report.section("kills (seconds into the load)")
     job = kills.worker_job[1] if kills.worker_job else "no job"
     report.row(f"worker-1 (running: {job})", round(kills.worker - load.t0, 1))
@@ -1017,6 +1042,9 @@ def judge(cluster: Cluster, load: Load, kills: Kills, facts: Facts, began: float
     # answering after the death.
     assert (dead_up, survivor_up) == (0, 1), (dead_up, survivor_up)
     assert carrying >= 1, "no scrape showed the survivor answering"
+    (dead_then, dead_end), (survivor_then, survivor_end) = answered_by[dead], answered_by[survivor]
+    assert dead_then is not None and dead_end == dead_then, answered_by
+    assert survivor_end - survivor_then >= len(through_api_2) >= 1, answered_by
 
 
 class Report:
