@@ -150,10 +150,11 @@ class Processes:
         self.procs[name].send_signal(signal.SIGSTOP)
 
     def kill(self, name: str) -> float:
+        """SIGKILL; the moment it was sent (its clients may see the cut before it is reaped)."""
         proc = self.procs[name]
+        self.killed[name] = time.monotonic()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        self.killed[name] = time.monotonic()
         return self.killed[name]
 
     def stop_all(self) -> None:
