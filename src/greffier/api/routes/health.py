@@ -38,7 +38,10 @@ def live() -> dict:
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
+@router.get(
+    "/health/ready",
+    responses={503: {"description": "Not ready: the checks that fail, by name."}},
+)
 def ready(request: Request) -> JSONResponse:
     """200 when the database, the job queue and the configured models can serve; 503
     with the reasons otherwise."""

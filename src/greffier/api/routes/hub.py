@@ -7,7 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
-router = APIRouter(prefix="/v1/hub", tags=["models"])
+from greffier.api.errors import documented
+
+router = APIRouter(prefix="/v1/hub", tags=["models"], responses=documented(403, 404))
 
 
 @router.get("/models")
@@ -16,7 +18,18 @@ def hub_models(request: Request) -> dict:
     return {"object": "list", "data": services.hub.manifest(who)}
 
 
-@router.get("/models/{model_id:path}/files/{name}")
+@router.get(
+    "/models/{model_id:path}/files/{name}",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            }
+        },
+        206: {"description": "Part of the file (HTTP Range)."},
+    },
+)
 def hub_file(model_id: str, name: str, request: Request) -> FileResponse:
     services, who = request.app.state.services, request.state.principal
     path = services.hub.file(who, model_id, name)
