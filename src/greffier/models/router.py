@@ -164,6 +164,31 @@ class UpstreamPool:
         assert failure is not None
         raise failure
 
+    def items(self, run: Callable[[Upstream], Iterator[T]]) -> Iterator[T]:
+        """:meth:`stream` for a blocking iterator (speech as it is synthesised)."""
+        self._admit()
+        failure: BaseException | None = None
+        for upstream in self.candidates():
+            started = False
+            with self.using(upstream):
+                try:
+                    for item in run(upstream):
+                        if not started:
+                            started = True
+                            upstream.served += 1
+                            self.succeeded(upstream)
+                        yield item
+                except Exception as exc:
+                    if failing(exc):
+                        self.failed(upstream, describe(exc))
+                    if started or not retryable(exc):
+                        raise
+                    failure = exc
+                    continue
+            return
+        assert failure is not None
+        raise failure
+
     def call(self, run: Callable[[Upstream], T]) -> T:
         """``run(upstream)`` on the first upstream that answers (a blocking call)."""
         self._admit()

@@ -288,34 +288,42 @@ class UpstreamSpeechSynthesisBackend(SpeechSynthesisBackend):
 
     def __init__(self, entry: ModelEntry, settings: Settings):
         super().__init__(entry, settings)
-        self.source, options = _client_options(entry, settings)
+        self.source = entry.source
+        self.pool = _pool(entry, settings, openai.OpenAI)
         self.location = self.source.location
-        self._client = openai.OpenAI(**options)
         self.stats.loaded = True
 
     def close(self) -> None:
-        self._client.close()
+        for upstream in self.pool.upstreams:
+            upstream.client.close()
+
+    def healthy_upstreams(self, probe: bool = False) -> int:
+        return self.pool.healthy_count(probe)
 
     def synthesize(self, text, *, voice, speed=1.0) -> Iterator[SpeechPiece]:
-        counted, rest = False, b""
         try:
-            with self._client.audio.speech.with_streaming_response.create(
-                model=self.source.model,
-                input=text,
-                voice=voice,
-                response_format="pcm",
-                speed=speed,
-            ) as response:
-                for chunk in response.iter_bytes(16384):
-                    data = rest + chunk
-                    whole = len(data) - len(data) % 2  # a sample may straddle two chunks
-                    rest = data[whole:]
-                    if whole:
-                        samples = np.frombuffer(data[:whole], dtype="<i2")
-                        yield SpeechPiece(
-                            samples.astype(np.float32) / 32768, 0 if counted else len(text)
-                        )
-                        counted = True
-        except openai.OpenAIError as exc:
+            yield from self.pool.items(lambda u: self._pieces(u.client, text, voice, speed))
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise upstream_error(exc, self.entry, self.settings) from exc
         self.stats.completed += 1
+
+    def _pieces(self, client: openai.OpenAI, text: str, voice: str, speed: float):
+        counted, rest = False, b""
+        with client.audio.speech.with_streaming_response.create(
+            model=self.source.model,
+            input=text,
+            voice=voice,
+            response_format="pcm",
+            speed=speed,
+            extra_headers=request_id_header(),
+        ) as response:
+            for chunk in response.iter_bytes(16384):
+                data = rest + chunk
+                whole = len(data) - len(data) % 2  # a sample may straddle two chunks
+                rest = data[whole:]
+                if whole:
+                    samples = np.frombuffer(data[:whole], dtype="<i2")
+                    yield SpeechPiece(
+                        samples.astype(np.float32) / 32768, 0 if counted else len(text)
+                    )
+                    counted = True
