@@ -83,7 +83,8 @@ lint: install-test
 screenshots: install-test
 	GREFFIER_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web.py -q
 
-benchmark: benchmark-chat benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice
+benchmark: benchmark-chat benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice \
+	benchmark-gateway
 
 benchmark-chat: install-test
 	$(BIN)/python benchmarks/chat_overhead.py
@@ -102,6 +103,10 @@ benchmark-postgres: install-test
 # directly, real-time factor and time to first audio.
 benchmark-voice: install-test
 	$(BIN)/python benchmarks/speech_synthesis.py
+
+# Greffier as a gateway before llama.cpp servers: overhead, failover, 64 streams at once.
+benchmark-gateway: install-test
+	$(BIN)/python benchmarks/gateway.py
 
 # Debian's reference manual in five languages: the parallel corpus for token parity.
 corpus:

@@ -162,10 +162,10 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def upstream_states(http: httpx.Client) -> dict[str, float]:
+def upstream_states(http: httpx.Client, model: str = "pair") -> dict[str, float]:
     states = {}
     for line in http.get("/metrics").text.splitlines():
-        if line.startswith("greffier_upstream_up{"):
+        if line.startswith("greffier_upstream_up{") and f'model="{model}"' in line:
             labels, value = line.rsplit(" ", 1)
             states[labels] = float(value)
     return states
@@ -250,6 +250,7 @@ def main() -> None:
         # --- failover ---------------------------------------------------------------------
         short = {"max_tokens": 8}
         healthy_ttft, failover, lost, burst = [], [], 0, 4
+        stream_times(http, "/v1/chat/completions", body("pair", PROMPTS[1]) | short)  # warm
         for trial in track(range(args.failovers), description="Failover"):
             while sum(upstream_states(http).values()) < 2:  # both back in service
                 time.sleep(0.2)
