@@ -57,5 +57,7 @@ def main() -> None:
     try:
         app()
     except GreffierError as exc:
-        Console(stderr=True).print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+        detail = getattr(exc, "detail", None)  # the operator's fix, kept from API callers
+        message = f"{exc.message} {detail}" if detail else exc.message
+        Console(stderr=True).print(f"[bold red]Error:[/] {message}", highlight=False)
         sys.exit(1)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from greffier.errors import InvalidRequest
 from greffier.models.backends.base import Event, Finished, Generation, TextDelta
 from greffier.services.access import AccessService
 from greffier.services.audit import AuditService, resources_of
@@ -63,6 +64,7 @@ class AnsweringService:
         backend = self.chat.backend_for(model)  # an unknown model fails before searching
         citations, canned = None, None
         if retrieval is not None:
+            _check_groundable(generation)
             ids = self.access.scope(
                 who,
                 retrieval.collections,
@@ -97,6 +99,19 @@ class AnsweringService:
         if prepared.canned is not None:
             return Answer(prepared.canned, "stop", 0, 0)
         return await self.chat.answer(prepared.model, prepared.generation, who)
+
+
+def _check_groundable(generation: Generation) -> None:
+    """A grounded answer is prose citing its sources, or Greffier's own "nothing found":
+    neither is a function call nor a JSON document, so these are refused together."""
+    fmt = generation.response_format
+    if generation.tools or (fmt is not None and fmt.type != "text"):
+        raise InvalidRequest(
+            "retrieval cannot be combined with tools or a JSON response_format: a grounded "
+            "answer is text citing its sources. Search with POST /v1/search and pass the "
+            "passages yourself, or drop retrieval.",
+            param="retrieval",
+        )
 
 
 async def _canned(text: str) -> AsyncIterator[Event]:

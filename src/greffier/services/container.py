@@ -171,7 +171,9 @@ class Services:
             answering=AnsweringService(chat, access, search, audit),
             documents=documents,
             search=search,
-            embeddings=EmbeddingService(registry),
+            embeddings=EmbeddingService(
+                registry, settings.embedding_model, settings.data_dir / "tokenizers"
+            ),
             usage=usage,
             transcription=transcription,
             meetings=meetings,

@@ -166,6 +166,9 @@ class BackendStats:
 class Backend:
     """What every backend holds: its catalogue entry, the settings, live counters."""
 
+    # Python modules the backend runs on; a model whose backend lacks one is not ready.
+    runtime_modules: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, entry: ModelEntry, settings: Settings):
         self.entry = entry
         self.settings = settings

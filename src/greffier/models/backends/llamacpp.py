@@ -46,6 +46,7 @@ def _formatter(llama, template: str):
 
 
 class LlamaCppBackend(ChatBackend):
+    runtime_modules = ("llama_cpp",)
     location = "in-process"
     supports_tools = True
     supports_response_format = True
