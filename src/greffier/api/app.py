@@ -29,6 +29,7 @@ from greffier.api.routes import (
     health,
     meetings,
     models,
+    responses,
     search,
     tokens,
 )
@@ -76,6 +77,7 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
     for router in (
         models.router,
         chat.router,
+        responses.router,
         documents.router,
         search.router,
         tokens.router,

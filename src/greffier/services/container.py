@@ -22,6 +22,7 @@ from greffier.services.meetings import MeetingService
 from greffier.services.minutes import MinutesService
 from greffier.services.passages import PassageService
 from greffier.services.quotas import QuotaService
+from greffier.services.responses import ResponsesService
 from greffier.services.search import SearchService
 from greffier.services.sessions import SessionService
 from greffier.services.transcription import TranscriptionService
@@ -55,6 +56,7 @@ class Services:
     erasure: ErasureService
     chat: ChatService
     answering: AnsweringService
+    responses: ResponsesService
     documents: DocumentService
     search: SearchService
     embeddings: EmbeddingService
@@ -128,6 +130,8 @@ class Services:
         )
         usage = UsageService(stores.usage, ParityTable(parity_file(settings)))
         chat = ChatService(registry, settings.default_model, usage, quotas)
+        answering = AnsweringService(chat, access, search, audit)
+        response_store = stores.responses
         transcription = TranscriptionService(registry, settings)
         meetings = MeetingService(
             settings,
@@ -166,9 +170,11 @@ class Services:
                 job_store,
                 quota_store,
                 audit,
+                response_store,
             ),
             chat=chat,
-            answering=AnsweringService(chat, access, search, audit),
+            answering=answering,
+            responses=ResponsesService(answering, response_store),
             documents=documents,
             search=search,
             embeddings=EmbeddingService(

@@ -2,8 +2,9 @@
 
 Removed: their collections (documents, chunks, full-text and vector rows, stored files),
 their meetings (audio, transcript, speakers, minutes, index), jobs, API keys, group
-memberships, grants made to them, token counts, and — in the audit log — their name, ids
-and questions (the fact that an access happened stays, unattributed). The report compares
+memberships, grants made to them, token counts, their stored /v1/responses answers, and —
+in the audit log — their name, ids and questions (the fact that an access happened stays,
+unattributed). The report compares
 every table before and after and checks each file on disk, so the erasure proves itself.
 
 Not covered: documents a person uploaded into a collection someone else owns belong to
@@ -21,7 +22,7 @@ from greffier.services.identity import IdentityService
 from greffier.services.meetings import MeetingService
 from greffier.services.principal import Principal
 from greffier.store.erasure import ErasureStore
-from greffier.store.interfaces import JobStore, QuotaStore
+from greffier.store.interfaces import JobStore, QuotaStore, ResponseStore
 
 
 @dataclass
@@ -48,6 +49,7 @@ class ErasureService:
         jobs: JobStore,
         quotas: QuotaStore,
         audit: AuditService,
+        responses: ResponseStore,
     ):
         self.store = store
         self.identity = identity
@@ -56,6 +58,7 @@ class ErasureService:
         self.jobs = jobs
         self.quotas = quotas
         self.audit = audit
+        self.responses = responses
 
     def erase(self, who: Principal, user_id: int) -> ErasureReport:
         """Erase a user (``who`` must be an admin, or the operator at the console)."""
@@ -72,6 +75,7 @@ class ErasureService:
             self.documents.remove_collection(collection_id)
         self.jobs.delete_of_owner(user_id)
         self.quotas.forget_user(user_id)
+        self.responses.forget_user(user_id)
         self.audit.forget_user(user_id)
         self.identity.delete_user(user_id)
         remaining = self.store.remaining(user_id, user.name, collections, meetings, chunks)

@@ -17,6 +17,7 @@ from greffier.store.identity import IdentityStore
 from greffier.store.jobs import JobStore
 from greffier.store.meetings import MeetingStore
 from greffier.store.quotas import QuotaStore
+from greffier.store.responses import ResponseStore
 from greffier.store.sessions import SessionStore
 from greffier.store.usage import UsageStore
 
@@ -35,6 +36,7 @@ class Stores:
     sessions: SessionStore
     conversations: ConversationStore
     erasure: ErasureStore
+    responses: ResponseStore
 
 
 def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
@@ -62,4 +64,5 @@ def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
         sessions=SessionStore(database),
         conversations=ConversationStore(database),
         erasure=erasure(database),
+        responses=ResponseStore(database),
     )

@@ -98,5 +98,7 @@ class ErasureStore:
             ),
             # The web interface's history (its messages go with each conversation).
             "conversations": ("SELECT count(*) FROM conversations WHERE user_id = ?", (user_id,)),
+            # Answers of /v1/responses kept for previous_response_id.
+            "responses": ("SELECT count(*) FROM responses WHERE user_id = ?", (user_id,)),
         }
         return {table: self.db.scalar(sql, params) for table, (sql, params) in checks.items()}
