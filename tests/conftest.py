@@ -23,6 +23,7 @@ sys.path.insert(0, str(HERE / "netguard"))
 import netguard  # noqa: E402
 
 MODEL = "qwen2.5-coder-0.5b-instruct"
+MODEL_15 = "qwen2.5-coder-1.5b-instruct"  # what `make run` serves; a few tests need its skill
 CONTEXT = 2048
 QUEUE = 1
 
@@ -98,7 +99,7 @@ def base_env(tmp_path_factory) -> dict:
         "GREFFIER_QUEUE_SIZE": str(QUEUE),
         "COLUMNS": "200",
     }
-    greffier("models", "pull", MODEL, "whisper-base", env=env)
+    greffier("models", "pull", MODEL, MODEL_15, "whisper-base", env=env)
     return env
 
 

@@ -144,21 +144,49 @@ def _call(obj: object, names: set[str]) -> ToolCall | None:
     return ToolCall(new_call_id(), obj["name"], json.dumps(arguments, ensure_ascii=False))
 
 
-def parse_calls(text: str, tools: Iterable[Tool]) -> tuple[str, list[ToolCall]] | None:
+def _same(a: ToolCall, b: ToolCall) -> bool:
+    return a.name == b.name and _arguments_value(a.arguments) == _arguments_value(b.arguments)
+
+
+def distinct(calls: Iterable[ToolCall]) -> list[ToolCall]:
+    """The calls without repeats (a small model may write one call several times)."""
+    out: list[ToolCall] = []
+    for call in calls:
+        if not any(_same(call, seen) for seen in out):
+            out.append(call)
+    return out
+
+
+def answered(calls: Iterable[ToolCall], messages: Iterable[Message]) -> bool:
+    """Whether every call repeats one the conversation already holds with its result."""
+    messages = list(messages)
+    results = {m.tool_call_id for m in messages if m.role == "tool"}
+    done = [c for m in messages for c in m.tool_calls if c.id in results]
+    calls = list(calls)
+    return bool(calls) and all(any(_same(c, d) for d in done) for c in calls)
+
+
+def parse_calls(
+    text: str, tools: Iterable[Tool], cut: bool = False
+) -> tuple[str, list[ToolCall]] | None:
     """(text before the calls, the calls) when ``text`` holds calls of offered functions,
-    all well formed; None otherwise (the text is then an ordinary answer)."""
+    all well formed; None otherwise (the text is then an ordinary answer). ``cut``: the
+    text was cut by the token limit, so its last call may be unfinished: it is left out."""
     names = {t.name for t in tools}
     if CALL_OPEN in text:
         calls = []
-        for body in _BLOCK.findall(text):
+        bodies = _BLOCK.findall(text)
+        for i, body in enumerate(bodies):
             try:
                 call = _call(json.loads(body), names)
             except ValueError:
-                return None
+                call = None
+            if call is None and cut and i == len(bodies) - 1 and calls:
+                break
             if call is None:
                 return None
             calls.append(call)
-        return text[: text.index(CALL_OPEN)].strip(), calls
+        return text[: text.index(CALL_OPEN)].strip(), distinct(calls)
     body = text.strip()
     if fenced := _FENCE.match(body):
         body = fenced.group(1)
@@ -170,4 +198,4 @@ def parse_calls(text: str, tools: Iterable[Tool]) -> tuple[str, list[ToolCall]] 
     calls = [_call(item, names) for item in items]
     if not calls or any(c is None for c in calls):
         return None
-    return "", calls
+    return "", distinct(calls)

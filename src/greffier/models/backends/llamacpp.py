@@ -24,7 +24,7 @@ from dataclasses import replace
 from greffier.errors import ContextLengthExceeded, InvalidRequest, ModelFileError
 from greffier.models import files
 from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, Message
-from greffier.models.backends.llamacpp_run import Run, format_hint
+from greffier.models.backends.llamacpp_run import REPEATED, Run, format_hint
 from greffier.models.catalogue import ModelEntry
 from greffier.models.gate import Gate
 from greffier.models.toolcalls import template_messages, template_tools
@@ -226,6 +226,13 @@ class LlamaCppBackend(ChatBackend):
             tool_grammar=self.settings.tool_grammar,
         )
         reason = run.execute()
+        if reason == REPEATED:
+            # The model called again what it already has the result of: small models do,
+            # and an agent would loop. Its answer is asked for, the tools left out.
+            request = replace(request, tool_choice="none")
+            prompt, template_stops = self._prompt(request)
+            run = Run(self._llama, request, prompt, template_stops, max_tokens, cancel, emit)
+            reason = run.execute()
         if not cancel.is_set():
             # CPU seconds of the whole process (llama.cpp's own threads included) while this
             # request held the model, times the power of one busy core.

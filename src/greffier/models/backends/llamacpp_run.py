@@ -44,7 +44,11 @@ from greffier.models.backends.base import (
     TopLogprob,
 )
 from greffier.models.stops import StopScanner
-from greffier.models.toolcalls import CallStart, parse_calls
+from greffier.models.toolcalls import CallStart, answered, parse_calls
+
+# What execute() returns when the model only repeated calls already answered: the caller
+# asks again with the tools left out, for the answer.
+REPEATED = "repeated"
 
 # llama-cpp-python's create_completion() defaults, kept so answers match it token for token.
 SAMPLING = {"top_k": 40, "min_p": 0.05, "typical_p": 1.0, "repeat_penalty": 1.0}
@@ -197,21 +201,26 @@ class Run:
             self.emit(TextDelta(tail, tuple(self.pending)))
         self.pending = []
 
-    def _emit_calls(self, text: str) -> bool:
-        """Emit the calls ``text`` holds; False when it holds none (a malformed call)."""
-        parsed = parse_calls(text, self.tools)
+    def _calls(self, text: str) -> str | None:
+        """Emit the calls ``text`` holds and return the finish reason; None when it holds
+        none (a malformed call: the text is then the answer), REPEATED when each call was
+        already made and answered in this conversation (making it again would loop)."""
+        cut = not self.ended_by_model
+        parsed = parse_calls(text, self.tools, cut=cut)
         if parsed is None:
-            return False
+            return None
         before, calls = parsed
+        if answered(calls, self.request.messages):
+            return REPEATED
         if before:
             self._say(before)
             self._finish_text()
         for index, call in enumerate(calls):
             self.emit(ToolCallDelta(index, call.id, call.name, call.arguments))
-        return bool(calls)
+        return "length" if cut else "tool_calls"
 
     def execute(self) -> str:
-        """Generate; emit the events; return the finish reason."""
+        """Generate; emit the events; return the finish reason (or REPEATED)."""
         request = self.request
         llama = self.llama
         if request.seed is not None:
@@ -226,8 +235,8 @@ class Run:
                 self.tools, request.parallel_tool_calls, None if forced else answer
             )
             self._decode(grammar, lambda _: True)
-            if self._emit_calls(self.text):
-                return "tool_calls"
+            if reason := self._calls(self.text):
+                return reason
             self._say(self.text)
             self._finish_text()
             return self._reason()
@@ -272,8 +281,8 @@ class Run:
         else:
             call_text = start.text[start.start :]
         self.pending = []
-        if self._emit_calls(call_text):
-            return "tool_calls"
+        if reason := self._calls(call_text):
+            return reason
         self._say(call_text)  # not a well-formed call after all: it is the answer
         self._finish_text()
         return self._reason()
