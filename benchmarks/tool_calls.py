@@ -221,6 +221,21 @@ def reference_calls(llama, task: Task, max_tokens: int) -> list[tuple[str, str]]
     return [(c.name, c.arguments) for c in parsed[1]] if parsed else []
 
 
+async def greffier_outcomes(
+    backend, tasks: tuple[Task, ...], max_tokens: int, label: str, loop: bool
+) -> tuple[list[Outcome], dict | None]:
+    from rich.progress import track
+
+    outcomes = []
+    for task in track(tasks, description=label):
+        start = time.perf_counter()
+        calls = await greffier_calls(backend, task, max_tokens)
+        outcomes.append(judge(task, calls, time.perf_counter() - start))
+    found = await tool_loop(backend) if loop else None
+    await backend.close()
+    return outcomes, found
+
+
 def summary(outcomes: list[Outcome]) -> dict:
     n = len(outcomes)
     return {
@@ -255,14 +270,20 @@ async def tool_loop(backend) -> dict:
     return {"called": True, "answer_uses_result": "23" in text, "answer": text}
 
 
-def run(model: str, data_dir: Path, tasks: tuple[Task, ...], max_tokens: int = 120) -> dict:
+def run(
+    model: str,
+    data_dir: Path,
+    tasks: tuple[Task, ...],
+    max_tokens: int = 80,
+    threads: int | None = None,
+) -> dict:
     """The whole comparison for one model; its figures as a dict."""
     from llama_cpp import Llama
     from rich.progress import track
 
     from greffier.models import files
 
-    threads = os.cpu_count() or 1
+    threads = threads or os.cpu_count() or 1
     report: dict = {"model": model, "threads": threads}
     path = None
     for grammar in (False, True):
@@ -271,16 +292,14 @@ def run(model: str, data_dir: Path, tasks: tuple[Task, ...], max_tokens: int = 1
         )
         backend = ModelRegistry(settings).chat_backend(model)
         path = files.verify(settings.models_dir, backend.entry)
-        outcomes = []
         label = "grammar" if grammar else "no grammar"
-        for task in track(tasks, description=f"Greffier, {label}"):
-            start = time.perf_counter()
-            calls = asyncio.run(greffier_calls(backend, task, max_tokens))
-            outcomes.append(judge(task, calls, time.perf_counter() - start))
+        # One event loop for all of a backend's requests (its gate belongs to one loop).
+        outcomes, loop = asyncio.run(
+            greffier_outcomes(backend, tasks, max_tokens, f"Greffier, {label}", grammar)
+        )
         report["grammar" if grammar else "no_grammar"] = summary(outcomes)
         if grammar:
-            report["loop"] = asyncio.run(tool_loop(backend))
-        asyncio.run(backend.close())
+            report["loop"] = loop
     llama = Llama(
         model_path=str(path), n_ctx=4096, n_threads=threads, n_threads_batch=threads, verbose=False
     )
@@ -303,10 +322,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="qwen2.5-coder-1.5b-instruct")
     parser.add_argument("--data-dir", type=Path, default=None, help="default: GREFFIER_DATA_DIR")
+    parser.add_argument("--threads", type=int, default=None, help="default: all cores")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     data = args.data_dir or Path(os.environ.get("GREFFIER_DATA_DIR") or tempfile.mkdtemp())
-    report = run(args.model, data, TASKS)
+    report = run(args.model, data, TASKS, threads=args.threads)
     table = Table(title=f"French function calls — {args.model}, {len(TASKS)} tasks, temperature 0")
     for column in ("", "valid call", "right function", "right arguments", "s / task"):
         table.add_column(column)

@@ -56,9 +56,12 @@ def test_langchain_bind_tools(chat):
         """Donne la météo actuelle d'une ville."""
         return "23 degrés"
 
-    reply = chat.bind_tools([meteo]).invoke("Quel temps fait-il à Lyon ?")
+    # "any": the small model must call (whether it calls on its own is the benchmark's).
+    reply = chat.bind_tools([meteo], tool_choice="any").invoke("Quel temps fait-il à Lyon ?")
     assert reply.tool_calls and reply.tool_calls[0]["name"] == "meteo"
     assert reply.tool_calls[0]["args"]["ville"].lower() == "lyon"
+    named = chat.bind_tools([meteo], tool_choice="meteo").invoke("Et à Brest ?")
+    assert named.tool_calls[0]["args"]["ville"].lower() == "brest"
 
 
 @pytest.mark.parametrize("method", ["json_schema", "function_calling", "json_mode"])

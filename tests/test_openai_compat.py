@@ -37,7 +37,7 @@ EMAIL = {
         },
     },
 }
-ASK_WEATHER = [{"role": "user", "content": "Quel temps fait-il à Lyon en ce moment ?"}]
+ASK_WEATHER = [{"role": "user", "content": "Quel temps fait-il à Lyon ?"}]
 
 
 def arguments(call) -> dict:
@@ -97,7 +97,7 @@ def test_tool_choice_required_named_and_none(client):
         tool_choice={"type": "function", "function": {"name": "envoyer_courriel"}},
         parallel_tool_calls=False,
         temperature=0,
-        max_tokens=60,
+        max_tokens=150,
     )
     calls = named.choices[0].message.tool_calls
     assert [c.function.name for c in calls] == ["envoyer_courriel"]
@@ -238,7 +238,8 @@ def test_json_object_and_strict_refusal(client):
 
 
 def test_chat_logprobs_as_openai_returns_them(client):
-    kwargs = {"model": MODEL, "messages": ASK_WEATHER, "temperature": 0, "max_tokens": 8}
+    # A seed: the streamed request must not reuse the first one's cached prompt.
+    kwargs = {"model": MODEL, "messages": ASK_WEATHER, "temperature": 0, "max_tokens": 8, "seed": 7}
     whole = client.chat.completions.create(**kwargs, logprobs=True, top_logprobs=3)
     content = whole.choices[0].logprobs.content
     assert "".join(t.token for t in content) == whole.choices[0].message.content
@@ -330,18 +331,34 @@ def test_models_lists_ready_models_and_hides_server_details(client, http):
     assert "/" not in message.replace("GET /v1/models", "") and "pip" not in message
 
 
+def streamed(client, **kwargs):
+    """(text, tool calls by index, logprob tokens) of a streamed answer. Upstream tests
+    stream: each piece must come within upstream_timeout, not the whole answer."""
+    text, calls, tokens = "", {}, []
+    for chunk in client.chat.completions.create(**kwargs, stream=True):
+        for choice in chunk.choices:
+            text += choice.delta.content or ""
+            for d in choice.delta.tool_calls or ():
+                call = calls.setdefault(d.index, {"name": "", "arguments": ""})
+                call["name"] = (d.function.name if d.function else None) or call["name"]
+                call["arguments"] += (d.function.arguments if d.function else None) or ""
+            tokens += choice.logprobs.content if choice.logprobs and choice.logprobs.content else []
+    return text, calls, tokens
+
+
 def test_upstream_passes_tools_formats_and_logprobs(client):
-    named = client.chat.completions.create(
+    _, calls, _ = streamed(
+        client,
         model="via-upstream",
         messages=ASK_WEATHER,
         tools=[WEATHER],
         tool_choice={"type": "function", "function": {"name": "meteo"}},
         temperature=0,
-        max_tokens=60,
+        max_tokens=40,
     )
-    assert named.choices[0].message.tool_calls[0].function.name == "meteo"
-    assert "ville" in arguments(named.choices[0].message.tool_calls[0])
-    shaped = client.chat.completions.create(
+    assert calls[0]["name"] == "meteo" and "ville" in json.loads(calls[0]["arguments"])
+    text, _, _ = streamed(
+        client,
         model="via-upstream",
         messages=[{"role": "user", "content": PROMPTS[0]}],
         response_format={
@@ -350,9 +367,13 @@ def test_upstream_passes_tools_formats_and_logprobs(client):
         },
         max_tokens=80,
     )
-    jsonschema.validate(json.loads(shaped.choices[0].message.content), SCHEMAS[0])
-    scored = client.chat.completions.create(
-        model="via-upstream", messages=ASK_WEATHER, max_tokens=4, logprobs=True, top_logprobs=2
+    jsonschema.validate(json.loads(text), SCHEMAS[0])
+    _, _, tokens = streamed(
+        client,
+        model="via-upstream",
+        messages=ASK_WEATHER,
+        max_tokens=4,
+        logprobs=True,
+        top_logprobs=2,
     )
-    assert scored.choices[0].logprobs.content
-    assert all(t.logprob <= 0 for t in scored.choices[0].logprobs.content)
+    assert tokens and all(t.logprob <= 0 for t in tokens)
