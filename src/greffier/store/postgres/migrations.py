@@ -370,3 +370,24 @@ def m011_job_params(db: psycopg.Connection) -> None:
 @migration
 def m012_unique_memberships(db: psycopg.Connection) -> None:
     """Nothing to do: group_members is UNIQUE NULLS NOT DISTINCT here from the start."""
+
+
+@migration
+def m013_responses(db: psycopg.Connection) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            previous_id TEXT,
+            status TEXT NOT NULL,
+            output TEXT NOT NULL DEFAULT '[]',
+            usage TEXT NOT NULL DEFAULT '{{}}',
+            conversation TEXT NOT NULL DEFAULT '[]',
+            request TEXT NOT NULL DEFAULT '{{}}',
+            created_at {NOW}
+        );
+        CREATE INDEX responses_user ON responses(user_id);
+        """
+    )

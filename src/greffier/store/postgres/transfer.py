@@ -43,6 +43,7 @@ TABLES = (
     "web_sessions",
     "conversations",
     "conversation_messages",
+    "responses",
 )
 # Tables whose id PostgreSQL generates (identity columns, to move past the copied ids).
 GENERATED_IDS = (
