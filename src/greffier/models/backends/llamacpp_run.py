@@ -210,8 +210,8 @@ class Run:
         if parsed is None:
             return None
         before, calls = parsed
-        if answered(calls, self.request.messages):
-            return REPEATED
+        if self.request.tool_choice == "auto" and answered(calls, self.request.messages):
+            return REPEATED  # a call was asked for ("required", named): it is made
         if before:
             self._say(before)
             self._finish_text()
