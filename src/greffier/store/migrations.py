@@ -388,7 +388,7 @@ def m012_unique_memberships(db: sqlite3.Connection) -> None:
 
 
 @migration
-def m013_responses(db: sqlite3.Connection) -> None:
+def m017_responses(db: sqlite3.Connection) -> None:
     # /v1/responses kept for `previous_response_id`: each response with the conversation
     # that led to it, owned by the person who asked; they go with their user.
     _run_statements(

@@ -1,4 +1,4 @@
-"""Stored /v1/responses answers (migration 012_responses), for ``previous_response_id``.
+"""Stored /v1/responses answers (migration 017_responses), for ``previous_response_id``.
 They go with their user (the erasure census counts them)."""
 
 from __future__ import annotations

@@ -373,7 +373,7 @@ def m012_unique_memberships(db: psycopg.Connection) -> None:
 
 
 @migration
-def m013_responses(db: psycopg.Connection) -> None:
+def m017_responses(db: psycopg.Connection) -> None:
     db.execute(
         f"""
         CREATE TABLE responses (
