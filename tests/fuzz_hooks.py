@@ -9,7 +9,8 @@
 - Before each request (``before_call``, every phase), three rewrites that keep a run short
   and its fixtures alive; the environment variable FUZZ_FIXTURES (JSON, written by the
   test) says which ids and names to keep:
-  * generation is capped: a chat or legacy completion asks for at most MAX_TOKENS tokens;
+  * generation is capped: a chat or legacy completion, or a response, asks for at most
+    MAX_TOKENS tokens;
   * writing minutes of the transcribed meeting (20 s of generation on a busy 2-core
     machine) goes to a meeting of silence, which has no transcript: the checks before
     generation run and no generation does (tests/test_minutes.py writes real minutes);
@@ -40,7 +41,12 @@ DESTRUCTIVE = {
     ("DELETE", "/v1/documents/{document_id}"): "document_id",
     ("DELETE", "/v1/meetings/{meeting_id}"): "meeting_id",
 }
-GENERATING = {("POST", "/v1/chat/completions"), ("POST", "/v1/completions")}
+# Generating operations and their token-count fields.
+GENERATING = {
+    ("POST", "/v1/chat/completions"): ("max_tokens", "max_completion_tokens"),
+    ("POST", "/v1/completions"): ("max_tokens",),
+    ("POST", "/v1/responses"): ("max_output_tokens",),
+}
 # Bodies that name exactly one of these fields (the schema says so with oneOf).
 EXACTLY_ONE = (("user", "group"), ("key_id", "group"), ("prompt", "messages"))
 # Error codes of refusals that depend on what no JSON Schema describes.
@@ -53,6 +59,13 @@ UNSTATABLE = {
     "not_transcribed",  # the meeting's state
     "context_length_exceeded",  # tokens, counted by the model's tokenizer
     "invalid_token",  # a token id outside the model's vocabulary
+    "unsupported_dimensions",  # embeddings: the model's vector size
+    "unenforceable_schema",  # a JSON schema given as a value that no grammar can enforce
+    # Relations between fields and values the published schema leaves out:
+    "duplicate_tool_name",  # two tools of one request with the same name
+    "invalid_tool_choice",  # tool_choice naming no offered tool, or with no tools
+    "logprobs_not_requested",  # top_logprobs without logprobs
+    "retrieval_with_tools",  # retrieval with tools or a JSON response format
 }
 MINUTES = ("POST", "/v1/meetings/{meeting_id}/minutes")
 
@@ -94,12 +107,13 @@ def before_call(context, case, kwargs):
     if case.path.startswith("/v1/admin/groups/") and _protected("user", body.get("user")):
         body["user"] = next(_spares["user"])
     if where in GENERATING:
-        for name in ("max_tokens", "max_completion_tokens"):
+        names = GENERATING[where]
+        for name in names:
             value = body.get(name)
             if _is_count(value) and value > MAX_TOKENS:
                 body[name] = MAX_TOKENS
-        if body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
-            body["max_tokens"] = MAX_TOKENS
+        if all(body.get(name) is None for name in names):
+            body[names[0]] = MAX_TOKENS
 
 
 @schemathesis.hook

@@ -70,7 +70,22 @@ class ToolCallIn(BaseModel):
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # A tool message names the call it answers (checked in to_message).
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"role": {"enum": ["system", "developer", "user", "assistant"]}}},
+                {
+                    "properties": {
+                        "role": {"const": "tool"},
+                        "tool_call_id": {"type": "string", "minLength": 1},
+                    },
+                    "required": ["tool_call_id"],
+                },
+            ]
+        },
+    )
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
@@ -106,11 +121,22 @@ class FunctionDefinition(BaseModel):
         return Tool(self.name, self.description, self.parameters, bool(self.strict))
 
 
-class ToolIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+def _function_definition_schema() -> dict:
+    """FunctionDefinition's schema, inlined where ToolIn refers to it."""
+    schema = FunctionDefinition.model_json_schema()
+    schema.pop("title", None)
+    return schema
 
-    type: str
-    function: FunctionDefinition | None = None
+
+FUNCTION_DEFINITION = _function_definition_schema()
+
+
+class ToolIn(BaseModel):
+    # Only functions: the schema says so, the check (chat_tools) names the type refused.
+    model_config = ConfigDict(extra="ignore", json_schema_extra={"required": ["type", "function"]})
+
+    type: str = Field(json_schema_extra={"enum": ["function"]})
+    function: Annotated[FunctionDefinition | None, WithJsonSchema(FUNCTION_DEFINITION)] = None
 
 
 class NamedFunction(BaseModel):
@@ -135,7 +161,7 @@ def chat_tools(tools: list[ToolIn] | None) -> tuple[Tool, ...]:
 
 
 class JsonSchemaFormat(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore")
 
     name: str = "response"
     description: str = ""
@@ -144,7 +170,26 @@ class JsonSchemaFormat(BaseModel):
 
 
 class ResponseFormatIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # A json_schema format carries its schema (checked in to_format).
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"type": {"enum": ["text", "json_object"]}}},
+                {
+                    "properties": {
+                        "type": {"const": "json_schema"},
+                        "json_schema": {
+                            "type": "object",
+                            "properties": {"schema": {"type": "object"}},
+                            "required": ["schema"],
+                        },
+                    },
+                    "required": ["json_schema"],
+                },
+            ]
+        },
+    )
 
     type: Literal["text", "json_object", "json_schema"]
     json_schema: JsonSchemaFormat | None = None
@@ -185,6 +230,10 @@ class _Sampling(BaseModel):
     n: int | None = Field(None, json_schema_extra=_only({"const": 1}))
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    # Not implemented: refused when it would change the answer (an empty map would not).
+    logit_bias: dict[str, float] | None = Field(
+        None, json_schema_extra=_only({"type": "object", "maxProperties": 0})
+    )
     user: str | None = None
 
     @field_validator("stop")
@@ -200,6 +249,10 @@ class _Sampling(BaseModel):
         if value not in (None, 1):
             raise ValueError("only n=1 is supported")
         return value
+
+    def _refuse_logit_bias(self) -> None:
+        if self.logit_bias:
+            raise Unsupported("logit_bias is not supported.", param="logit_bias")
 
     @property
     def include_usage(self) -> bool:
@@ -250,15 +303,28 @@ class ChatCompletionRequest(_Sampling):
     logprobs: bool | None = None
     top_logprobs: int | None = Field(None, ge=0, le=20)
     # The deprecated forerunners of tools: refused rather than silently ignored.
-    functions: list | None = None
-    function_call: str | dict | None = None
+    functions: list | None = Field(None, json_schema_extra=_only({"type": "array", "maxItems": 0}))
+    function_call: str | dict | None = Field(
+        None, json_schema_extra=_only({"const": ""}, {"type": "object", "maxProperties": 0})
+    )
+    # Text answers only: other output modalities and audio settings are refused.
+    modalities: list[str] | None = Field(
+        None, json_schema_extra=_only({"type": "array", "items": {"const": "text"}})
+    )
+    audio: dict | None = Field(None, json_schema_extra={"anyOf": [{"type": "null"}]})
     retrieval: Retrieval | None = None
 
     def to_generation(self) -> Generation:
+        self._refuse_logit_bias()
         if self.functions or self.function_call:
             raise Unsupported(
                 "'functions' and 'function_call' are deprecated: send 'tools' and 'tool_choice'.",
-                param="functions",
+                param="functions" if self.functions else "function_call",
+            )
+        if any(m != "text" for m in self.modalities or ()) or self.audio is not None:
+            raise Unsupported(
+                "Answers are text only: audio output is not supported.",
+                param="audio" if self.audio is not None else "modalities",
             )
         messages = tuple(m.to_message(i) for i, m in enumerate(self.messages))
         return Generation(
@@ -300,6 +366,7 @@ class CompletionRequest(_Sampling):
             prompt = prompt[0]
         if self.echo or self.suffix:
             raise Unsupported("'echo' and 'suffix' are not supported.", param="echo")
+        self._refuse_logit_bias()
         return Generation(
             prompt=prompt,
             logprobs=self.logprobs is not None,

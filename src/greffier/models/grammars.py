@@ -136,6 +136,7 @@ def _visit(converter, schema: dict, name: str) -> str:
         raise InvalidRequest(
             f"This JSON schema cannot be turned into a grammar: {exc or type(exc).__name__}.",
             param="response_format",
+            code="unenforceable_schema",
         ) from exc
 
 

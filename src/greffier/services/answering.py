@@ -111,6 +111,7 @@ def _check_groundable(generation: Generation) -> None:
             "answer is text citing its sources. Search with POST /v1/search and pass the "
             "passages yourself, or drop retrieval.",
             param="retrieval",
+            code="retrieval_with_tools",
         )
 
 

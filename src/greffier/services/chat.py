@@ -52,15 +52,22 @@ def check_request(backend: ChatBackend, request: Generation) -> None:
         raise Unsupported(f"Model '{model}' cannot call functions here.", param="tools")
     names = [t.name for t in request.tools]
     if len(set(names)) != len(names):
-        raise InvalidRequest("Two tools have the same name.", param="tools")
+        raise InvalidRequest(
+            "Two tools have the same name.", param="tools", code="duplicate_tool_name"
+        )
     choice = request.tool_choice
     if choice != "auto" and choice != "none" and not request.tools:
-        raise InvalidRequest("tool_choice needs tools to choose from.", param="tool_choice")
+        raise InvalidRequest(
+            "tool_choice needs tools to choose from.",
+            param="tool_choice",
+            code="invalid_tool_choice",
+        )
     if isinstance(choice, NamedTool) and choice.name not in names:
         raise InvalidRequest(
             f"tool_choice names '{choice.name}', which is not among the tools "
             f"({', '.join(names)}).",
             param="tool_choice",
+            code="invalid_tool_choice",
         )
     fmt = request.response_format
     if fmt is not None and fmt.type != "text":
@@ -74,6 +81,7 @@ def check_request(backend: ChatBackend, request: Generation) -> None:
                 "A strict JSON schema must be enforceable, and these keywords cannot be: "
                 f"{', '.join(found)}. Remove them, or set strict to false.",
                 param="response_format",
+                code="unenforceable_schema",
             )
     for tool in request.tools:
         if tool.strict and (found := unenforced(tool.parameters)):
@@ -81,11 +89,16 @@ def check_request(backend: ChatBackend, request: Generation) -> None:
                 f"Tool '{tool.name}' is strict, but these keywords of its parameters cannot "
                 f"be enforced: {', '.join(found)}.",
                 param="tools",
+                code="unenforceable_schema",
             )
     if request.logprobs and not backend.supports_logprobs:
         raise Unsupported(f"Model '{model}' gives no log-probabilities here.", param="logprobs")
     if request.top_logprobs and not request.logprobs:
-        raise InvalidRequest("top_logprobs needs logprobs to be true.", param="top_logprobs")
+        raise InvalidRequest(
+            "top_logprobs needs logprobs to be true.",
+            param="top_logprobs",
+            code="logprobs_not_requested",
+        )
     if not 0 <= request.top_logprobs <= MAX_TOP_LOGPROBS:
         raise InvalidRequest(f"top_logprobs is at most {MAX_TOP_LOGPROBS}.", param="top_logprobs")
 

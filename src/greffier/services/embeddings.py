@@ -65,14 +65,29 @@ class EmbeddingService:
         texts = []
         for i, ids in enumerate(inputs):
             bad = next((t for t in ids if not 0 <= t < size), None)
-            if bad is not None:
+            text = None
+            if bad is None:
+                try:
+                    text = self._client_tokenizer.decode(ids)
+                except KeyError:  # ids in range that name no token (cl100k has gaps)
+                    bad = next(t for t in ids if not self._decodable(t))
+            if text is None:
                 raise InvalidRequest(
-                    f"Input {i} holds token id {bad}, outside the {CLIENT_ENCODING} "
-                    f"vocabulary (0..{size - 1}) that token-id inputs are read with.",
+                    f"Input {i} holds token id {bad}, which is no token of the "
+                    f"{CLIENT_ENCODING} vocabulary (0..{size - 1}) that token-id inputs are "
+                    "read with.",
                     param="input",
+                    code="invalid_token",
                 )
-            texts.append(self._client_tokenizer.decode(ids))
+            texts.append(text)
         return texts
+
+    def _decodable(self, token: int) -> bool:
+        try:
+            self._client_tokenizer.decode([token])
+        except KeyError:
+            return False
+        return True
 
     def embed(
         self,
@@ -99,6 +114,7 @@ class EmbeddingService:
                 f"shorten them (it was not trained for it): leave 'dimensions' out or set it "
                 f"to {embedder.dimensions}.",
                 param="dimensions",
+                code="unsupported_dimensions",
             )
         texts = [t if isinstance(t, str) else None for t in inputs]
         if any(t is None for t in texts):

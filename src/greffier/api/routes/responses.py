@@ -20,8 +20,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from greffier.api.errors import error_body
-from greffier.api.schemas import StreamOptions, TextPart, part_texts
+from greffier.api.errors import documented, error_body
+from greffier.api.schemas import StreamOptions, TextPart, _only, part_texts
 from greffier.errors import GreffierError, InvalidRequest, Unsupported
 from greffier.models.backends.base import (
     Finished,
@@ -38,13 +38,93 @@ from greffier.models.backends.base import (
 from greffier.services.responses import PreparedResponse, ResponseRequest, call_item_id
 from greffier.store.records import ResponseRecord
 
-router = APIRouter(prefix="/v1", tags=["responses"])
+router = APIRouter(
+    prefix="/v1", tags=["responses"], responses=documented(403, 404, 413, 502, 503, 504)
+)
+STREAMED = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
+ROLES = ("user", "assistant", "system", "developer")
+_TEXT_PART = {
+    "type": "object",
+    "properties": {
+        "type": {"enum": ["input_text", "output_text", "text"]},
+        "text": {"type": "string"},
+    },
+    "required": ["type", "text"],
+}
+INPUT_ITEM_SCHEMAS = [
+    {
+        "type": "object",
+        "properties": {
+            "type": {"const": "message"},
+            "role": {"enum": list(ROLES)},
+            "content": {
+                "anyOf": [{"type": ["string", "null"]}, {"type": "array", "items": _TEXT_PART}]
+            },
+        },
+        "required": ["role"],
+    },
+    {
+        "type": "object",
+        "properties": {
+            "type": {"const": "function_call"},
+            "call_id": {"type": "string"},
+            "name": {"type": "string"},
+            "arguments": {"type": "string"},
+        },
+        "required": ["type", "call_id", "name", "arguments"],
+    },
+    {
+        "type": "object",
+        "properties": {"type": {"const": "function_call_output"}, "call_id": {"type": "string"}},
+        "required": ["type", "call_id", "output"],
+    },
+]
+INPUT_SCHEMA = {
+    "anyOf": [
+        {"type": "string"},
+        {"type": "array", "items": {"anyOf": INPUT_ITEM_SCHEMAS}, "minItems": 1},
+    ]
+}
+FUNCTION_TOOL_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "type": {"const": "function"},
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": ["string", "null"]},
+        "parameters": {"type": ["object", "null"]},
+        "strict": {"type": ["boolean", "null"]},
+    },
+    "required": ["type", "name"],
+}
+KINDS = {str: "string", dict: "JSON object", bool: "boolean"}
+TOOL_CHOICE_SCHEMAS = (
+    {"enum": ["auto", "none", "required"]},
+    {
+        "type": "object",
+        "properties": {"type": {"const": "function"}, "name": {"type": "string", "minLength": 1}},
+        "required": ["type", "name"],
+    },
+)
+
+
 class TextFormat(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    # A json_schema format carries its schema (checked in format_of).
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"type": {"enum": ["text", "json_object"]}}},
+                {
+                    "properties": {"type": {"const": "json_schema"}, "schema": {"type": "object"}},
+                    "required": ["type", "schema"],
+                },
+            ]
+        },
+    )
 
     type: Literal["text", "json_object", "json_schema"] = "text"
     name: str = "response"
@@ -62,36 +142,58 @@ class ResponsesRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: str = Field(min_length=1)
-    input: str | list[dict[str, Any]]
+    # The shapes input_messages reads, each checked there with a precise message.
+    input: str | list[dict[str, Any]] = Field(json_schema_extra=INPUT_SCHEMA)
     instructions: str | None = None
     max_output_tokens: int | None = Field(None, ge=1)
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, gt=0, le=1)
-    seed: int | None = None  # not OpenAI's, but sent by clients such as llm
+    # Not OpenAI's, but sent by clients such as llm; bounds as for chat completions.
+    seed: int | None = Field(None, ge=-(2**31), le=2**32 - 1)
     stream: bool = False
     stream_options: StreamOptions | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = Field(
+        None, json_schema_extra=_only({"type": "array", "items": FUNCTION_TOOL_SCHEMA})
+    )
+    tool_choice: str | dict[str, Any] | None = Field(
+        None, json_schema_extra=_only(*TOOL_CHOICE_SCHEMAS)
+    )
     parallel_tool_calls: bool | None = None
     text: TextConfig | None = None
     previous_response_id: str | None = None
     store: bool | None = True
     metadata: dict[str, str] | None = None
     user: str | None = None
-    background: bool | None = None
-    reasoning: dict[str, Any] | None = None
+    # Log-probabilities are given by chat completions; here they are refused, not ignored.
+    top_logprobs: int | None = Field(None, json_schema_extra=_only({"const": 0}))
+    background: bool | None = Field(None, json_schema_extra=_only({"const": False}))
+    reasoning: dict[str, Any] | None = Field(
+        None,
+        json_schema_extra=_only(
+            {"type": "object", "properties": {"effort": {"enum": [None, "none", "minimal"]}}}
+        ),
+    )
 
     def tools_of(self) -> tuple[Tool, ...]:
         out = []
         for i, tool in enumerate(self.tools or ()):
-            if tool.get("type") != "function" or not tool.get("name"):
+            if tool.get("type") != "function":
                 raise Unsupported(
                     f"Tools of type '{tool.get('type')}' are not supported: only functions.",
                     param=f"tools.{i}.type",
                 )
+            name = tool.get("name")
+            if not isinstance(name, str) or not name:
+                raise InvalidRequest("A function tool needs its name.", param=f"tools.{i}.name")
+            for field, kind in (("description", str), ("parameters", dict), ("strict", bool)):
+                if tool.get(field) is not None and not isinstance(tool[field], kind):
+                    raise InvalidRequest(
+                        f"A function tool's {field} is a {KINDS[kind]}.",
+                        param=f"tools.{i}.{field}",
+                    )
             out.append(
                 Tool(
-                    tool["name"],
+                    name,
                     tool.get("description") or "",
                     tool.get("parameters") or {"type": "object", "properties": {}},
                     bool(tool.get("strict")),
@@ -105,8 +207,10 @@ class ResponsesRequest(BaseModel):
             return "auto"
         if isinstance(choice, str) and choice in ("auto", "none", "required"):
             return choice
-        if isinstance(choice, dict) and choice.get("type") == "function" and choice.get("name"):
-            return NamedTool(choice["name"])
+        if isinstance(choice, dict) and choice.get("type") == "function":
+            name = choice.get("name")
+            if isinstance(name, str) and name:
+                return NamedTool(name)
         raise Unsupported(
             "tool_choice is 'auto', 'none', 'required' or a function.", param="tool_choice"
         )
@@ -122,6 +226,11 @@ class ResponsesRequest(BaseModel):
         return ResponseFormat(fmt.type, fmt.json_schema, fmt.name, bool(fmt.strict))
 
     def to_request(self) -> ResponseRequest:
+        if self.top_logprobs:
+            raise Unsupported(
+                "Log-probabilities are given by /v1/chat/completions (logprobs, top_logprobs).",
+                param="top_logprobs",
+            )
         if self.background:
             raise Unsupported("Background responses are not supported.", param="background")
         if self.reasoning and self.reasoning.get("effort") not in (None, "none", "minimal"):
@@ -162,6 +271,34 @@ class ResponsesRequest(BaseModel):
         )
 
 
+def _content(item: dict, i: int) -> str:
+    """A message item's text: a string, or text parts."""
+    content = item.get("content")
+    param = f"input.{i}.content"
+    if content is None or isinstance(content, str):
+        return content or ""
+    if not isinstance(content, list):
+        raise InvalidRequest("A message's content is text or a list of parts.", param=param)
+    parts = []
+    for j, part in enumerate(content):
+        if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+            raise InvalidRequest("A content part is an object with a type.", param=f"{param}.{j}")
+        text = part.get("text")
+        if text is not None and not isinstance(text, str):
+            raise InvalidRequest("A text part's text is a string.", param=f"{param}.{j}.text")
+        parts.append(TextPart(type=part["type"], text=text))
+    return part_texts(parts, param)
+
+
+def _text_field(item: dict, i: int, field: str) -> str:
+    value = item.get(field)
+    if not isinstance(value, str):
+        raise InvalidRequest(
+            f"A {item.get('type')} item needs '{field}', a string.", param=f"input.{i}.{field}"
+        )
+    return value
+
+
 def input_messages(items: str | list[dict[str, Any]]) -> tuple[Message, ...]:
     """The input as chat messages: consecutive function calls join one assistant turn."""
     if isinstance(items, str):
@@ -171,34 +308,29 @@ def input_messages(items: str | list[dict[str, Any]]) -> tuple[Message, ...]:
         kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role")
-            if role not in ("user", "assistant", "system", "developer"):
+            if role not in ROLES:
                 raise InvalidRequest(
                     f"A message's role is user, assistant, system or developer, not {role!r}.",
                     param=f"input.{i}.role",
                 )
-            content = item.get("content")
-            if isinstance(content, list):
-                content = [
-                    TextPart(type=str(p.get("type", "")), text=p.get("text"))
-                    if isinstance(p, dict)
-                    else TextPart(type="input_text", text=str(p))
-                    for p in content
-                ]
-            text = part_texts(content, f"input.{i}.content")
+            text = _content(item, i)
             out.append(Message("system" if role == "developer" else role, text))
         elif kind == "function_call":
-            call = ToolCall(
-                item.get("call_id") or "", item.get("name") or "", item.get("arguments") or "{}"
-            )
+            call = ToolCall(*(_text_field(item, i, f) for f in ("call_id", "name", "arguments")))
             if out and out[-1].role == "assistant" and out[-1].tool_calls:
                 last = out.pop()
                 out.append(Message("assistant", last.content, (*last.tool_calls, call)))
             else:
                 out.append(Message("assistant", "", (call,)))
         elif kind == "function_call_output":
-            output = item.get("output")
+            call_id = _text_field(item, i, "call_id")
+            if "output" not in item:
+                raise InvalidRequest(
+                    "A function_call_output item needs its 'output'.", param=f"input.{i}.output"
+                )
+            output = item["output"]
             text = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False)
-            out.append(Message("tool", text, tool_call_id=item.get("call_id") or ""))
+            out.append(Message("tool", text, tool_call_id=call_id))
         else:
             raise Unsupported(
                 f"Input items of type '{kind}' are not supported: send messages, "
@@ -303,7 +435,7 @@ def record_object(record: ResponseRecord, store: bool = True) -> dict:
 # --- the routes -------------------------------------------------------------------------------
 
 
-@router.post("/responses")
+@router.post("/responses", responses=STREAMED)
 async def create_response(body: ResponsesRequest, request: Request):
     service, who = request.app.state.services.responses, request.state.principal
     prepared = await run_in_threadpool(service.prepare, who, body.to_request())
