@@ -35,7 +35,18 @@ from greffier.services.chat import Answer
 
 router = APIRouter(prefix="/v1", tags=["chat"], responses=documented(403, 404, 413, 502, 503, 504))
 # With "stream": true, the answer comes as server-sent events.
-STREAMED = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
+# Each server-sent event, as SSE validators read them: its JSON payload in `data`.
+SSE_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string"},
+        "data": {"type": "string"},
+        "id": {"type": "string"},
+        "retry": {"type": "integer"},
+    },
+    "required": ["data"],
+}
+STREAMED = {200: {"content": {"text/event-stream": {"schema": SSE_EVENT}}}}
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 

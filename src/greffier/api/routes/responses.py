@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from greffier.api.errors import documented, error_body
+from greffier.api.routes.chat import STREAMED
 from greffier.api.schemas import StreamOptions, TextPart, _only, part_texts
 from greffier.errors import GreffierError, InvalidRequest, Unsupported
 from greffier.models.backends.base import (
@@ -41,7 +42,6 @@ from greffier.store.records import ResponseRecord
 router = APIRouter(
     prefix="/v1", tags=["responses"], responses=documented(403, 404, 413, 502, 503, 504)
 )
-STREAMED = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}}
 
 _SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
