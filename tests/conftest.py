@@ -137,6 +137,18 @@ def upstream(model_path):
         "--model_alias",
         "upstream-qwen",
     ) as url:
+        # The first request of a fresh server pages the model in and evaluates a whole
+        # prompt: on a loaded 2-core machine its first token can take longer than the
+        # upstream timeout Greffier is given (15 s). Made here, without that limit.
+        httpx.post(
+            f"{url}/chat/completions",
+            json={
+                "model": "upstream-qwen",
+                "messages": [{"role": "user", "content": "Bonjour"}],
+                "max_tokens": 1,
+            },
+            timeout=300,
+        ).raise_for_status()
         yield url
 
 
