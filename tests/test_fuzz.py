@@ -33,7 +33,7 @@ import httpx
 import pytest
 
 from audiofixtures import FRENCH_SPOKEN, silence, speak
-from conftest import MODEL, SERVER_SETTINGS, greffier, running_server
+from conftest import MODEL, SERVER_SETTINGS, VOICE, greffier, running_server
 
 HERE = Path(__file__).parent
 SEED = int(os.environ.get("GREFFIER_FUZZ_SEED", "19"))
@@ -175,10 +175,11 @@ def _seed(url: str, admin_key: str, member_key: str, tmp: Path) -> dict:
             "keys": [*protected_keys, *spare_keys],
             "groups": [group["id"]],
             "jobs": jobs,
-            "models": [MODEL, "multilingual-e5-small", "whisper-base"],
+            "models": [MODEL, "multilingual-e5-small", "whisper-base", VOICE],
             "chat_models": [MODEL],
             "embedding_models": ["multilingual-e5-small"],
             "speech_models": ["whisper-1", "whisper-base"],
+            "voice_models": ["tts-1", VOICE],
             "user_names": [MEMBER, *spare_users],
             "group_names": ["fuzz-group"],
             "speakers": sorted({s["speaker_label"] for s in segments}),
@@ -187,7 +188,11 @@ def _seed(url: str, admin_key: str, member_key: str, tmp: Path) -> dict:
 
 
 # Operations whose `model` is of another kind than a chat model.
-MODEL_KINDS = {"/v1/embeddings": "embedding_models", "/v1/audio/transcriptions": "speech_models"}
+MODEL_KINDS = {
+    "/v1/embeddings": "embedding_models",
+    "/v1/audio/transcriptions": "speech_models",
+    "/v1/audio/speech": "voice_models",
+}
 # Parameter → the dictionary whose values it takes half of the time.
 BINDINGS = {
     "path.collection_id": "collections",
@@ -206,6 +211,7 @@ BINDINGS = {
     "body.collections[*]": "collections",
     "body.retrieval.collections[*]": "collections",
     "body.retrieval.meetings[*]": "meetings",
+    "body.meeting": "meetings",
     "query.document": "documents",
     "query.meeting": "meetings",
 }

@@ -271,20 +271,51 @@ def test_member_signs_in_with_a_password_and_admin_pages_are_refused(visit, serv
     row.locator("button[value=enable]").click()
     page.wait_for_url("**/admin/users?done=user_enabled")
 
-    # A key made on the keys page is shown once, and opens a session for its user.
+    # A key for the member, who has a password already: one admin alone only records a
+    # request; a second admin approves it on the keys page, where the key is shown once.
     page.goto("/admin/keys")
     page.select_option("#key-user", label=MEMBER)
     page.fill("#key-label", "poste de l'accueil")
     page.click("#new-key-form button[type=submit]")
-    new_key = page.input_value("#new-key")
+    page.wait_for_url("**/admin/keys?done=request_recorded")
+    assert "second administrateur" in page.locator("[role=status]").inner_text()
+    waiting = page.locator("#credential-requests tr", has_text=MEMBER)
+    assert "en attente d'un autre administrateur" in waiting.inner_text()
+    assert waiting.locator("button[value=approve]").count() == 0  # not by the one who asked
+    bearer = {"Authorization": f"Bearer {server.key}"}
+    second = httpx.post(
+        f"{server.url}/v1/admin/users",
+        json={"name": "seconde.admin", "role": "admin"},
+        headers=bearer,
+    ).json()
+    second_key = httpx.post(
+        f"{server.url}/v1/admin/users/{second['id']}/keys", json={}, headers=bearer
+    ).json()["key"]
+    other_admin = visit()
+    opage = other_admin.sign_in_with_key(second_key)
+    opage.goto("/admin/keys")
+    axe_check(opage, "admin keys with a request")
+    opage.locator("#credential-requests tr", has_text=MEMBER).locator(
+        "button[value=approve]"
+    ).click()
+    new_key = opage.input_value("#new-key")
     assert new_key.startswith("grf_")
-    axe_check(page, "admin keys")
+    axe_check(opage, "admin keys")
+    # The member is told, at their next sign-in, before anything else.
     again = visit()
-    again.sign_in_with_key(new_key)
-    assert MEMBER in again.page.locator(".whoami").inner_text()
+    apage = again.page
+    apage.goto("/sign-in")
+    apage.fill("#key", new_key)
+    apage.click("#signin-key button[type=submit]")
+    apage.wait_for_url("**/account?next=/chat")
+    told = apage.locator("#notice-table tr", has_text="seconde.admin").inner_text()
+    assert "Clé d'API créée pour vous" in told and "tests" in told
+    axe_check(apage, "account")
+    apage.click("text=Continuer")
+    apage.wait_for_url("**/chat")
+    assert MEMBER in apage.locator(".whoami").inner_text()
 
     # Sharing a collection with the member, from the documents page: they see it.
-    bearer = {"Authorization": f"Bearer {server.key}"}
     shared = httpx.post(
         f"{server.url}/v1/collections", json={"name": "Partagée (web)"}, headers=bearer
     ).json()
@@ -299,6 +330,17 @@ def test_member_signs_in_with_a_password_and_admin_pages_are_refused(visit, serv
     again.page.goto("/documents")
     again.page.locator("#collection-list").filter(has_text="Partagée (web)").wait_for()
     assert again.page.locator("#collection-list button").count() == 1
+    # It is not in their searches until they accept it (finding 11).
+    item = again.page.locator("#collection-list button", has_text="Partagée (web)")
+    assert "partage à accepter" in item.inner_text()
+    item.click()
+    pending = again.page.locator("#share-pending")
+    pending.wait_for()
+    axe_check(again.page, "documents with a share to accept")
+    again.page.click("#accept-share")
+    again.page.locator("#documents-status").filter(has_text="fait maintenant partie").wait_for()
+    assert pending.is_hidden()
+    assert "partage à accepter" not in again.page.locator("#collection-list").inner_text()
 
     # What admins did on these pages is in the audit log, as through the API.
     page.goto("/admin/audit?action=user.create")
@@ -478,7 +520,7 @@ def test_upload_a_meeting_read_the_transcript_and_seek(visit, server, speech, tm
     headers = {"Authorization": f"Bearer {server.key}", "Range": "bytes=0-99"}
     audio = httpx.get(f"{server.url}/v1/meetings/{meeting_id}/audio", headers=headers)
     assert audio.status_code == 206 and len(audio.content) == 100
-    assert audio.headers["content-type"] == "audio/x-wav"
+    assert audio.headers["content-type"] == "audio/wav"
     export = page.locator("a[href$='export?format=srt']")
     assert export.get_attribute("download").endswith(".srt")
 
@@ -545,7 +587,8 @@ def test_models_page_shows_each_openness_card_and_licence(visit, server):
 
 
 @pytest.mark.parametrize(
-    "path", ["/chat", "/documents", "/meetings", "/models", "/admin/users", "/admin/keys"]
+    "path",
+    ["/chat", "/documents", "/meetings", "/models", "/account", "/admin/users", "/admin/keys"],
 )
 def test_every_main_page_passes_axe_in_both_languages(visit, server, path):
     for lang in ("fr-FR", "en-GB"):
@@ -566,3 +609,46 @@ def test_every_main_page_passes_axe_in_both_languages(visit, server, path):
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
             assert overflow <= 0, f"{path} at {width}px is {overflow}px too wide"
+
+
+# --- security: a recording that carries a page (finding 1 of the security review) -----------
+
+
+def test_finding_01_a_script_in_a_recording_never_runs_in_a_readers_browser(
+    visit, server, tmp_path
+):
+    """A member uploads a valid WAV named x.html with a page in a metadata chunk, and shares
+    the meeting; the reader opens the recording's link. Served as the page its name says,
+    its script would create a collection as the reader (what the review did)."""
+    from test_security import scripted_recording
+
+    bearer = {"Authorization": f"Bearer {server.key}"}
+    name = f"mallory-web-{os.getpid()}"
+    mallory = httpx.post(f"{server.url}/v1/admin/users", json={"name": name}, headers=bearer)
+    key = httpx.post(
+        f"{server.url}/v1/admin/users/{mallory.json()['id']}/keys", json={}, headers=bearer
+    ).json()["key"]
+    as_mallory = {"Authorization": f"Bearer {key}"}
+    data = scripted_recording(tmp_path, "trap", 173)
+    meeting = httpx.post(
+        f"{server.url}/v1/meetings",
+        files={"file": ("x.html", data)},
+        data={"title": "Enregistrement piégé"},
+        headers=as_mallory,
+        timeout=120,
+    ).json()
+    shared = httpx.post(
+        f"{server.url}/v1/meetings/{meeting['id']}/grants",
+        json={"user": "tests", "permission": "read"},
+        headers=as_mallory,
+    )
+    assert shared.status_code == 201
+
+    v = visit()
+    page = v.sign_in_with_key(server.key)
+    opened = page.goto(f"/v1/meetings/{meeting['id']}/audio")
+    page.wait_for_load_state("networkidle")
+    assert page.evaluate("() => window.__pwned === true") is False
+    collections = httpx.get(f"{server.url}/v1/collections", headers=bearer).json()["data"]
+    assert not [c for c in collections if c["name"].startswith("pwned-")]
+    assert opened.headers["content-type"] == "audio/wav"

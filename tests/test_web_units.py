@@ -26,7 +26,7 @@ DYNAMIC = {
     "role.": ["admin", "member"],
     "sensitivity.": ["public", "internal", "sensitive", "secret"],
     "chat.role_": ["user", "assistant"],
-    "models.role_": ["chat", "embedding", "speech", "speaker"],
+    "models.role_": ["chat", "embedding", "speech", "speaker", "voice"],
     "models.component_": [
         "weights",
         "training_data",

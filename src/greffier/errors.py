@@ -3,6 +3,10 @@
 Each carries the HTTP status and OpenAI error ``type``/``code`` it maps to, and a message
 that tells the user what to do. They know nothing of HTTP frameworks: the API layer turns
 them into the OpenAI error shape in one place (``greffier.api.errors``), the CLI prints them.
+
+An error may carry a ``detail`` for the people who run the server: a file path, an
+upstream's address, the command that fixes it. People who only use the server see the
+``message``; admins, the console and the log see both (``full_message``).
 """
 
 from __future__ import annotations
@@ -13,12 +17,25 @@ class GreffierError(Exception):
     type: str = "server_error"
     code: str | None = None
 
-    def __init__(self, message: str, *, param: str | None = None, code: str | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        detail: str | None = None,
+    ):
+        super().__init__(f"{message} {detail}" if detail else message)
         self.message = message
         self.param = param
+        self.detail = detail  # for admins and the log only
         if code is not None:
             self.code = code
+
+    @property
+    def full_message(self) -> str:
+        """The message with its operator's detail: for admins, the console and the log."""
+        return f"{self.message} {self.detail}" if self.detail else self.message
 
 
 class InvalidRequest(GreffierError):
@@ -75,8 +92,15 @@ class RateLimited(GreffierError):
     status = 429
     type = "rate_limit_error"
 
-    def __init__(self, message: str, *, retry_after: int):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int,
+        code: str | None = None,
+        detail: str | None = None,
+    ):
+        super().__init__(message, code=code, detail=detail)
         self.retry_after = retry_after
 
 
@@ -92,8 +116,15 @@ class QuotaExceeded(RateLimited):
     code = "quota_exceeded"
 
 
+class SignInThrottled(RateLimited):
+    """Too many failed sign-ins for an account or from an address (services/throttle.py)."""
+
+    code = "too_many_sign_ins"
+
+
 class ModelFileError(GreffierError):
-    """A model file is missing or does not match its pinned checksum."""
+    """A model file is missing or does not match its pinned checksum. The message says so
+    to anyone; the detail (path, command that fixes it) is for admins and the log."""
 
     status = 503
     type = "server_error"
@@ -136,3 +167,9 @@ class ConfigError(GreffierError):
     status = 500
     type = "server_error"
     code = "config_error"
+
+
+def public_message(exc: BaseException) -> str:
+    """What people who are not admins may read of an error kept for them (a failed job): a
+    domain error's message without its operator's detail; any other error as it is."""
+    return exc.message if isinstance(exc, GreffierError) else str(exc)

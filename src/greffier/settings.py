@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(
         120.0, gt=0, description="Seconds to wait for an upstream OpenAI-compatible server."
     )
+    upstream_health_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between health checks of a model's upstream servers (an upstream "
+        "out of service comes back at the first check it answers).",
+    )
+    upstream_max_in_flight: int = Field(
+        256,
+        ge=1,
+        description="Requests one model's upstream servers may be answering at once, from "
+        "this process; beyond, 429 model_busy.",
+    )
     max_request_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
     )
@@ -105,6 +117,14 @@ class Settings(BaseSettings):
     speaker_model: str = Field(
         "resemblyzer-ge2e",
         description="Speaker encoder used to tell the speakers of a meeting apart.",
+    )
+    voice_model: str = Field(
+        "kokoro-82m",
+        description="Voice model used to speak (and for OpenAI's names tts-1, tts-1-hd, "
+        "gpt-4o-mini-tts).",
+    )
+    max_speech_characters: int = Field(
+        4096, ge=1, description="Longest text accepted by /v1/audio/speech, in characters."
     )
     max_audio_seconds: float = Field(
         4 * 3600, gt=0, description="Longest recording accepted for transcription, seconds."
@@ -175,7 +195,48 @@ class Settings(BaseSettings):
     )
     web_secure_cookie: bool = Field(
         False,
-        description="Mark the web session cookie Secure (set it when served over HTTPS).",
+        description="Always mark the web session cookie Secure. A sign-in that came over "
+        "HTTPS (directly, or through a trusted proxy that says so) gets a Secure cookie "
+        "anyway.",
+    )
+    trusted_proxies: str = Field(
+        "127.0.0.1",
+        description="Reverse proxies whose X-Forwarded-For and X-Forwarded-Proto headers are "
+        "believed (client address, https): comma-separated addresses or networks; empty: "
+        "none.",
+    )
+    api_docs: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Serve /docs and /openapi.json to anyone: on, off, or auto (on only while "
+        "the server listens on loopback; a server others can reach is a production one).",
+    )
+    signin_free_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins an account may have in a row before each further "
+        "attempt must wait (1 s, doubling each time, at most signin_max_wait).",
+    )
+    signin_max_wait: int = Field(
+        60, ge=1, description="Longest wait, in seconds, imposed on an account after failures."
+    )
+    signin_address_failures: int = Field(
+        30,
+        ge=1,
+        description="Failed sign-ins accepted from one client address per "
+        "signin_address_window; further attempts from it are refused until the window ends.",
+    )
+    signin_address_window: int = Field(
+        900, ge=1, description="Seconds over which a client address's failed sign-ins count."
+    )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token Prometheus sends to read /metrics; empty: /metrics answers "
+        "requests from this machine only.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Server logs as text, or as one JSON object a line (with the request id "
+        "carried to upstream model servers).",
     )
     telemetry_export: bool = Field(
         False,
@@ -183,6 +244,14 @@ class Settings(BaseSettings):
         "the OTLP endpoint named by the OTEL_* variables. Off: nothing is exported, whatever "
         "the environment says.",
     )
+
+    @property
+    def serves_api_docs(self) -> bool:
+        """/docs and /openapi.json for anyone: ``api_docs`` on, or auto while the server
+        listens on loopback only (a server others can reach is a production one)."""
+        if self.api_docs == "auto":
+            return self.host in ("127.0.0.1", "localhost", "::1")
+        return self.api_docs == "on"
 
     @property
     def database_path(self) -> Path:

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from greffier.errors import GreffierError
+from greffier.errors import GreffierError, QuotaExceeded
 from greffier.http.inputs import UNKNOWN_ID
 
 log = logging.getLogger(__name__)
@@ -99,19 +99,33 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def from_domain(exc: GreffierError) -> JSONResponse:
+def shown_message(exc: GreffierError, request: Request | None) -> str:
+    """What the caller reads: the operator's detail (a path, an upstream's address, the
+    command that fixes it) only for admins; members get the short reason."""
+    principal = getattr(request.state, "principal", None) if request is not None else None
+    return exc.full_message if principal is not None and principal.is_admin else exc.message
+
+
+def from_domain(exc: GreffierError, request: Request | None = None) -> JSONResponse:
     retry_after = getattr(exc, "retry_after", None)
     headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     if exc.status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
     return error_response(
-        exc.status, exc.message, type_=exc.type, param=exc.param, code=exc.code, headers=headers
+        exc.status,
+        shown_message(exc, request),
+        type_=exc.type,
+        param=exc.param,
+        code=exc.code,
+        headers=headers,
     )
 
 
-def sse_error(exc: GreffierError) -> str:
+def sse_error(exc: GreffierError, request: Request | None = None) -> str:
     """An error that happens after a stream has started, as a final SSE event."""
-    body = error_body(exc.message, exc.type, exc.param, exc.code)
+    if exc.detail:
+        log.warning("%s", exc.full_message)
+    body = error_body(shown_message(exc, request), exc.type, exc.param, exc.code)
     return f"data: {json.dumps(body)}\n\n"
 
 
@@ -210,9 +224,11 @@ def _allowed_methods(request: Request) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(GreffierError)
     async def _domain(request: Request, exc: GreffierError) -> JSONResponse:
-        if exc.status >= 500:
-            log.warning("%s %s failed: %s", request.method, request.url.path, exc.message)
-        return from_domain(exc)
+        if isinstance(exc, QuotaExceeded):
+            request.app.state.services.metrics.quota_refusals.inc()
+        if exc.status >= 500 or exc.detail:
+            log.warning("%s %s failed: %s", request.method, request.url.path, exc.full_message)
+        return from_domain(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
+from greffier.api.bodies import exactly_one
 from greffier.errors import InvalidRequest, Unsupported
 from greffier.http.inputs import CollectionId, MeetingId
 from greffier.models.backends.base import (
@@ -373,3 +374,50 @@ class CompletionRequest(_Sampling):
             top_logprobs=self.logprobs or 0,
             **self._sampling(self.max_tokens),
         )
+
+
+# The longest text to say by default (setting max_speech_characters); the published
+# schema states the server's own setting (api/app.py).
+SPEECH_CHARACTERS = 4096
+
+
+def _speech_input(schema: dict) -> None:
+    """Absent when a meeting is read (``exactly_one``), never empty: no default shown."""
+    schema.pop("default", None)
+    schema.update(minLength=1, maxLength=SPEECH_CHARACTERS, pattern=r"\S")
+
+
+class SpeechBody(BaseModel):
+    """POST /v1/audio/speech. ``meeting`` (Greffier's extension) reads that meeting's
+    minutes instead of ``input``. The schema states what is refused before any sound
+    except what depends on the catalogue (a model's voices) or on the text once written
+    out (no word left to say); those refusals keep their own codes in the service."""
+
+    model_config = ConfigDict(extra="ignore", json_schema_extra=exactly_one("input", "meeting"))
+
+    model: str = Field("tts-1", min_length=1)
+    input: str = Field("", json_schema_extra=_speech_input)
+    voice: str | None = Field(None, json_schema_extra={"examples": ["ff_siwis", "alloy"]})
+    response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
+    speed: float = Field(1.0, ge=0.25, le=4.0)
+    instructions: str | None = Field(
+        None, json_schema_extra=_only({"type": "string", "maxLength": 0})
+    )
+    stream_format: Literal["audio", "sse"] = Field("audio", json_schema_extra={"enum": ["audio"]})
+    meeting: MeetingId | None = None
+
+    def checked(self) -> SpeechBody:
+        """Refuse what OpenAI's newer voices accept and this server cannot do."""
+        if self.instructions:
+            raise Unsupported(
+                "'instructions' (how to speak) is not supported: the voice reads the text as "
+                "written.",
+                param="instructions",
+            )
+        if self.stream_format == "sse":
+            raise Unsupported(
+                "stream_format 'sse' is not supported: the audio itself is streamed "
+                "(stream_format 'audio').",
+                param="stream_format",
+            )
+        return self

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 from greffier import __version__
-from greffier.cli import admin, config, db, documents, meetings, models, serve, tokens
+from greffier.cli import admin, config, db, documents, meetings, models, serve, tokens, voice
 from greffier.cli.context import State
 from greffier.errors import GreffierError
 
@@ -32,6 +32,7 @@ app.command("config")(config.show_config)
 app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)
 app.command("chat")(serve.chat)
+app.command("say")(voice.say)
 
 
 def _version(value: bool) -> None:
@@ -57,7 +58,5 @@ def main() -> None:
     try:
         app()
     except GreffierError as exc:
-        detail = getattr(exc, "detail", None)  # the operator's fix, kept from API callers
-        message = f"{exc.message} {detail}" if detail else exc.message
-        Console(stderr=True).print(f"[bold red]Error:[/] {message}", highlight=False)
+        Console(stderr=True).print(f"[bold red]Error:[/] {exc.full_message}", highlight=False)
         sys.exit(1)

@@ -24,12 +24,18 @@ def _services(ctx: typer.Context) -> Services:
 def create_key(
     ctx: typer.Context,
     user: str = typer.Option("admin", help="User the key belongs to (created if new)."),
-    role: str = typer.Option("admin", help="admin or member (for a new user)."),
+    role: str = typer.Option(
+        None,
+        help="admin or member. A new user is a member unless this says admin; for an "
+        "existing user it must match their role (it never changes it).",
+    ),
     label: str = typer.Option("", help="A note to recognise the key by."),
 ) -> None:
     """Create an API key. It is printed once and stored only as a hash."""
-    issued = _services(ctx).identity.issue_key(OPERATOR, user, role, label)
-    console.print(f"API key for {user} (shown once, keep it safe):")
+    identity = _services(ctx).identity
+    issued = identity.issue_key(OPERATOR, user, role, label)
+    record = identity.user_named(user)
+    console.print(f"API key for {user} ({record.role}; shown once, keep it safe):")
     print(issued.key)
 
 

@@ -33,9 +33,10 @@ def _progress() -> Progress:
     )
 
 
-def _operator(services: Services, user: str) -> Principal:
-    """The CLI acts for a local user (an admin by default): created if new."""
-    return services.identity.local_principal(user, "admin")
+def _operator(services: Services, user: str, role: str | None = None) -> Principal:
+    """The CLI acts for a local user: created if new (a member unless ``role`` says
+    admin); an existing user must have ``role`` when one is given."""
+    return services.identity.local_principal(user, role)
 
 
 def _files(folder: Path) -> tuple[list[Path], list[dict]]:
@@ -62,10 +63,15 @@ def ingest(
     folder: Path = typer.Argument(..., exists=True, file_okay=False, help="Folder to ingest."),
     collection: str = typer.Option(..., "--collection", "-c", help="Collection name."),
     user: str = typer.Option("admin", help="Owner of the collection."),
+    role: str = typer.Option(
+        None,
+        help="admin or member: for a new owner (a member by default); an existing one's "
+        "role must match.",
+    ),
 ) -> None:
     """Ingest a folder (recursively): parse, chunk, embed, index; report file by file."""
     services = Services.build(state(ctx).load().settings, run_jobs=False)
-    who = _operator(services, user)
+    who = _operator(services, user, role)
     col = services.documents.ensure_collection(who, collection)
     paths, report = _files(folder)
     with _progress() as bar:

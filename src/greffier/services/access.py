@@ -6,8 +6,12 @@ The rules (docs/access.md):
 - Anyone else needs a grant of the level asked for — to them or to a group they are in
   (groups nest) — and no ``deny`` reaching them: a deny wins over every grant.
 - Admins manage people, groups, keys, quotas and the audit log; they do not read content
-  nobody granted them.
+  nobody granted them (docs/security.md says what stops them and what does not).
 - A person who may not read a resource gets the same 404 as for one that does not exist.
+- A share from someone else enters a person's *default* search scope (nothing named) only
+  once they accept it, so nobody can push text into another person's answers; naming the
+  collection or meeting works without accepting.
+- Sharing with an unknown name gets one answer whatever the name, user or group.
 
 Sensitivity routing: each collection and meeting has a level (public < internal <
 sensitive < secret) and each model backend says where it runs. In-process backends take
@@ -22,7 +26,7 @@ from greffier.services.audit import AuditService
 from greffier.services.principal import Principal
 from greffier.store.access import LEVELS
 from greffier.store.interfaces import AccessStore, IdentityStore
-from greffier.store.records import Grant, Group
+from greffier.store.records import Grant, Group, ScopeEntry
 
 SENSITIVITIES = ("public", "internal", "sensitive", "secret")
 PERMISSIONS = (*LEVELS, "deny")
@@ -80,16 +84,17 @@ class AccessService:
         info = self.store.scope_entries(readable)
         by_meeting = {e.meeting_id: cid for cid, e in info.items() if e.meeting_id is not None}
         documents = [cid for cid, e in info.items() if e.meeting_id is None]
+        default = self._in_default_scope(who, info)
         if collections is None and meetings is None:
-            chosen, named = readable, False
+            chosen, named = [cid for cid in readable if cid in default], False
         else:
             chosen, named = [], True
             for cid in collections or []:
                 if cid not in documents:
                     raise NotFound(f"No collection with id {cid}.", param="collections")
                 chosen.append(cid)
-            if meetings == "all":
-                chosen += list(by_meeting.values())
+            if meetings == "all":  # every meeting of one's own or accepted
+                chosen += [cid for cid in by_meeting.values() if cid in default]
             else:
                 for mid in meetings or []:
                     if mid not in by_meeting:
@@ -110,6 +115,51 @@ class AccessService:
                 self.check_route(entry.sensitivity, location, what, model)
             return chosen
         return [cid for cid in chosen if info[cid].sensitivity in allowed]
+
+    def _in_default_scope(self, who: Principal, info: dict[int, ScopeEntry]) -> set[int]:
+        """Of these readable collections, those a search naming nothing may draw from: the
+        person's own, and the shares they accepted."""
+        accepted = {
+            "collection": self.store.accepted(who.user_id, "collection"),
+            "meeting": self.store.accepted(who.user_id, "meeting"),
+        }
+        return {
+            cid
+            for cid, e in info.items()
+            if e.owner_id == who.user_id
+            or (
+                e.meeting_id in accepted["meeting"]
+                if e.meeting_id is not None
+                else cid in accepted["collection"]
+            )
+        }
+
+    def accepted(self, who: Principal, resource_type: str) -> set[int]:
+        """Ids of the shares of this type the person accepted into their default scope."""
+        return self.store.accepted(who.user_id, resource_type)
+
+    def accept(self, who: Principal, resource_type: str, resource_id: int) -> None:
+        """Let a readable share into one's default search scope (404 unless readable)."""
+        self.require(who, resource_type, resource_id, "read")
+        self.store.accept(who.user_id, resource_type, resource_id)
+        self.audit.record(
+            who,
+            "share.accept",
+            resources=[{"type": resource_type, "id": resource_id, "name": None}],
+        )
+
+    def unaccept(self, who: Principal, resource_type: str, resource_id: int) -> None:
+        """Take a share out of one's default scope again (it stays readable by name)."""
+        self.require(who, resource_type, resource_id, "read")
+        self.store.unaccept(who.user_id, resource_type, resource_id)
+        self.audit.record(
+            who,
+            "share.unaccept",
+            resources=[{"type": resource_type, "id": resource_id, "name": None}],
+        )
+
+    def can(self, who: Principal, resource_type: str, resource_id: int, level: str) -> bool:
+        return self.store.can(who.user_id, resource_type, resource_id, level)
 
     def require(self, who: Principal, resource_type: str, resource_id: int, level: str) -> None:
         """404 when the person may not even read it (same words as for a missing one), 403
@@ -148,7 +198,18 @@ class AccessService:
                 param="permission",
             )
         self.require(who, resource_type, resource_id, "manage")
-        subject_type, subject_id = self._subject(user, group)
+        try:
+            subject_type, subject_id = self._share_subject(user, group)
+        except NotFound:
+            self.audit.record(
+                who,
+                "grant",
+                status=404,
+                query=f"{permission} to unknown {'user' if user is not None else 'group'} "
+                f"'{user if user is not None else group}'",
+                resources=[{"type": resource_type, "id": resource_id, "name": None}],
+            )
+            raise
         self.store.set_grant(
             resource_type, resource_id, subject_type, subject_id, permission, who.user_id
         )
@@ -175,15 +236,41 @@ class AccessService:
         group: str | None = None,
     ) -> None:
         self.require(who, resource_type, resource_id, "manage")
-        subject_type, subject_id = self._subject(user, group)
+        name = user if user is not None else group
+        # One answer for a name that exists without a grant and for one that does not.
+        missing = NotFound(
+            f"No share to '{name}' on this {resource_type}.",
+            param="user" if user is not None else "group",
+            code="no_such_grant",
+        )
+        try:
+            subject_type, subject_id = self._share_subject(user, group)
+        except NotFound:
+            raise missing from None
         if not self.store.remove_grant(resource_type, resource_id, subject_type, subject_id):
-            raise NotFound(f"No grant to that {subject_type} on this {resource_type}.")
+            raise missing
         self.audit.record(
             who,
             "revoke",
             query=f"user {user}" if user is not None else f"group {group}",
             resources=[{"type": resource_type, "id": resource_id, "name": None}],
         )
+
+    def _share_subject(self, user: str | None, group: str | None) -> tuple[str, int]:
+        """Whom a member shares with. An unknown name gets one message, the same for users
+        and groups, so that sharing tells nothing about names beyond whether it succeeded
+        (docs/security.md)."""
+        if (user is None) == (group is None):
+            raise InvalidRequest("Name either a user or a group.", param="user")
+        try:
+            return self._subject(user, group)
+        except NotFound:
+            name = user if user is not None else group
+            raise NotFound(
+                f"No user or group named '{name}' can receive a share.",
+                param="user" if user is not None else "group",
+                code="unknown_subject",
+            ) from None
 
     def _subject(self, user: str | None, group: str | None) -> tuple[str, int]:
         if (user is None) == (group is None):
@@ -207,7 +294,9 @@ class AccessService:
             raise InvalidRequest("A group name has 1 to 64 characters.", param="name")
         if self.store.group_by_name(name):
             raise Conflict(f"A group named '{name}' exists already.", param="name")
-        return self.group(who, self.store.create_group(name, description))
+        group_id = self.store.create_group(name, description)
+        self.audit.record(who, "group.create", query=f"group {group_id}")
+        return self.group(who, group_id)
 
     def group(self, who: Principal, group_id: int) -> Group:
         _admin(who)
@@ -230,6 +319,7 @@ class AccessService:
     def delete_group(self, who: Principal, group_id: int) -> None:
         self.group(who, group_id)
         self.store.delete_group(group_id)
+        self.audit.record(who, "group.delete", query=f"group {group_id}")
 
     def add_member(
         self, who: Principal, group_id: int, *, user: str | None = None, group: str | None = None
@@ -247,6 +337,7 @@ class AccessService:
             self.store.add_member(group_id, user_id=member)
         else:
             self.store.add_member(group_id, member_group_id=member)
+        self.audit.record(who, "group.member.add", query=f"group {group_id}: {kind} {member}")
         return self.group(who, group_id)
 
     def remove_member(
@@ -261,6 +352,7 @@ class AccessService:
         )
         if not removed:
             raise NotFound(f"That {kind} is not a direct member of this group.")
+        self.audit.record(who, "group.member.remove", query=f"group {group_id}: {kind} {member}")
         return self.group(who, group_id)
 
     # --- sensitivity routing -------------------------------------------------------------

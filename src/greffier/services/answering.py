@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from greffier.errors import InvalidRequest
-from greffier.models.backends.base import Event, Finished, Generation, TextDelta
-from greffier.services.access import AccessService
+from greffier.errors import GreffierError, InvalidRequest, ModelFileError, UpstreamError
+from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
+from greffier.services.access import AccessService, SensitivityRefused
 from greffier.services.audit import AuditService, resources_of
 from greffier.services.chat import Answer, ChatService
 from greffier.services.grounding import ground
@@ -61,17 +61,10 @@ class AnsweringService:
         retrieval: Retrieval | None = None,
     ) -> Prepared:
         """Check, search (blocking: embeds the question) and audit."""
-        backend = self.chat.backend_for(model)  # an unknown model fails before searching
+        backend, ids = self._chosen(who, model, retrieval)
         citations, canned = None, None
         if retrieval is not None:
             _check_groundable(generation)
-            ids = self.access.scope(
-                who,
-                retrieval.collections,
-                retrieval.meetings,
-                location=backend.location,
-                model=backend.entry.id,
-            )
             grounding = ground(self.search, generation, ids, k=retrieval.k, mode=retrieval.mode)
             generation, citations, canned = (
                 grounding.generation,
@@ -87,6 +80,38 @@ class AnsweringService:
             resources=resources_of(citations or []),
         )
         return Prepared(backend.entry.id, generation, citations, canned)
+
+    def _chosen(
+        self, who: Principal, model: str | None, retrieval: Retrieval | None
+    ) -> tuple[ChatBackend, list[int]]:
+        """The model that answers, and the collections it may draw from. A catalogue name
+        is that model (an unknown one fails before anything is searched). An alias's
+        models are tried in order: the first that is up and may see what was asked for
+        answers — sensitivity routing applies to each, so a named sensitive collection
+        skips an external model and goes to the next one, never the other way."""
+        names = self.chat.candidates(model)
+        refusal: GreffierError | None = None
+        for name in names:
+            try:
+                backend = self.chat.backend_for(name)
+                if len(names) > 1:
+                    self.chat.require_up(backend)
+                ids = []
+                if retrieval is not None:
+                    ids = self.access.scope(
+                        who,
+                        retrieval.collections,
+                        retrieval.meetings,
+                        location=backend.location,
+                        model=backend.entry.id,
+                    )
+                return backend, ids
+            except (SensitivityRefused, ModelFileError, UpstreamError) as exc:
+                if len(names) == 1:
+                    raise
+                refusal = exc
+        assert refusal is not None
+        raise refusal
 
     def stream(self, who: Principal, prepared: Prepared) -> AsyncIterator[Event]:
         """The answer as events (TextDelta…, Finished)."""

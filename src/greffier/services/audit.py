@@ -73,6 +73,29 @@ class AuditService:
         """Erasure: keep that an access happened, drop who asked and what they asked."""
         return self.store.forget_user(user_id)
 
+    def scrub(self, names: list[str], resources: list[tuple[str, int]]) -> int:
+        """Erasure, in other people's rows: ``names`` (the erased person's) cut out of
+        questions and targets, and the names of their resources dropped from what rows say
+        was returned (the ids stay, pointing at nothing once the resources are gone)."""
+        return self.store.scrub(names, resources)
+
+    def mentions(self, names: list[str], resources: list[tuple[str, int]]) -> int:
+        """Rows still naming the person or one of their resources (erasure's census)."""
+        return self.store.mentions(names, resources)
+
+
+# A cell a spreadsheet would read as a formula (=HYPERLINK(…), +cmd, -1+1, @SUM, or one
+# hidden behind a tab or carriage return): OWASP's "CSV injection".
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A cell as text a spreadsheet shows, never runs: a value that would start a formula
+    gets a leading apostrophe (which spreadsheets hide). Numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
 
 def _csv(entries: Iterable[AuditEntry]) -> Iterator[str]:
     buffer = io.StringIO()
@@ -80,7 +103,8 @@ def _csv(entries: Iterable[AuditEntry]) -> Iterator[str]:
     writer.writerow([*COLUMNS, "resources"])
     for e in entries:
         resources = ";".join(f"{r['type']}:{r['id']}:{r['name']}" for r in e.resources)
-        writer.writerow([*(getattr(e, c) for c in COLUMNS), resources])
+        cells = [*(getattr(e, c) for c in COLUMNS), resources]
+        writer.writerow([spreadsheet_safe(c) for c in cells])
         yield buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

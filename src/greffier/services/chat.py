@@ -8,10 +8,12 @@ callers use the same event stream; :meth:`ChatService.answer` assembles it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
-from greffier.errors import InvalidRequest, Unsupported
+from greffier.errors import InvalidRequest, Unsupported, UpstreamError
+from greffier.metrics import Metrics
 from greffier.models.backends.base import (
     ChatBackend,
     Event,
@@ -128,16 +130,29 @@ class ChatService:
         default_model: str,
         usage: UsageService | None = None,
         quotas: QuotaService | None = None,
+        metrics: Metrics | None = None,
     ):
         self.registry = registry
         self.default_model = default_model
         self.usage = usage
         self.quotas = quotas
+        self.metrics = metrics
 
     def backend_for(self, model: str | None) -> ChatBackend:
         backend = self.registry.chat_backend(model or self.default_model)
         self.registry.require_ready(backend.entry.id)
         return backend
+
+    def candidates(self, model: str | None) -> list[str]:
+        """The models a request naming ``model`` may go to: an alias's, in order."""
+        return self.registry.catalogue.candidates(model or self.default_model)
+
+    def require_up(self, backend: ChatBackend) -> None:
+        """Raise unless ``backend`` can answer now: for an upstream model, at least one of
+        its servers in service (asked now if none was ever asked: blocking)."""
+        healthy = getattr(backend, "healthy_upstreams", None)
+        if healthy is not None and not healthy(probe=True):
+            raise UpstreamError(f"No upstream server of model '{backend.entry.id}' answers.")
 
     def tokenize(
         self,
@@ -187,10 +202,18 @@ class ChatService:
         stream: AsyncIterator[Event],
         who: Principal | None,
     ) -> AsyncIterator[Event]:
-        """Add the usage extension to the Finished event and count it in the daily totals."""
+        """Add the usage extension to the Finished event and count it in the daily totals
+        (and, with metrics, the time to the first piece of text and the tokens)."""
+        started, waiting_first = time.perf_counter(), True
         try:
             async for event in stream:
-                if isinstance(event, Finished):
+                if isinstance(event, TextDelta) and waiting_first:
+                    waiting_first = False
+                    if self.metrics is not None:
+                        elapsed = time.perf_counter() - started
+                        self.metrics.first_token.labels(model).observe(elapsed)
+                elif isinstance(event, Finished):
+                    self._count(model, event)
                     event = replace(event, extra=self.usage.describe(model, request, event))
                     await asyncio.to_thread(self.usage.record, model, event)
                     if who is not None and self.quotas is not None:
@@ -199,6 +222,12 @@ class ChatService:
                 yield event
         finally:
             await stream.aclose()  # a client that left must stop the backend now
+
+    def _count(self, model: str, finished: Finished) -> None:
+        if self.metrics is not None:
+            self.metrics.tokens.labels(model, "prompt").inc(finished.prompt_tokens)
+            self.metrics.tokens.labels(model, "completion").inc(finished.completion_tokens)
+            self.metrics.energy.labels(model).inc(finished.energy_joules or 0.0)
 
     async def answer(
         self, model: str | None, request: Generation, who: Principal | None = None

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from greffier.metrics import Metrics
 from greffier.models.registry import ModelRegistry
 from greffier.services.access import AccessService
 from greffier.services.answering import AnsweringService
@@ -16,15 +17,19 @@ from greffier.services.conversations import ConversationService
 from greffier.services.documents import DocumentService
 from greffier.services.embeddings import EmbeddingService
 from greffier.services.erasure import ErasureService
+from greffier.services.health import HealthService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobQueue, JobRunner, ManualQueue
 from greffier.services.meetings import MeetingService
 from greffier.services.minutes import MinutesService
+from greffier.services.model_hub import ModelHubService
 from greffier.services.passages import PassageService
 from greffier.services.quotas import QuotaService
 from greffier.services.responses import ResponsesService
 from greffier.services.search import SearchService
 from greffier.services.sessions import SessionService
+from greffier.services.speech_synthesis import SpeechSynthesisService
+from greffier.services.throttle import SignInThrottle
 from greffier.services.transcription import TranscriptionService
 from greffier.services.usage import ParityTable, UsageService
 from greffier.settings import Settings
@@ -62,11 +67,15 @@ class Services:
     embeddings: EmbeddingService
     usage: UsageService
     transcription: TranscriptionService
+    speech: SpeechSynthesisService
     meetings: MeetingService
     minutes: MinutesService
     passages: PassageService
     sessions: SessionService
     conversations: ConversationService
+    metrics: Metrics
+    health: HealthService
+    hub: ModelHubService
 
     @property
     def database(self):
@@ -78,6 +87,7 @@ class Services:
         which runs the jobs it submits itself, with a progress bar."""
         stores = open_stores(settings)
         database = stores.database
+        metrics = Metrics()
         registry = ModelRegistry(settings)
         document_store = stores.documents
         job_store = stores.jobs
@@ -105,8 +115,13 @@ class Services:
             queue = ManualQueue()  # jobs wait in the database for the next server with a worker
 
         audit = AuditService(stores.audit)
-        identity = IdentityService(identity_store, session_store, audit)
-        quotas = QuotaService(quota_store, access_store, identity_store)
+        identity = IdentityService(
+            identity_store, session_store, audit, stores.credentials, access_store
+        )
+        throttle = SignInThrottle(stores.counters, settings)
+        quotas = QuotaService(
+            quota_store, access_store, identity_store, stores.counters, audit, database.write
+        )
         access = AccessService(
             access_store,
             identity_store,
@@ -129,7 +144,7 @@ class Services:
             document_store, embedder, access, audit, settings.hybrid_lexical_weight
         )
         usage = UsageService(stores.usage, ParityTable(parity_file(settings)))
-        chat = ChatService(registry, settings.default_model, usage, quotas)
+        chat = ChatService(registry, settings.default_model, usage, quotas, metrics)
         answering = AnsweringService(chat, access, search, audit)
         response_store = stores.responses
         transcription = TranscriptionService(registry, settings)
@@ -144,7 +159,7 @@ class Services:
             audit,
             database.write,
         )
-        minutes = MinutesService(settings, meetings, chat, access, job_store, queue)
+        minutes = MinutesService(settings, meetings, chat, access, job_store, queue, audit)
         if not isinstance(queue, ManualQueue):
             worker = queue  # a queue whose workers run jobs knows every kind's handler
             worker.handlers.update(
@@ -171,6 +186,7 @@ class Services:
                 quota_store,
                 audit,
                 response_store,
+                throttle,
             ),
             chat=chat,
             answering=answering,
@@ -182,12 +198,78 @@ class Services:
             ),
             usage=usage,
             transcription=transcription,
+            speech=SpeechSynthesisService(
+                registry, settings, access, audit, meetings, minutes, usage, quotas
+            ),
             meetings=meetings,
             minutes=minutes,
             passages=PassageService(documents, meetings, audit),
-            sessions=SessionService(session_store, identity, settings.web_session_hours),
+            sessions=SessionService(session_store, identity, settings.web_session_hours, throttle),
             conversations=ConversationService(stores.conversations),
+            metrics=metrics,
+            health=HealthService(settings, database, registry, queue),
+            hub=ModelHubService(settings, registry),
+        )._watched()
+
+    def _watched(self) -> Services:
+        """Gauges read when Prometheus scrapes: jobs by state, each model's load."""
+        self.metrics.watch(
+            "greffier_jobs",
+            "Background jobs by state (queued: the queue's depth).",
+            ["state"],
+            lambda: self.stores.jobs.count_by_status().items(),
         )
+
+        def load():
+            for model_id, backend in self.registry.running().items():
+                yield model_id, "active", backend.stats.active
+                yield model_id, "waiting", backend.stats.waiting
+
+        self.metrics.watch(
+            "greffier_model_requests",
+            "Requests a model is answering or waiting for.",
+            ["model", "state"],
+            load,
+        )
+
+        def upstreams(field):
+            def read():
+                for model_id, backend in self.registry.running().items():
+                    pool = getattr(backend, "pool", None)
+                    for upstream in pool.upstreams if pool is not None else ():
+                        yield model_id, upstream.url, field(upstream)
+
+            return read
+
+        for name, documentation, field, kind in (
+            (
+                "greffier_upstream_up",
+                "1 while an upstream model server is in service.",
+                lambda u: int(u.healthy),
+                "gauge",
+            ),
+            (
+                "greffier_upstream_in_flight",
+                "Requests an upstream server is answering.",
+                lambda u: u.in_flight,
+                "gauge",
+            ),
+            (
+                "greffier_upstream_requests",
+                "Requests an upstream server began to answer.",
+                lambda u: u.served,
+                "counter",
+            ),
+            (
+                "greffier_upstream_failures",
+                "Calls and health checks of an upstream server "
+                "that failed (a call failing before its first token is tried on another).",
+                lambda u: u.failed,
+                "counter",
+            ),
+        ):
+            self.metrics.watch(name, documentation, ["model", "upstream"], upstreams(field), kind)
+        return self
 
     async def close(self) -> None:
         if self.jobs is not None:

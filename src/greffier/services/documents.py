@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from greffier.documents import analysis, pii
 from greffier.documents.chunking import chunk_blocks
 from greffier.documents.parsers import DocumentRefused, parse
-from greffier.errors import Conflict, InvalidRequest, NotFound
+from greffier.errors import Conflict, InvalidRequest, NotFound, public_message
 from greffier.models.backends.base import EmbeddingBackend
 from greffier.services.access import SENSITIVITIES, AccessService
 from greffier.services.audit import AuditService
@@ -143,13 +143,26 @@ class DocumentService:
         if row is None or row.meeting_id is not None:  # a meeting's index: not addressable
             raise NotFound(f"No collection with id {collection_id}.", param="collection_id")
         self.access.require(principal, "collection", collection_id, level)
-        return row
+        if row.owner_id == principal.user_id:
+            return row
+        return replace(row, accepted=row.id in self.access.accepted(principal, "collection"))
 
     def collections(self, principal: Principal) -> list[Collection]:
-        return self.store.collections(self.readable_collection_ids(principal))
+        """Readable collections, each marked ``accepted`` when it is in the person's
+        default search scope (their own, or a share they accepted)."""
+        accepted = self.access.accepted(principal, "collection")
+        return [
+            replace(c, accepted=c.owner_id == principal.user_id or c.id in accepted)
+            for c in self.store.collections(self.readable_collection_ids(principal))
+        ]
 
     def delete_collection(self, principal: Principal, collection_id: int) -> None:
-        self.collection(principal, collection_id, "manage")
+        row = self.collection(principal, collection_id, "manage")
+        self.audit.record(
+            principal,
+            "collection.delete",
+            resources=[{"type": "collection", "id": row.id, "name": row.name}],
+        )
         self.remove_collection(collection_id)
 
     def remove_collection(self, collection_id: int) -> None:
@@ -199,6 +212,7 @@ class DocumentService:
     def delete_document(self, principal: Principal, document_id: int) -> None:
         row = self.document(principal, document_id)
         self.collection(principal, row.collection_id, "write")
+        self.audit.record(principal, "document.delete", resources=[_resource(row)])
         sha = self.store.delete_document(document_id)
         if sha:
             self._drop_file(sha)
@@ -286,7 +300,7 @@ class DocumentService:
                     on_document(doc.name, status, reason)
         except Exception as exc:
             log.exception("Ingestion job %s failed", job_id)
-            self.jobs.update(job_id, status="failed", error=str(exc))
+            self.jobs.update(job_id, status="failed", error=public_message(exc))
             raise
         self.jobs.update(job_id, status="done")
 
@@ -373,9 +387,22 @@ class DocumentService:
             self._drop_file(sha)
 
     def job(self, principal: Principal, job_id: str) -> JobReport:
+        """A job, for its author only, and only while they may still read what it works
+        on: a job shows document names and errors, so losing access to the collection or
+        meeting (a deny, a revoked share) hides it too."""
         job = self.jobs.get(job_id)
-        if job is None or job.owner_id != principal.user_id:  # only its author sees a job
-            raise NotFound(f"No job with id {job_id}.", param="job_id")
+        missing = NotFound(f"No job with id {job_id}.", param="job_id")
+        if job is None or job.owner_id != principal.user_id:
+            raise missing
+        subject = (
+            ("collection", job.collection_id)
+            if job.collection_id is not None
+            else ("meeting", job.meeting_id)
+            if job.meeting_id is not None
+            else None
+        )
+        if subject is not None and not self.access.can(principal, *subject, "read"):
+            raise missing
         return JobReport(job, self.store.documents_of_job(job_id))
 
 

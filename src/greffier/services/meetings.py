@@ -14,10 +14,11 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from greffier.documents.parsers import Block
-from greffier.errors import InvalidRequest, NotFound
+from greffier.errors import InvalidRequest, NotFound, public_message
 from greffier.meetings import diarization, office, subtitles, turns
 from greffier.models.backends.base import Segment, Word
 from greffier.services.access import SENSITIVITIES, AccessService
@@ -25,7 +26,7 @@ from greffier.services.audit import AuditService
 from greffier.services.documents import DocumentService
 from greffier.services.jobs import JobQueue
 from greffier.services.principal import Principal
-from greffier.services.transcription import TranscriptionService, probe_duration
+from greffier.services.transcription import TranscriptionService, audio_type, probe_duration
 from greffier.settings import Settings
 from greffier.store.interfaces import JobStore, MeetingStore
 from greffier.store.records import Meeting, TranscriptSegment
@@ -40,6 +41,14 @@ def _check_sensitivity(value: str) -> None:
             f"Unknown sensitivity '{value}': use one of {', '.join(SENSITIVITIES)}.",
             param="sensitivity",
         )
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    meeting: Meeting
+    path: Path
+    media_type: str  # audio/… from the container, or application/octet-stream
+    filename: str  # meeting-<id>.<ext>: never the uploader's name
 
 
 def resource(meeting: Meeting) -> dict:
@@ -153,7 +162,7 @@ class MeetingService:
             self._fail(meeting.id, job_id, exc.code or "invalid_audio", exc.message)
             return
         except Exception as exc:
-            self._fail(meeting.id, job_id, "transcription_failed", str(exc))
+            self._fail(meeting.id, job_id, "transcription_failed", public_message(exc))
             raise
         if not transcript.segments:
             message = "No speech was found in the recording (silence only?)."
@@ -168,7 +177,7 @@ class MeetingService:
                 speaker.encoder(),
             )
         except Exception as exc:
-            self._fail(meeting.id, job_id, "diarization_failed", str(exc))
+            self._fail(meeting.id, job_id, "diarization_failed", public_message(exc))
             raise
         segments = [
             TranscriptSegment(
@@ -258,7 +267,13 @@ class MeetingService:
         return meeting, self.store.segments(meeting_id)
 
     def meetings(self, principal: Principal) -> list[Meeting]:
-        return self.store.listing(self.access.meeting_ids(principal))
+        """Readable meetings, each marked ``accepted`` when it is in the person's default
+        search scope (their own, or a share they accepted)."""
+        accepted = self.access.accepted(principal, "meeting")
+        return [
+            replace(m, accepted=m.owner_id == principal.user_id or m.id in accepted)
+            for m in self.store.listing(self.access.meeting_ids(principal))
+        ]
 
     def update(
         self,
@@ -316,15 +331,21 @@ class MeetingService:
         ]
         return "\n".join(lines) + "\n"
 
-    def audio(self, principal: Principal, meeting_id: int) -> tuple[Meeting, Path]:
-        """The stored recording; 404 once the retention policy has deleted it."""
+    def audio(self, principal: Principal, meeting_id: int, *, first: bool = True) -> StoredAudio:
+        """The stored recording, with the media type of what it holds (never taken from
+        the name it was uploaded under); 404 once the retention policy has deleted it.
+        Listening is audited once per playback (``first``: the request that starts it,
+        not each range a player asks for when seeking)."""
         meeting = self.meeting(principal, meeting_id)
         path = self.audio_path(meeting.audio_sha256) if meeting.audio_sha256 else None
         if path is None or not path.is_file():
             raise NotFound(
                 f"The recording of meeting {meeting_id} is no longer kept.", param="meeting_id"
             )
-        return meeting, path
+        if first:
+            self.audit.record(principal, "meeting.audio", resources=[resource(meeting)])
+        media_type, extension = audio_type(path)
+        return StoredAudio(meeting, path, media_type, f"meeting-{meeting_id}.{extension}")
 
     def rename_speaker(self, principal: Principal, meeting_id: int, label: str, name: str) -> None:
         self.meeting(principal, meeting_id, "write")
@@ -335,7 +356,8 @@ class MeetingService:
         self.index(meeting_id)
 
     def delete(self, principal: Principal, meeting_id: int) -> None:
-        self.meeting(principal, meeting_id, "manage")
+        meeting = self.meeting(principal, meeting_id, "manage")
+        self.audit.record(principal, "meeting.delete", resources=[resource(meeting)])
         self.remove(meeting_id)
 
     def remove(self, meeting_id: int) -> None:

@@ -1,32 +1,52 @@
 """Quotas per API key or group: requests per minute and tokens per day.
 
-Requests are counted in memory over a sliding minute (per key, and per group for all its
-members together); tokens per UTC day are counted in the database. Over a limit, the
-request gets a 429 with ``Retry-After`` and a message naming the limit.
+Requests are counted over a sliding minute (per key, and per group for all its members
+together) and tokens per UTC day, both in the database, so that every API process counts
+the same (store/counters.py, store/quotas.py). Over a limit, the request gets a 429 with
+``Retry-After`` and a message naming the limit.
+
+A key's quota binds its owner, not only the key: what they do signed in with a password
+(the web interface) counts against, and is limited by, the quota of each of their keys.
+Minutes written by the chat model are charged like chat answers.
 """
 
 from __future__ import annotations
 
-import threading
+import math
 import time
-from collections import defaultdict, deque
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 from greffier.errors import InvalidRequest, NotFound, PermissionDenied, QuotaExceeded
+from greffier.services.audit import AuditService
 from greffier.services.principal import Principal
-from greffier.store.interfaces import AccessStore, IdentityStore, QuotaStore
+from greffier.store.interfaces import AccessStore, CounterStore, IdentityStore, QuotaStore
 from greffier.store.records import Quota
 
 WINDOW = 60.0
 
 
 class QuotaService:
-    def __init__(self, store: QuotaStore, access: AccessStore, identity: IdentityStore):
+    def __init__(
+        self,
+        store: QuotaStore,
+        access: AccessStore,
+        identity: IdentityStore,
+        counters: CounterStore,
+        audit: AuditService,
+        atomic: Callable[[], AbstractContextManager] = nullcontext,
+        clock: Callable[[], float] = time.time,
+    ):
+        """``atomic()``: a transaction the counters' writes join, so that a request refused
+        by one of its quotas is counted by none."""
         self.store = store
         self.access = access
         self.identity = identity
-        self._recent: dict[tuple[str, int], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self.counters = counters
+        self.audit = audit
+        self.atomic = atomic
+        self.clock = clock
 
     # --- admin ---------------------------------------------------------------------------
 
@@ -60,6 +80,12 @@ class QuotaService:
                 raise NotFound(f"No group named '{group}'.", param="group", code="unknown_group")
             subject = ("group", row.id)
         self.store.set(*subject, requests_per_minute, tokens_per_day)
+        self.audit.record(
+            who,
+            "quota.set",
+            query=f"{subject[0]} {subject[1]}: requests_per_minute={requests_per_minute}, "
+            f"tokens_per_day={tokens_per_day}",
+        )
 
     def quotas(self, who: Principal) -> list[Quota]:
         if not who.is_admin:
@@ -74,43 +100,39 @@ class QuotaService:
         if not quotas:
             return
         day = _today()
-        now = time.monotonic()
-        with self._lock:
+        now = self.clock()
+        for q in quotas:
+            tpd = q.tokens_per_day
+            if tpd is None:
+                continue
+            used = (
+                self.store.tokens_of_key(day, q.subject_id)
+                if q.subject_type == "key"
+                else self.store.tokens_of_group(day, q.subject_id)
+            )
+            if used >= tpd:
+                raise QuotaExceeded(
+                    f"Quota reached: {self._name(q)} may use {tpd} tokens a day and has used "
+                    f"{used}. It resets at midnight UTC.",
+                    retry_after=_until_midnight(),
+                )
+        with self.atomic():
             for q in quotas:
-                subject = (q.subject_type, q.subject_id)
-                what = self._name(subject)
-                tpd = q.tokens_per_day
-                if tpd is not None:
-                    used = (
-                        self.store.tokens_of_key(day, subject[1])
-                        if subject[0] == "key"
-                        else self.store.tokens_of_group(day, subject[1])
-                    )
-                    if used >= tpd:
-                        raise QuotaExceeded(
-                            f"Quota reached: {what} may use {tpd} tokens a day and has used "
-                            f"{used}. It resets at midnight UTC.",
-                            retry_after=_until_midnight(),
-                        )
                 rpm = q.requests_per_minute
-                if rpm is not None:
-                    recent = self._recent[subject]
-                    while recent and now - recent[0] >= WINDOW:
-                        recent.popleft()
-                    if len(recent) >= rpm:
-                        raise QuotaExceeded(
-                            f"Quota reached: {what} may make {rpm} requests a minute.",
-                            retry_after=max(1, int(WINDOW - (now - recent[0])) + 1),
-                        )
-            for q in quotas:
-                if q.requests_per_minute is not None:
-                    self._recent[(q.subject_type, q.subject_id)].append(now)
+                if rpm is None:
+                    continue
+                oldest = self.counters.take(f"{q.subject_type}:{q.subject_id}", now, WINDOW, rpm)
+                if oldest is not None:
+                    raise QuotaExceeded(
+                        f"Quota reached: {self._name(q)} may make {rpm} requests a minute.",
+                        retry_after=max(1, math.ceil(oldest + WINDOW - now)),
+                    )
 
-    def _name(self, subject: tuple[str, int]) -> str:
-        if subject[0] == "key":
-            return f"API key {subject[1]}"
-        row = self.access.group(subject[1])
-        return f"group '{row.name if row else subject[1]}'"
+    def _name(self, quota: Quota) -> str:
+        if quota.subject_type == "key":
+            return f"API key {quota.subject_id}"
+        row = self.access.group(quota.subject_id)
+        return f"group '{row.name if row else quota.subject_id}'"
 
     def record_tokens(self, who: Principal, tokens: int) -> None:
         if tokens > 0:

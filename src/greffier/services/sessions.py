@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from greffier.errors import AuthenticationFailed
 from greffier.services.identity import IdentityService
 from greffier.services.principal import Principal
+from greffier.services.throttle import SignInThrottle
 from greffier.store.interfaces import SessionStore
 
 
@@ -29,26 +30,46 @@ class Session:
 class Opened:
     token: str  # for the cookie; never stored
     session: Session
+    notices: int = 0  # unread notices about the person's credentials (shown first)
 
 
 class SessionService:
-    def __init__(self, store: SessionStore, identity: IdentityService, hours: float):
+    def __init__(
+        self,
+        store: SessionStore,
+        identity: IdentityService,
+        hours: float,
+        throttle: SignInThrottle | None = None,
+    ):
         self.store = store
         self.identity = identity
         self.lifetime = timedelta(hours=hours)
+        self.throttle = throttle
 
     def open_with_key(self, key: str) -> Opened:
         return self._open(self.identity.authenticate(key.strip()))
 
-    def open_with_password(self, name: str, password: str) -> Opened:
-        return self._open(self.identity.sign_in(name, password))
+    def open_with_password(self, name: str, password: str, address: str = "") -> Opened:
+        """Sign in with a password from ``address`` (the client's, as the server sees it
+        through trusted proxies): throttled per account and per address, checked before
+        any hashing (services/throttle.py)."""
+        if self.throttle is None:
+            return self._open(self.identity.sign_in(name, password))
+        self.throttle.check(name, address)
+        try:
+            principal = self.identity.sign_in(name, password)
+        except AuthenticationFailed:
+            self.throttle.failed(name, address)
+            raise
+        self.throttle.succeeded(name)
+        return self._open(principal)
 
     def _open(self, principal: Principal) -> Opened:
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         expires = (datetime.now(UTC) + self.lifetime).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         key_id = principal.key_id or None
         self.store.add_session(token, principal.user_id, key_id, csrf, expires)
-        return Opened(token, Session(principal, csrf))
+        return Opened(token, Session(principal, csrf), self.identity.unseen_notices(principal))
 
     def resolve(self, token: str) -> Session:
         """The session of a cookie value, checked against the user (and key) as they are

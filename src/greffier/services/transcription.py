@@ -21,6 +21,31 @@ from greffier.settings import Settings
 
 OPENAI_ALIASES = ("whisper-1",)
 
+# The media types a stored recording is served with, by the container PyAV finds in its
+# bytes (never by the name it was uploaded under: a WAV named x.html is still a WAV).
+AUDIO_TYPES = {
+    "wav": ("audio/wav", "wav"),
+    "mp3": ("audio/mpeg", "mp3"),
+    "ogg": ("audio/ogg", "ogg"),
+    "flac": ("audio/flac", "flac"),
+    "mov,mp4,m4a,3gp,3g2,mj2": ("audio/mp4", "m4a"),
+    "matroska,webm": ("audio/webm", "webm"),
+    "aiff": ("audio/aiff", "aiff"),
+}
+UNKNOWN_AUDIO = ("application/octet-stream", "bin")
+
+
+def audio_type(path: Path) -> tuple[str, str]:
+    """(media type, file extension) of a stored recording, from its decoded container;
+    anything not on the list is plain bytes (``application/octet-stream``)."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            return AUDIO_TYPES.get(container.format.name, UNKNOWN_AUDIO)
+    except (av.error.FFmpegError, UnicodeDecodeError):
+        return UNKNOWN_AUDIO
+
 
 def probe_duration(path: Path, name: str) -> float:
     """Seconds of audio in the file, or InvalidRequest saying what is wrong with it."""

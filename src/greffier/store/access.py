@@ -88,9 +88,9 @@ class AccessStore:
         return [r[0] for r in rows]
 
     def scope_entries(self, ids) -> dict[int, ScopeEntry]:
-        """Name, sensitivity and meeting of each collection, by id."""
+        """Name, sensitivity, meeting and owner of each collection, by id."""
         rows = self.db.query(
-            "SELECT id, name, sensitivity, meeting_id FROM collections "
+            "SELECT id, name, sensitivity, meeting_id, owner_id FROM collections "
             f"WHERE id IN ({id_list(ids)})"
         )
         return {r["id"]: from_row(ScopeEntry, r) for r in rows}
@@ -231,3 +231,32 @@ class AccessStore:
             (resource_type, resource_id),
         )
         return [from_row(Grant, r) for r in rows]
+
+    # --- shares a person accepted into their default scope -------------------------------
+
+    def accept(self, user_id: int, resource_type: str, resource_id: int) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO accepted_shares (user_id, resource_type, resource_id) "
+                "VALUES (?, ?, ?) ON CONFLICT (user_id, resource_type, resource_id) DO NOTHING",
+                (user_id, resource_type, resource_id),
+            )
+
+    def unaccept(self, user_id: int, resource_type: str, resource_id: int) -> bool:
+        with self.db.write() as conn:
+            return (
+                conn.execute(
+                    "DELETE FROM accepted_shares WHERE user_id = ? AND resource_type = ? "
+                    "AND resource_id = ?",
+                    (user_id, resource_type, resource_id),
+                ).rowcount
+                == 1
+            )
+
+    def accepted(self, user_id: int, resource_type: str) -> set[int]:
+        """Ids of the resources of this type the user accepted (readable or not)."""
+        rows = self.db.query(
+            "SELECT resource_id FROM accepted_shares WHERE user_id = ? AND resource_type = ?",
+            (user_id, resource_type),
+        )
+        return {r[0] for r in rows}

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from greffier.store.database import Database
 from greffier.store.records import AuditEntry, from_row
+
+ERASED = "[erased]"  # what an erased person's name becomes in other people's rows
 
 
 class AuditStore:
@@ -90,3 +93,50 @@ class AuditStore:
         return self.db.scalar(
             "SELECT count(*) FROM audit_log WHERE user_id = ? OR user_name = ?", (user_id, name)
         )
+
+    def scrub(self, names: list[str], resources: list[tuple[str, int]]) -> int:
+        """In every row: each of ``names`` cut out of the query text (as a whole word), and
+        the name of each listed resource (type, id) dropped. Returns the rows changed."""
+        wanted = set(resources)
+        pattern = _words(names)
+        changed = 0
+        with self.db.write() as conn:
+            for row in conn.execute("SELECT id, query, resources FROM audit_log").fetchall():
+                query = row["query"]
+                if query and pattern is not None:
+                    query = pattern.sub(ERASED, query)
+                listed = json.loads(row["resources"])
+                for r in listed:
+                    if (r.get("type"), r.get("id")) in wanted:
+                        r["name"] = None
+                encoded = json.dumps(listed, ensure_ascii=False)
+                if query != row["query"] or encoded != row["resources"]:
+                    conn.execute(
+                        "UPDATE audit_log SET query = ?, resources = ? WHERE id = ?",
+                        (query, encoded, row["id"]),
+                    )
+                    changed += 1
+        return changed
+
+    def mentions(self, names: list[str], resources: list[tuple[str, int]]) -> int:
+        """Rows whose query still holds one of ``names`` as a word, or that still name one
+        of ``resources``: what an erasure must leave at zero."""
+        wanted = set(resources)
+        pattern = _words(names)
+        found = 0
+        for row in self.db.query("SELECT query, resources FROM audit_log"):
+            named = any(
+                (r.get("type"), r.get("id")) in wanted and r.get("name") is not None
+                for r in json.loads(row["resources"])
+            )
+            said = pattern is not None and bool(pattern.search(row["query"] or ""))
+            found += named or said
+        return found
+
+
+def _words(names: list[str]) -> re.Pattern | None:
+    """One pattern matching any of ``names`` as a whole word (longest first)."""
+    kept = sorted({n for n in names if n and n.strip()}, key=len, reverse=True)
+    if not kept:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in kept) + r")(?!\w)")

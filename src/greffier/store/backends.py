@@ -10,6 +10,8 @@ from greffier.settings import Settings
 from greffier.store.access import AccessStore
 from greffier.store.audit import AuditStore
 from greffier.store.conversations import ConversationStore
+from greffier.store.counters import CounterStore
+from greffier.store.credentials import CredentialStore
 from greffier.store.database import Database
 from greffier.store.documents import DocumentStore
 from greffier.store.erasure import ErasureStore
@@ -37,6 +39,8 @@ class Stores:
     conversations: ConversationStore
     erasure: ErasureStore
     responses: ResponseStore
+    counters: CounterStore
+    credentials: CredentialStore
 
 
 def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
@@ -65,4 +69,6 @@ def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
         conversations=ConversationStore(database),
         erasure=erasure(database),
         responses=ResponseStore(database),
+        counters=CounterStore(database),
+        credentials=CredentialStore(database),
     )

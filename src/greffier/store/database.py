@@ -10,6 +10,7 @@ The schema is in ``store/migrations.py``.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,9 @@ class Database:
             conn.enable_load_extension(False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            # Deleted rows are overwritten with zeros, not left in free pages: what an
+            # erasure removes cannot be read back from the file (services/erasure.py).
+            conn.execute("PRAGMA secure_delete=ON")
             conn.execute("PRAGMA busy_timeout=30000")
             self._local.conn = conn
             self._local.depth = 0
@@ -86,6 +90,25 @@ class Database:
                 conn.execute("COMMIT")
             finally:
                 self._local.depth = 0
+
+    def compact(self, attempts: int = 50) -> bool:
+        """Rewrite the file without free pages (VACUUM), then copy the write-ahead log
+        into it and truncate the log to zero bytes: no old version of any page stays in
+        either file. Waits for the write lock; retries the checkpoint while another
+        connection still reads (False if the log could not be emptied)."""
+        conn = self._connect()
+        with self._write_lock:
+            conn.execute("VACUUM")
+            for _ in range(attempts):
+                busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    return True
+                time.sleep(0.1)
+        return False
+
+    def files(self) -> list[Path]:
+        """The database file and its write-ahead log (what a residue scan reads)."""
+        return [self.path, self.path.with_name(self.path.name + "-wal")]
 
     def migrate(self) -> list[str]:
         with self.write() as conn:

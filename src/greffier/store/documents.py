@@ -8,6 +8,7 @@ ever scored, counted or returned.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -30,6 +31,9 @@ from greffier.store.vectors import LOG_KEEP, VectorIndex
 # more than COMMON_MIN of them (small collections are fast whatever the terms).
 COMMON_SHARE = 0.05
 COMMON_MIN = 2000
+# BM25's usual constants (FTS5 uses the same): term-frequency saturation, length weight.
+BM25_K1 = 1.2
+BM25_B = 0.75
 
 
 _COLLECTION = (
@@ -301,7 +305,87 @@ class DocumentStore:
     # --- search --------------------------------------------------------------------------
 
     def lexical(self, query: str, collection_ids: Sequence[int], limit: int) -> list[Candidate]:
-        """BM25 over the query's analysed terms (any of them may match)."""
+        """BM25 over the query's analysed terms (any of them may match), every statistic taken from
+        the collections searched and nothing else: how many chunks they hold, their average
+        length, how many of their chunks hold each term. So neither the scores nor the order
+        say anything about text outside ``collection_ids`` (FTS5's own ``bm25()`` counts the
+        whole index: a member could tell whether a word occurs in documents they cannot
+        read). FTS5 only finds the matching chunks; the score is computed here, with a
+        term's presence in a chunk (not its count) and the chunk's length in embedder
+        tokens (docs/benchmarks.md measures what that costs in quality and time)."""
+        terms = list(dict.fromkeys(analysis.terms(query)))
+        if not terms or not collection_ids:
+            return []
+        scope = id_list(collection_ids)
+        total, average = self.db.query_one(
+            f"SELECT count(*), avg(tokens) FROM chunks WHERE collection_id IN ({scope})"
+        )
+        if not total:
+            return []
+        marks = ",".join("?" * len(terms))
+        everywhere = dict(
+            self.db.query(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", terms)
+        )
+        whole_index = total == self.db.scalar("SELECT count(*) FROM chunks")
+        # A term found in a large share of the chunks searched adds little to BM25 (its idf
+        # is near zero) but costs a scan of much of the index: at 100,000 chunks, ~100 ms.
+        # Such terms count only when nothing rarer is left in the query.
+        common = max(COMMON_SHARE * total, COMMON_MIN)
+        matches: dict[str, dict[int, int]] = {}  # term -> {chunk id: length}
+        frequency: dict[str, int] = {}  # term -> chunks searched that hold it
+        for term in terms:
+            anywhere = everywhere.get(term, 0)
+            if not anywhere:
+                continue
+            if whole_index:  # the index's own counts are the scope's
+                frequency[term] = anywhere
+            elif anywhere <= common:  # no more in the scope than in the whole index
+                matches[term] = self._matches(term, scope)
+                frequency[term] = len(matches[term])
+            else:
+                frequency[term] = self._count(term, scope, int(common) + 1)
+        present = {t: n for t, n in frequency.items() if n}
+        if not present:
+            return []
+        chosen = [t for t, n in present.items() if n <= common] or [min(present, key=present.get)]
+        scores: dict[int, float] = {}
+        for term in chosen:
+            found = matches.get(term)
+            if found is None:
+                found = self._matches(term, scope)
+            n = len(found)
+            idf = math.log(1 + (total - n + 0.5) / (n + 0.5))
+            for chunk_id, length in found.items():
+                norm = BM25_K1 * (1 - BM25_B + BM25_B * length / average)
+                scores[chunk_id] = scores.get(chunk_id, 0.0) + idf * (BM25_K1 + 1) / (1 + norm)
+        best = sorted(scores, key=lambda cid: (-scores[cid], cid))[:limit]
+        return [Candidate(cid, i + 1, scores[cid]) for i, cid in enumerate(best)]
+
+    def _matches(self, term: str, scope: str) -> dict[int, int]:
+        """Chunks of the scope holding ``term``, with their lengths. CROSS JOIN: the full-
+        text match first, then each match's collection (never a full-text lookup per chunk
+        of the scope)."""
+        rows = self.db.query(
+            "SELECT c.id, c.tokens FROM chunks_fts CROSS JOIN chunks c ON c.id = chunks_fts.rowid "
+            f"WHERE chunks_fts MATCH ? AND c.collection_id IN ({scope})",
+            (f'"{term}"',),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def _count(self, term: str, scope: str, cap: int) -> int:
+        """How many chunks of the scope hold ``term``, counted up to ``cap``."""
+        return self.db.scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM chunks_fts CROSS JOIN chunks c "
+            f"ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ? AND c.collection_id IN ({scope}) "
+            "LIMIT ?)",
+            (f'"{term}"', cap),
+        )
+
+    def lexical_fts5(
+        self, query: str, collection_ids: Sequence[int], limit: int
+    ) -> list[Candidate]:
+        """FTS5's own BM25, whose statistics span the whole index (not scope-local: kept
+        only to compare with, in benchmarks/search_scale.py)."""
         terms = list(dict.fromkeys(analysis.terms(query)))
         if not terms:
             return []
@@ -313,16 +397,13 @@ class DocumentStore:
         if not present:
             return []
         total = self.db.query_one("SELECT count(*) FROM chunks")[0]
-        # A term found in a large share of all chunks adds little to BM25 (its idf is near
-        # zero) but makes FTS5 score a large part of the index: at 100,000 chunks that costs
-        # ~100 ms a query. Such terms count only when nothing rarer is left in the query.
         common = max(COMMON_SHARE * total, COMMON_MIN)
         rare = [t for t in present if frequency[t] <= common]
         chosen = rare or [min(present, key=frequency.get)]
         match = " OR ".join(f'"{t}"' for t in chosen)
         rows = self.db.query(
             "SELECT c.id, bm25(chunks_fts) AS score FROM chunks_fts "
-            "JOIN chunks c ON c.id = chunks_fts.rowid "
+            "CROSS JOIN chunks c ON c.id = chunks_fts.rowid "
             f"WHERE chunks_fts MATCH ? AND c.collection_id IN ({id_list(collection_ids)}) "
             "ORDER BY score LIMIT ?",
             (match, limit),

@@ -1,19 +1,54 @@
-"""What the database still holds about a person: the rows an erasure must leave at zero.
+"""What the database still holds about a person: the rows an erasure must leave at zero,
+and the bytes it must leave nowhere.
 
-Read-only: this is the census that proves an erasure, so it reads every table that can
-hold something of a person. The deleting is done by each table's own store.
+Read-only but for :meth:`ErasureStore.purge`: this is the census that proves an erasure.
+It reads every table that can hold something of a person; the deleting is done by each
+table's own store. Then the files themselves: deleted rows must not stay readable in the
+database file or its write-ahead log (secure_delete, a merged full-text index, VACUUM,
+a truncated log), and :meth:`residue` scans both files for samples of the erased text.
+A PostgreSQL store does its own equivalent of both (VACUUM FULL of the tables involved;
+there, the scan reads the tables' files or is replaced by the server's own guarantee).
 """
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 from typing import ClassVar
 
 from greffier.store.database import Database
 from greffier.store.sqlite import id_list
 
+# Text columns that may hold a copy of someone's words: a sample found in the files but
+# also in one of these, in a row that survived, is someone else's copy, not residue.
+_LIVE_TEXT = (
+    ("chunks", "text"),
+    ("chunks", "heading"),
+    ("documents", "name"),
+    ("documents", "error"),
+    ("collections", "name"),
+    ("collections", "description"),
+    ("meetings", "title"),
+    ("meetings", "audio_name"),
+    ("meeting_segments", "text"),
+    ("meeting_segments", "words"),
+    ("meeting_speakers", "name"),
+    ("meeting_minutes", "content"),
+    ("conversations", "title"),
+    ("conversation_messages", "content"),
+    ("audit_log", "query"),
+    ("audit_log", "resources"),
+    ("users", "name"),
+    ("groups", "name"),
+    ("jobs", "error"),
+)
+
 
 class ErasureStore:
+    # Whether residue() reads the database's own files (SQLite); a server database's files
+    # are not readable by its clients (PostgreSQL).
+    scans_files: ClassVar[bool] = True
+
     # Tables of the search index apart from chunks (SQLite's full text and vectors), by the
     # column holding the chunk id.
     index_tables: ClassVar[dict[str, str]] = {"chunks_fts": "rowid", "chunks_vec": "chunk_id"}
@@ -31,10 +66,7 @@ class ErasureStore:
 
     def derived(self, collection_ids: Sequence[int], meeting_ids: Sequence[int]):
         """Chunk ids and file hashes derived from these collections and meetings."""
-        where = (
-            f"collection_id IN ({id_list(collection_ids)}) OR collection_id IN (SELECT id FROM "
-            f"collections WHERE meeting_id IN ({id_list(meeting_ids)}))"
-        )
+        where = _of(collection_ids, meeting_ids)
         chunks = [r[0] for r in self.db.query(f"SELECT id FROM chunks WHERE {where}")]
         files = [r[0] for r in self.db.query(f"SELECT sha256 FROM documents WHERE {where}")]
         audio = [
@@ -45,6 +77,56 @@ class ErasureStore:
             )
         ]
         return chunks, files, audio
+
+    def resources(
+        self, collection_ids: Sequence[int], meeting_ids: Sequence[int]
+    ) -> list[tuple[str, int, str]]:
+        """(type, id, name) of each collection, document and meeting of the person, as the
+        audit log names them."""
+        c, m = id_list(collection_ids), id_list(meeting_ids)
+        found = [
+            ("collection", r[0], r[1])
+            for r in self.db.query(f"SELECT id, name FROM collections WHERE id IN ({c})")
+        ]
+        found += [
+            ("document", r[0], r[1])
+            for r in self.db.query(
+                f"SELECT id, name FROM documents WHERE {_of(collection_ids, meeting_ids)}"
+            )
+        ]
+        found += [
+            ("meeting", r[0], r[1])
+            for r in self.db.query(f"SELECT id, title FROM meetings WHERE id IN ({m})")
+        ]
+        return found
+
+    def samples(
+        self, user_id: int, collection_ids: Sequence[int], meeting_ids: Sequence[int]
+    ) -> list[tuple[str, str]]:
+        """(label, text) pieces of the person's words to look for in the files after the
+        erasure: a slice of their longest chunks, transcript segments and questions."""
+        where = _of(collection_ids, meeting_ids)
+        picked: list[tuple[str, str]] = []
+        for label, sql, params in (
+            ("chunk", f"SELECT text FROM chunks WHERE {where} ORDER BY length(text) DESC", ()),
+            (
+                "transcript",
+                f"SELECT text FROM meeting_segments WHERE meeting_id IN ({id_list(meeting_ids)})"
+                " ORDER BY length(text) DESC",
+                (),
+            ),
+            (
+                "question",
+                "SELECT m.content FROM conversation_messages m JOIN conversations c "
+                "ON c.id = m.conversation_id WHERE c.user_id = ? ORDER BY length(m.content) DESC",
+                (user_id,),
+            ),
+        ):
+            for i, row in enumerate(self.db.query(sql + " LIMIT 3", params)):
+                text = _slice(row[0])
+                if text:
+                    picked.append((f"{label} {i + 1}", text))
+        return picked
 
     def remaining(
         self,
@@ -100,5 +182,81 @@ class ErasureStore:
             "conversations": ("SELECT count(*) FROM conversations WHERE user_id = ?", (user_id,)),
             # Answers of /v1/responses kept for previous_response_id.
             "responses": ("SELECT count(*) FROM responses WHERE user_id = ?", (user_id,)),
+            "web_sessions": ("SELECT count(*) FROM web_sessions WHERE user_id = ?", (user_id,)),
+            "credential_requests": (
+                "SELECT count(*) FROM credential_requests WHERE user_id = ?",
+                (user_id,),
+            ),
+            "account_notices": (
+                "SELECT count(*) FROM account_notices WHERE user_id = ?",
+                (user_id,),
+            ),
+            "accepted_shares": (
+                "SELECT count(*) FROM accepted_shares WHERE user_id = ?",
+                (user_id,),
+            ),
+            "signin_failures": (
+                "SELECT count(*) FROM signin_failures WHERE subject = ?",
+                ("account:" + name.strip().casefold(),),
+            ),
         }
         return {table: self.db.scalar(sql, params) for table, (sql, params) in checks.items()}
+
+    # --- the files themselves ------------------------------------------------------------
+
+    def purge(self) -> bool:
+        """Leave no deleted byte readable in the database's files: merge the full-text
+        index (its deleted entries go), rewrite the file (VACUUM; secure_delete zeroes what
+        is freed from then on) and empty the write-ahead log. False if another connection
+        kept the log from being emptied."""
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')")
+        return self.db.compact()
+
+    def residue(self, samples: Sequence[tuple[str, str]]) -> list[str]:
+        """Labels of the samples whose bytes are still in the database file or its log and
+        that no surviving row explains (someone else's copy of the same words is not
+        residue)."""
+        left = []
+        for label, text in samples:
+            needle = text.encode("utf-8")
+            if any(_holds(path, needle) for path in self.db.files()) and not self._live(text):
+                left.append(label)
+        return left
+
+    def _live(self, text: str) -> bool:
+        find = "instr" if self.db.dialect == "sqlite" else "strpos"
+        return any(
+            self.db.scalar(f"SELECT 1 FROM {table} WHERE {find}({column}, ?) > 0 LIMIT 1", (text,))
+            for table, column in _LIVE_TEXT
+        )
+
+
+def _of(collection_ids: Sequence[int], meeting_ids: Sequence[int]) -> str:
+    return (
+        f"collection_id IN ({id_list(collection_ids)}) OR collection_id IN (SELECT id FROM "
+        f"collections WHERE meeting_id IN ({id_list(meeting_ids)}))"
+    )
+
+
+def _slice(text: str, size: int = 48) -> str:
+    """A piece of ``text`` distinctive enough to look for: its middle ``size`` characters
+    (the whole text when shorter, if it has at least 16)."""
+    text = text.strip()
+    if len(text) < 16:
+        return ""
+    if len(text) <= size:
+        return text
+    start = (len(text) - size) // 2
+    return text[start : start + size]
+
+
+def _holds(path, needle: bytes) -> bool:
+    try:
+        with path.open("rb") as handle:
+            if handle.seek(0, 2) == 0:
+                return False
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                return data.find(needle) != -1
+    except FileNotFoundError:
+        return False

@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from greffier.store.records import (
+    AccountNotice,
     AuditEntry,
     Candidate,
     ChatMessage,
@@ -23,7 +24,9 @@ from greffier.store.records import (
     ChunkSource,
     Collection,
     Conversation,
+    CredentialRequest,
     Document,
+    FailureCount,
     Grant,
     Group,
     Job,
@@ -97,6 +100,63 @@ class AccessStore(Protocol):
         self, resource_type: str, resource_id: int, subject_type: str, subject_id: int
     ) -> bool: ...
     def grants(self, resource_type: str, resource_id: int) -> list[Grant]: ...
+    def accept(self, user_id: int, resource_type: str, resource_id: int) -> None:
+        """Let a share into the user's default search scope."""
+
+    def unaccept(self, user_id: int, resource_type: str, resource_id: int) -> bool: ...
+    def accepted(self, user_id: int, resource_type: str) -> set[int]: ...
+
+
+class CredentialStore(Protocol):
+    """Credential requests waiting for a second admin; each person's account notices."""
+
+    def add_request(
+        self,
+        user_id: int,
+        kind: str,
+        requested_by: int,
+        *,
+        label: str = "",
+        expires_days: int | None = None,
+        replaces_key_id: int | None = None,
+        password_hash: str | None = None,
+    ) -> int: ...
+    def request(self, request_id: int) -> CredentialRequest | None: ...
+    def requested_password(self, request_id: int) -> str | None: ...
+    def pending(self) -> list[CredentialRequest]: ...
+    def decide(self, request_id: int, status: str, decided_by: int) -> bool:
+        """Close a pending request; the password hash it carried is dropped."""
+
+    def add_notice(
+        self,
+        user_id: int,
+        kind: str,
+        by_user: str | None,
+        approved_by: str | None = None,
+        key_prefix: str | None = None,
+        seen: bool = False,
+    ) -> None: ...
+    def notices(self, user_id: int) -> list[AccountNotice]: ...
+    def unseen(self, user_id: int) -> int: ...
+    def mark_seen(self, user_id: int) -> None: ...
+
+
+class CounterStore(Protocol):
+    """Counters shared by every API process (a table, never a process's memory): requests
+    per quota subject over a sliding window, failed sign-ins per account and address.
+    Each call is atomic on its own, and joins an enclosing transaction."""
+
+    def take(self, subject: str, now: float, window: float, limit: int) -> float | None:
+        """Count one request unless ``limit`` were counted in the last ``window`` s; None
+        when counted, else the time of the oldest request in the window."""
+
+    def failures(self, subject: str) -> FailureCount | None: ...
+    def add_failure(
+        self, subject: str, now: float, window: float | None = None
+    ) -> FailureCount: ...
+    def block(self, subject: str, until: float) -> None: ...
+    def clear(self, subject: str) -> None: ...
+    def forget_older_than(self, when: float) -> None: ...
 
 
 class DocumentIndex(Protocol):
@@ -145,7 +205,9 @@ class DocumentIndex(Protocol):
     def sha_in_use(self, sha256: str) -> bool: ...
     def chunks_of(self, document_id: int) -> list[Chunk]: ...
     def lexical(self, query: str, collection_ids: Sequence[int], limit: int) -> list[Candidate]:
-        """Full-text search of the query's words (any may match), best first."""
+        """Full-text search of the query's words (any may match), best first. Scores and
+        order depend on ``collection_ids``' content only (no statistic of the whole index:
+        a caller must learn nothing of words outside their scope)."""
 
     def semantic(
         self, vector: np.ndarray, collection_ids: Sequence[int], limit: int
@@ -171,6 +233,7 @@ class JobStore(Protocol):
     def finish_step(self, job_id: str, status: str, error: str | None = None) -> None: ...
     def get(self, job_id: str) -> Job | None: ...
     def unfinished(self) -> list[Job]: ...
+    def count_by_status(self) -> dict[str, int]: ...
     def delete_of_owner(self, owner_id: int) -> None: ...
 
 
@@ -236,6 +299,43 @@ class AuditStore(Protocol):
         limit: int | None = None,
     ) -> Iterator[AuditEntry]: ...
     def forget_user(self, user_id: int) -> int: ...
+    def scrub(self, names: list[str], resources: list[tuple[str, int]]) -> int:
+        """Erasure: ``names`` cut out of every row's query, listed resources' names
+        dropped."""
+
+    def mentions(self, names: list[str], resources: list[tuple[str, int]]) -> int: ...
+
+
+class ErasureStore(Protocol):
+    """The census that proves an erasure, and the purge of the database's own files."""
+
+    scans_files: bool  # whether residue() reads the database's own files
+
+    def owned(self, user_id: int) -> tuple[list[int], list[int]]: ...
+    def derived(
+        self, collection_ids: Sequence[int], meeting_ids: Sequence[int]
+    ) -> tuple[list[int], list[str], list[str]]: ...
+    def resources(
+        self, collection_ids: Sequence[int], meeting_ids: Sequence[int]
+    ) -> list[tuple[str, int, str]]: ...
+    def samples(
+        self, user_id: int, collection_ids: Sequence[int], meeting_ids: Sequence[int]
+    ) -> list[tuple[str, str]]: ...
+    def remaining(
+        self,
+        user_id: int,
+        name: str,
+        collection_ids: Sequence[int],
+        meeting_ids: Sequence[int],
+        chunk_ids: Sequence[int],
+    ) -> dict[str, int]: ...
+    def purge(self) -> bool:
+        """Leave no deleted byte readable in the database's storage (SQLite: merge the
+        full-text index, VACUUM, truncate the write-ahead log; PostgreSQL: VACUUM FULL of
+        the tables an erasure touched). False if it could not be completed now."""
+
+    def residue(self, samples: Sequence[tuple[str, str]]) -> list[str]:
+        """Labels of the samples whose bytes the storage still holds outside any live row."""
 
 
 class QuotaStore(Protocol):

@@ -388,6 +388,102 @@ def m012_unique_memberships(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m013_counters(db: sqlite3.Connection) -> None:
+    # Counters every API process shares (docs/security.md): requests of each quota subject
+    # over the last minute, and failed sign-ins per account and per client address. Times
+    # are seconds since the epoch (REAL), as the services count them.
+    _run_statements(
+        db,
+        """
+        CREATE TABLE request_log (
+            subject TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        CREATE INDEX request_log_subject ON request_log(subject, at);
+        CREATE TABLE signin_failures (
+            subject TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            first_at REAL NOT NULL,
+            last_at REAL NOT NULL,
+            blocked_until REAL NOT NULL DEFAULT 0
+        )
+        """,
+    )
+
+
+@migration
+def m014_credential_requests(db: sqlite3.Connection) -> None:
+    # An admin's request for a credential of someone who has content or credentials
+    # already, waiting for a second admin (services/identity.py); and what each person is
+    # told about their credentials (account notices).
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE credential_requests (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('key', 'password')),
+            label TEXT NOT NULL DEFAULT '',
+            expires_days INTEGER,
+            replaces_key_id INTEGER,
+            password_hash TEXT,
+            requested_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'approved', 'cancelled')),
+            decided_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+            created_at TEXT NOT NULL DEFAULT ({NOW}),
+            decided_at TEXT
+        );
+        CREATE INDEX credential_requests_user ON credential_requests(user_id);
+        CREATE TABLE account_notices (
+            id INTEGER PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            by_user TEXT,
+            approved_by TEXT,
+            key_prefix TEXT,
+            created_at TEXT NOT NULL DEFAULT ({NOW}),
+            seen_at TEXT
+        );
+        CREATE INDEX account_notices_user ON account_notices(user_id)
+        """,
+    )
+
+
+@migration
+def m015_accepted_shares(db: sqlite3.Connection) -> None:
+    # A collection or meeting someone else shared enters a person's default search scope
+    # only once that person accepts it (a share cannot push text into their answers).
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE accepted_shares (
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            resource_type TEXT NOT NULL CHECK (resource_type IN ('collection', 'meeting')),
+            resource_id INTEGER NOT NULL,
+            accepted_at TEXT NOT NULL DEFAULT ({NOW}),
+            PRIMARY KEY (user_id, resource_type, resource_id)
+        );
+        CREATE TRIGGER accepted_collection AFTER DELETE ON collections BEGIN
+            DELETE FROM accepted_shares
+                WHERE resource_type = 'collection' AND resource_id = OLD.id;
+        END;
+        CREATE TRIGGER accepted_meeting AFTER DELETE ON meetings BEGIN
+            DELETE FROM accepted_shares WHERE resource_type = 'meeting' AND resource_id = OLD.id;
+        END
+        """,
+    )
+
+
+@migration
+def m016_scoped_terms(db: sqlite3.Connection) -> None:
+    # Lexical scores are computed over the collections searched only (BM25 statistics of
+    # the whole index would tell a person about words in documents they cannot read): the
+    # chunks of a scope and their lengths, counted from this index alone.
+    db.execute("CREATE INDEX chunks_collection ON chunks(collection_id, tokens)")
+
+
+@migration
 def m017_responses(db: sqlite3.Connection) -> None:
     # /v1/responses kept for `previous_response_id`: each response with the conversation
     # that led to it, owned by the person who asked; they go with their user.

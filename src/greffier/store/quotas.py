@@ -36,10 +36,17 @@ class QuotaStore:
         return [from_row(Quota, r) for r in rows]
 
     def applying_to(self, user_id: int, key_id: int) -> list[Quota]:
-        """The quotas on this key and on every group the user is in (directly or not)."""
+        """The quotas on this key and on every group the user is in (directly or not). A
+        password session (``key_id`` 0) is bound by the quotas of each of the user's active
+        keys: a key's quota limits its owner, whatever they sign in with."""
+        owned_keys = (
+            "SELECT id FROM api_keys WHERE user_id = :user AND revoked_at IS NULL AND "
+            f"(expires_at IS NULL OR expires_at > {self.db.now})"
+        )
         rows = self.db.query(
-            f"{MY_GROUPS} SELECT * FROM quotas WHERE (subject_type = 'key' AND subject_id = "
-            ":key) OR (subject_type = 'group' AND subject_id IN (SELECT id FROM my_groups))",
+            f"{MY_GROUPS} SELECT * FROM quotas WHERE (subject_type = 'key' AND (subject_id = "
+            f":key OR (:key = 0 AND subject_id IN ({owned_keys})))) "
+            "OR (subject_type = 'group' AND subject_id IN (SELECT id FROM my_groups))",
             {"user": user_id, "key": key_id},
         )
         return [from_row(Quota, r) for r in rows]
@@ -54,9 +61,12 @@ class QuotaStore:
             )
 
     def tokens_of_key(self, day: str, key_id: int) -> int:
+        """Tokens used today through this key, and by its owner signed in with a password
+        (key 0)."""
         return self.db.scalar(
-            "SELECT coalesce(sum(tokens), 0) FROM usage_by_key WHERE day = ? AND key_id = ?",
-            (day, key_id),
+            "SELECT coalesce(sum(tokens), 0) FROM usage_by_key WHERE day = :day AND (key_id = "
+            ":key OR (key_id = 0 AND user_id = (SELECT user_id FROM api_keys WHERE id = :key)))",
+            {"day": day, "key": key_id},
         )
 
     def tokens_of_group(self, day: str, group_id: int) -> int:

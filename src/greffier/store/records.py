@@ -103,6 +103,53 @@ class ScopeEntry:
     name: str
     sensitivity: str
     meeting_id: int | None  # set for the collection that indexes a meeting's transcript
+    owner_id: int = 0
+
+
+@dataclass(frozen=True)
+class CredentialRequest:
+    """An admin's request for a credential of a person who has content or credentials
+    already: done only once a second admin approves it (services/identity.py)."""
+
+    id: int
+    user_id: int
+    user: str  # the person the credential is for
+    kind: str  # "key" or "password"
+    label: str
+    expires_days: int | None
+    replaces_key_id: int | None  # a key rotation: this key is revoked on approval
+    requested_by: int | None
+    requested_by_name: str | None
+    status: str  # pending, approved, cancelled
+    decided_by: int | None
+    created_at: str
+    decided_at: str | None
+
+
+@dataclass(frozen=True)
+class AccountNotice:
+    """What a person is told about their own credentials: who made a key for them or set
+    their password, and who approved it."""
+
+    id: int
+    user_id: int
+    kind: str  # key.created, key.rotated, password.set, password.changed
+    by_user: str | None
+    approved_by: str | None
+    key_prefix: str | None
+    created_at: str
+    seen_at: str | None
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """Failed sign-ins of one account or client address (services/throttle.py)."""
+
+    subject: str
+    failures: int
+    first_at: float
+    last_at: float
+    blocked_until: float
 
 
 @dataclass(frozen=True)
@@ -128,6 +175,9 @@ class Collection:
     created_at: str
     meeting_id: int | None = None
     documents: int = 0
+    # In the reader's default search scope: their own, or a share they accepted. Set by
+    # the service for the person listing it (stores leave the default).
+    accepted: bool = True
 
 
 @dataclass(frozen=True)
@@ -233,6 +283,7 @@ class Meeting:
     created_at: str
     updated_at: str
     document_id: int | None = None
+    accepted: bool = True  # as Collection.accepted
 
 
 @dataclass(frozen=True)

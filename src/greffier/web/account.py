@@ -1,14 +1,25 @@
-"""Sign in (API key, or user name and password), sign out, choose the language."""
+"""Sign in (API key, or user name and password), sign out, choose the language; one's own
+account page (who made a key for you or set your password)."""
 
 from __future__ import annotations
+
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from greffier.errors import AuthenticationFailed, InvalidRequest
+from greffier.errors import AuthenticationFailed, InvalidRequest, SignInThrottled
 from greffier.http.session import SESSION_COOKIE, session_of
 from greffier.web import i18n
-from greffier.web.http import LANG_COOKIE, PageRoute, form_session, local_path, redirect, render
+from greffier.web.http import (
+    LANG_COOKIE,
+    PageRoute,
+    SignedIn,
+    form_session,
+    local_path,
+    redirect,
+    render,
+)
 
 router = APIRouter(route_class=PageRoute)
 
@@ -23,7 +34,13 @@ def home(request: Request) -> Response:
 
 
 def _page(request: Request, status_code: int = 200, **context) -> Response:
-    values = {"error": None, "method": "key", "name": "", "signed_out": False} | context
+    values = {
+        "error": None,
+        "error_values": {},
+        "method": "key",
+        "name": "",
+        "signed_out": False,
+    } | context
     return render(request, "sign_in.html", "sign-in", "signin.title", status_code, **values)
 
 
@@ -59,9 +76,24 @@ def sign_in(
         if not _same_origin(request):
             raise InvalidRequest("Cross-site sign-in refused.", code="cross_site")
         if method == "password":
-            opened = sessions.open_with_password(name, password)
+            # The client's address as the server sees it: a trusted proxy's
+            # X-Forwarded-For is already applied (setting trusted_proxies).
+            address = request.client.host if request.client else ""
+            opened = sessions.open_with_password(name, password, address)
         else:
             opened = sessions.open_with_key(key)
+    except SignInThrottled as exc:
+        response = _page(
+            request,
+            429,
+            next=local_path(next),
+            error="signin.throttled",
+            error_values={"seconds": exc.retry_after},
+            method=method,
+            name=name,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     except (AuthenticationFailed, InvalidRequest) as exc:
         error = "signin.failed_password" if method == "password" else "signin.failed_key"
         if exc.code == "cross_site":
@@ -74,7 +106,12 @@ def sign_in(
             method=method,
             name=name,
         )
-    response = redirect(local_path(next))
+    # Something was done to this person's credentials since they last looked: their
+    # account page first, then where they were going.
+    target = local_path(next)
+    if opened.notices:
+        target = f"/account?next={quote(target, safe='/')}"
+    response = redirect(target)
     settings = request.app.state.services.settings
     response.set_cookie(
         SESSION_COOKIE,
@@ -83,9 +120,26 @@ def sign_in(
         path="/",
         httponly=True,
         samesite="strict",
-        secure=settings.web_secure_cookie,
+        # Over HTTPS (directly, or said so by a trusted proxy), always Secure.
+        secure=settings.web_secure_cookie or request.url.scheme == "https",
     )
     return response
+
+
+@router.get("/account")
+def account_page(request: Request, session: SignedIn, next: str | None = None) -> Response:
+    """Your account: the notices about your credentials, newest first. Looking at them
+    marks them read (they stay listed)."""
+    found = request.app.state.services.identity.account(session.principal, mark_seen=True)
+    return render(
+        request,
+        "account.html",
+        "account",
+        "account.title",
+        account=found.user,
+        notices=found.notices,
+        next=local_path(next) if next else None,
+    )
 
 
 @router.post("/sign-out")

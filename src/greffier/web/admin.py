@@ -13,7 +13,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from greffier.errors import GreffierError, InvalidRequest
-from greffier.http.inputs import GroupId, KeyId, UserId
+from greffier.http.inputs import CredentialRequestId, GroupId, KeyId, UserId
+from greffier.services.identity import Pending
 from greffier.web.http import (
     Admin,
     PageRoute,
@@ -41,6 +42,7 @@ def _page(
     context: dict = {"users": services.identity.users(who)}
     if section == "keys":
         context["keys"] = services.identity.list_keys(who)
+        context["requests"] = services.identity.requests(who)
     elif section == "groups":
         context["groups"] = services.access.groups(who)
     elif section == "quotas":
@@ -91,7 +93,7 @@ def _act(request: Request, csrf: str, section: str, action: Callable[[object], s
     except GreffierError as exc:
         if exc.status >= 500:
             raise
-        return _page(request, section, exc.status, error=exc.message)
+        return _page(request, section, exc.status, error=exc.full_message)
     if isinstance(done, Response):
         return done
     return redirect(f"/admin/{section}?done={done}")
@@ -144,8 +146,8 @@ def update_user(
             identity.change_user(who, user_id, role=action)
             return "role_changed"
         if action == "password":
-            identity.change_user(who, user_id, password=password)
-            return "password_set"
+            change = identity.change_user(who, user_id, password=password)
+            return "request_recorded" if change.pending else "password_set"
         raise InvalidRequest(f"Unknown action '{action}'.", param="action")
 
     return _act(request, csrf, "users", run)
@@ -171,9 +173,36 @@ def create_key(
         issued = identity.key_for(
             who, uid, label.strip(), _int_or_none(expires_days, "expires_days")
         )
+        if isinstance(issued, Pending):
+            return "request_recorded"
         return _page(request, "keys", 201, new_key=issued.key, notice="admin.done.key_created")
 
     return _act(request, csrf, "keys", action)
+
+
+@router.post("/requests/{request_id}")
+def decide_request(
+    request_id: CredentialRequestId,
+    request: Request,
+    csrf: str = Form(""),
+    action: str = Form(...),
+) -> Response:
+    """A second admin approves a credential request (a key is shown once, here) or any
+    admin cancels it."""
+    identity = request.app.state.services.identity
+
+    def run(who):
+        if action == "cancel":
+            identity.cancel(who, request_id)
+            return "request_cancelled"
+        if action != "approve":
+            raise InvalidRequest(f"Unknown action '{action}'.", param="action")
+        issued = identity.approve(who, request_id)
+        if issued is None:
+            return "request_approved"
+        return _page(request, "keys", 201, new_key=issued.key, notice="admin.done.key_created")
+
+    return _act(request, csrf, "keys", run)
 
 
 @router.post("/keys/{key_id}/revoke")

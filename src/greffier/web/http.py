@@ -131,6 +131,7 @@ def render(
         nav=nav if session else (),
         static=static_url,
         version=__version__,
+        api_docs=request.app.state.services.settings.serves_api_docs,
         js_strings=i18n.script_strings(lang),
         verdict=lambda value: i18n.verdict(lang, value),
         **context,
@@ -139,13 +140,15 @@ def render(
 
 
 def render_error(request: Request, exc: GreffierError) -> HTMLResponse:
+    session: Session | None = getattr(request.state, "session", None)
+    admin = session is not None and session.principal.is_admin
     return render(
         request,
         "error.html",
         "error",
         "error.title",
         status_code=exc.status,
-        message=exc.message,
+        message=exc.full_message if admin else exc.message,  # paths and fixes: admins only
         status=exc.status,
     )
 

@@ -80,6 +80,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sign-in refused: the form did not come from this site.",
     ),
     "signin.signed_out": ("Vous êtes déconnecté·e.", "You are signed out."),
+    "signin.throttled": (
+        "Trop d'essais de connexion manqués : réessayez dans {seconds} s.",
+        "Too many failed sign-ins: try again in {seconds} s.",
+    ),
+    # --- one's account
+    "account.title": ("Mon compte", "My account"),
+    "account.who": ("Vous êtes {name} ({role}).", "You are {name} ({role})."),
+    "account.notices": ("Vos accès", "Your credentials"),
+    "account.notices_hint": (
+        "Ce que d'autres ont fait de vos accès : une clé créée pour vous, votre mot de passe "
+        "défini. Si vous ne l'avez pas demandé, prévenez un administrateur.",
+        "What others did with your credentials: a key made for you, your password set. If "
+        "you did not ask for it, tell an administrator.",
+    ),
+    "account.when": ("Quand (UTC)", "When (UTC)"),
+    "account.what": ("Quoi", "What"),
+    "account.by": ("Par", "By"),
+    "account.approved_by": ("Approuvé par", "Approved by"),
+    "account.new": ("nouveau", "new"),
+    "account.no_notice": ("Rien à signaler.", "Nothing to report."),
+    "account.continue": ("Continuer", "Continue"),
+    "account.kind.key.created": (
+        "Clé d'API créée pour vous ({prefix}…)",
+        "API key made for you ({prefix}…)",
+    ),
+    "account.kind.key.rotated": (
+        "Clé d'API remplacée ({prefix}…)",
+        "API key replaced ({prefix}…)",
+    ),
+    "account.kind.password.set": ("Mot de passe défini", "Password set"),
     # --- chat
     "chat.title": ("Assistant", "Assistant"),
     "chat.history": ("Conversations", "Conversations"),
@@ -134,6 +164,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "No collection: create one below.",
     ),
     "documents.new_collection": ("Nouvelle collection", "New collection"),
+    "documents.share_pending": (
+        "Cette collection vous a été partagée. Vos recherches et vos questions ne s'en "
+        "servent que si vous la choisissez, ou après l'avoir acceptée.",
+        "This collection was shared with you. Your searches and questions use it only when "
+        "you choose it, or once you accept it.",
+    ),
+    "documents.accept_share": ("Accepter dans mes recherches", "Accept into my searches"),
     "documents.name": ("Nom", "Name"),
     "documents.description": ("Description", "Description"),
     "documents.sensitivity": ("Sensibilité", "Sensitivity"),
@@ -205,6 +242,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "meeting.minutes_none": ("Pas encore de compte rendu.", "No minutes yet."),
     "meeting.minutes_generate": ("Rédiger le compte rendu", "Write the minutes"),
     "meeting.minutes_download": ("Télécharger (Markdown)", "Download (Markdown)"),
+    "meeting.minutes_listen": ("Écouter le compte rendu", "Listen to the minutes"),
     "meeting.ask": ("Poser une question", "Ask a question"),
     "meeting.ask_scope": ("Chercher dans", "Search in"),
     "meeting.ask_this": ("cette réunion", "this meeting"),
@@ -225,6 +263,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "models.role_embedding": ("plongements (recherche)", "embeddings (search)"),
     "models.role_speech": ("transcription de la parole", "speech to text"),
     "models.role_speaker": ("reconnaissance des intervenants", "speaker recognition"),
+    "models.role_voice": (
+        "synthèse vocale (lecture à voix haute)",
+        "text to speech (reading aloud)",
+    ),
     "models.licence": ("Licence", "Licence"),
     "models.backend": ("Moteur", "Backend"),
     "models.context": ("Contexte", "Context"),
@@ -334,6 +376,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "admin.done.role_changed": ("Rôle modifié.", "Role changed."),
     "admin.done.password_set": ("Mot de passe défini.", "Password set."),
     "admin.done.key_created": ("Clé créée.", "Key created."),
+    "admin.done.request_recorded": (
+        "Demande enregistrée : cette personne a déjà des accès ou des contenus, un second "
+        "administrateur doit l'approuver (Clés d'API).",
+        "Request recorded: this person already has credentials or content, so a second "
+        "administrator must approve it (API keys).",
+    ),
+    "admin.done.request_approved": ("Demande approuvée.", "Request approved."),
+    "admin.done.request_cancelled": ("Demande annulée.", "Request cancelled."),
+    "admin.requests": ("Demandes à approuver", "Requests to approve"),
+    "admin.requests_hint": (
+        "Une clé ou un mot de passe pour quelqu'un qui a déjà des accès ou des contenus "
+        "attend l'accord d'un second administrateur ; la personne en est informée.",
+        "A key or password for someone who already has credentials or content waits for a "
+        "second administrator; the person is told.",
+    ),
+    "admin.request_kind": ("Demande", "Request"),
+    "admin.request_kind.key": ("clé d'API", "API key"),
+    "admin.request_kind.password": ("mot de passe", "password"),
+    "admin.replaces": ("remplace la clé {id}", "replaces key {id}"),
+    "admin.requested_by": ("Demandée par", "Requested by"),
+    "admin.approve": ("Approuver", "Approve"),
+    "admin.cancel_request": ("Annuler", "Cancel"),
+    "admin.awaiting_other": ("en attente d'un autre administrateur", "awaiting another admin"),
+    "admin.no_requests": ("Aucune demande en attente.", "No pending request."),
     "admin.done.key_revoked": ("Clé révoquée.", "Key revoked."),
     "admin.done.group_created": ("Groupe créé.", "Group created."),
     "admin.done.group_deleted": ("Groupe supprimé.", "Group deleted."),
@@ -378,6 +444,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "js.no_source": ("(aucune : réponse sans documents)", "(none: answer without documents)"),
     "js.n_documents": ("{n} doc.", "{n} doc."),
     "js.pick_collection": ("Choisissez une collection", "Choose a collection"),
+    "js.share_new": ("partage à accepter", "share to accept"),
+    "js.share_accepted": (
+        "« {name} » fait maintenant partie de vos recherches.",
+        "“{name}” is now part of your searches.",
+    ),
     "js.sensitivity_public": ("public", "public"),
     "js.sensitivity_internal": ("interne", "internal"),
     "js.sensitivity_sensitive": ("sensible", "sensitive"),
@@ -450,6 +521,37 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "js.level_write": ("modification", "write"),
     "js.level_manage": ("gestion", "manage"),
     "js.level_deny": ("refus", "deny"),
+    # --- voice: ask aloud, hear answers and minutes
+    "chat.mic": ("Poser la question à voix haute", "Ask aloud"),
+    "chat.mic_hint": (
+        "Appuyez, parlez, puis appuyez de nouveau : la question est transcrite, la réponse "
+        "s'affiche avec ses sources et vous est lue.",
+        "Press, speak, then press again: your question is transcribed, and the answer is "
+        "shown with its sources and read to you.",
+    ),
+    "js.mic_start": ("Poser la question à voix haute", "Ask aloud"),
+    "js.mic_stop": ("Arrêter et envoyer", "Stop and send"),
+    "js.mic_recording": (
+        "Enregistrement en cours : parlez, puis appuyez sur « Arrêter et envoyer ».",
+        "Recording: speak, then press “Stop and send”.",
+    ),
+    "js.mic_transcribing": ("Transcription de votre question…", "Transcribing your question…"),
+    "js.mic_heard": ("Question entendue : {text}", "Question heard: {text}"),
+    "js.mic_nothing": (
+        "Aucune parole n'a été entendue. Réessayez.",
+        "No speech was heard. Try again.",
+    ),
+    "js.mic_unavailable": (
+        "Le micro n'est pas accessible : {error}",
+        "The microphone is not available: {error}",
+    ),
+    "js.listen": ("Écouter", "Listen"),
+    "js.listen_answer": ("Écouter la réponse", "Listen to the answer"),
+    "js.listen_stop": ("Arrêter la lecture", "Stop reading"),
+    "js.voice_preparing": ("Préparation de la voix…", "Preparing the voice…"),
+    "js.voice_playing": ("Lecture à voix haute en cours.", "Reading aloud."),
+    "js.voice_ended": ("Lecture terminée.", "Finished reading."),
+    "js.voice_player": ("Lecture à voix haute", "Reading aloud"),
 }
 
 _VERDICTS_FR = {

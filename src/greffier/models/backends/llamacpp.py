@@ -79,7 +79,9 @@ class LlamaCppBackend(ChatBackend):
             from llama_cpp import Llama
         except ImportError:
             raise ModelFileError(
-                "In-process models need llama-cpp-python: `pip install 'greffier[local]'`."
+                f"Model '{self.entry.id}' is not ready on this server: an administrator "
+                "must install in-process inference.",
+                detail="In-process models need llama-cpp-python: `pip install 'greffier[local]'`.",
             ) from None
         threads = self.settings.threads or os.cpu_count() or 1
         llama = Llama(

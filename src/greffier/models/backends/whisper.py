@@ -68,7 +68,8 @@ class FasterWhisperBackend(SpeechBackend):
                 from faster_whisper import WhisperModel
             except ImportError:
                 raise ModelFileError(
-                    "Speech needs faster-whisper: `pip install 'greffier[speech]'`."
+                    "Speech to text is not ready on this server: an administrator must install it.",
+                    detail="It needs faster-whisper: `pip install 'greffier[speech]'`.",
                 ) from None
             threads = self.settings.threads or os.cpu_count() or 1
             self._model = WhisperModel(

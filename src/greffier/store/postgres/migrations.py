@@ -373,6 +373,98 @@ def m012_unique_memberships(db: psycopg.Connection) -> None:
 
 
 @migration
+def m013_counters(db: psycopg.Connection) -> None:
+    db.execute(
+        """
+        CREATE TABLE request_log (
+            subject TEXT NOT NULL,
+            at DOUBLE PRECISION NOT NULL
+        );
+        CREATE INDEX request_log_subject ON request_log(subject, at);
+        CREATE TABLE signin_failures (
+            subject TEXT PRIMARY KEY,
+            failures INTEGER NOT NULL,
+            first_at DOUBLE PRECISION NOT NULL,
+            last_at DOUBLE PRECISION NOT NULL,
+            blocked_until DOUBLE PRECISION NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
+@migration
+def m014_credential_requests(db: psycopg.Connection) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE credential_requests (
+            id {ID},
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('key', 'password')),
+            label TEXT NOT NULL DEFAULT '',
+            expires_days INTEGER,
+            replaces_key_id BIGINT,
+            password_hash TEXT,
+            requested_by BIGINT REFERENCES users(id) ON DELETE SET NULL,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'approved', 'cancelled')),
+            decided_by BIGINT REFERENCES users(id) ON DELETE SET NULL,
+            created_at {NOW},
+            decided_at TIMESTAMPTZ
+        );
+        CREATE INDEX credential_requests_user ON credential_requests(user_id);
+        CREATE TABLE account_notices (
+            id {ID},
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            by_user TEXT,
+            approved_by TEXT,
+            key_prefix TEXT,
+            created_at {NOW},
+            seen_at TIMESTAMPTZ
+        );
+        CREATE INDEX account_notices_user ON account_notices(user_id);
+        """
+    )
+
+
+@migration
+def m015_accepted_shares(db: psycopg.Connection) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE accepted_shares (
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            resource_type TEXT NOT NULL CHECK (resource_type IN ('collection', 'meeting')),
+            resource_id BIGINT NOT NULL,
+            accepted_at {NOW},
+            PRIMARY KEY (user_id, resource_type, resource_id)
+        );
+        {
+            _trigger(
+                "accepted_collection",
+                "collections",
+                "DELETE FROM accepted_shares WHERE resource_type = 'collection' "
+                "AND resource_id = OLD.id;",
+            )
+        }
+        {
+            _trigger(
+                "accepted_meeting",
+                "meetings",
+                "DELETE FROM accepted_shares WHERE resource_type = 'meeting' "
+                "AND resource_id = OLD.id;",
+            )
+        }
+        """
+    )
+
+
+@migration
+def m016_scoped_terms(db: psycopg.Connection) -> None:
+    """SQLite only: its BM25 is computed over the caller's scope from chunks by collection;
+    ts_rank reads each chunk's own text, and chunks are indexed by collection already."""
+
+
+@migration
 def m017_responses(db: psycopg.Connection) -> None:
     db.execute(
         f"""

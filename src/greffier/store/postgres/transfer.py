@@ -43,6 +43,11 @@ TABLES = (
     "web_sessions",
     "conversations",
     "conversation_messages",
+    "credential_requests",
+    "account_notices",
+    "accepted_shares",
+    "signin_failures",
+    "request_log",
     "responses",
 )
 # Tables whose id PostgreSQL generates (identity columns, to move past the copied ids).
@@ -59,6 +64,8 @@ GENERATED_IDS = (
     "audit_log",
     "conversations",
     "conversation_messages",
+    "credential_requests",
+    "account_notices",
 )
 BATCH = 500
 SAMPLES = 5

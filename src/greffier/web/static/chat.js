@@ -1,5 +1,6 @@
-/* The chat page: send a question, stream the answer from /v1/chat/completions (grounded in
- * the chosen collections and meetings), keep the exchange in the conversation's history. */
+/* The chat page: send a question (typed, or asked aloud through voice.js, whose answer is
+ * then read aloud), stream the answer from /v1/chat/completions (grounded in the chosen
+ * collections and meetings), keep the exchange in the conversation's history. */
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -17,6 +18,14 @@ document.addEventListener("DOMContentLoaded", () => {
   let conversation = data.conversation;
   const history = data.history;
   let controller = null;
+  let spoken = false; // the question was asked aloud: its answer is read aloud too
+
+  GreffierVoice.microphone(document.getElementById("mic"), (text) => {
+    if (controller) return;
+    question.value = text;
+    spoken = true;
+    form.requestSubmit();
+  });
 
   function chosen() {
     const ids = (name) =>
@@ -93,6 +102,10 @@ document.addEventListener("DOMContentLoaded", () => {
         prefix: `new${list.children.length}`,
       });
       history.push({ role: "user", content: text });
+      if (result && result.text && spoken && result.finish !== "stopped") {
+        const listen = list.lastElementChild.querySelector("button.listen");
+        if (listen) GreffierVoice.listen(listen); // the person pressed the microphone for it
+      }
       if (result && result.text) {
         history.push({ role: "assistant", content: result.text });
         await api(`/ui/conversations/${conversation}/messages`, {
@@ -108,6 +121,7 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     } finally {
       controller = null;
+      spoken = false;
       busy(false);
       question.focus();
     }

@@ -19,6 +19,16 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+  document.getElementById("accept-share").addEventListener("click", async () => {
+    try {
+      await api(`/v1/collections/${current.id}/accept`, { method: "POST" });
+      status.textContent = t("js.share_accepted", { name: current.name });
+      await loadCollections(current.id);
+    } catch (error) {
+      status.textContent = error.message;
+    }
+  });
+
   async function loadCollections(select) {
     const { data } = await api("/v1/collections");
     collectionList.textContent = "";
@@ -30,6 +40,7 @@ document.addEventListener("DOMContentLoaded", () => {
         { type: "button", class: "collection-button", "data-id": c.id, "aria-pressed": "false" },
         el("span", { class: "collection-name", text: c.name }),
         el("span", { class: "hint", text: t("js.n_documents", { n: c.documents }) }),
+        c.accepted === false ? el("span", { class: "badge", text: t("js.share_new") }) : null,
       );
       button.addEventListener("click", () => selectCollection(c, true));
       collectionList.append(el("li", {}, button));
@@ -56,6 +67,8 @@ document.addEventListener("DOMContentLoaded", () => {
       .join(" · ");
     body.hidden = false;
     results.textContent = "";
+    // Shared by someone else and not accepted: searchable only by naming it.
+    document.getElementById("share-pending").hidden = collection.accepted !== false;
     Sharing.show(collection.id);
     await loadDocuments();
     if (focus) title.focus();

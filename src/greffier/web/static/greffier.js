@@ -6,6 +6,7 @@
  * - streamChat(): a chat completion streamed over SSE, delta by delta, with its citations.
  * - renderAnswer()/renderSources(): an answer with its [n] markers linked to its sources.
  * - the passage dialog: a source link opens its passage in a modal <dialog>.
+ * - errorOf(response): the Error an API answer carries, for scripts that fetch themselves.
  * No framework and no build step: plain scripts, served from the package.
  */
 "use strict";
@@ -239,6 +240,9 @@ const Greffier = (() => {
         },
       });
       renderAnswer(answer.content, result.text, result.citations, prefix);
+      if (typeof GreffierVoice !== "undefined" && result.text) {
+        answer.content.after(GreffierVoice.listenButton()); // voice.js, where pages load it
+      }
       status.textContent = t("js.answered");
       return result;
     } catch (error) {
@@ -350,6 +354,7 @@ const Greffier = (() => {
   return {
     t,
     api,
+    errorOf,
     upload,
     streamChat,
     ask,

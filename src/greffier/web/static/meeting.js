@@ -136,6 +136,7 @@ document.addEventListener("DOMContentLoaded", () => {
     minutesBody.textContent = "";
     minutesBody.append(el("div", { class: "minutes-text", text: minutesText }));
     download.hidden = !minutesText;
+    document.getElementById("minutes-listen").hidden = !minutesText;
     generate.textContent = t("js.minutes_regenerate");
   }
 
