@@ -11,7 +11,7 @@ import jsonschema
 import openai
 import pytest
 
-from conftest import MODEL, MODEL_15
+from conftest import MODEL, MODEL_15, greffier
 
 WEATHER = {
     "type": "function",
@@ -206,7 +206,10 @@ def test_json_schema_outputs_always_validate(client):
                     "type": "json_schema",
                     "json_schema": {"name": "sortie", "schema": schema, "strict": True},
                 },
-                max_tokens=200,
+                # Greedy and room enough: a sampled run may wander (long strings) past a
+                # small budget, and a cut answer is incomplete JSON, as OpenAI's.
+                temperature=0,
+                max_tokens=400,
             )
             assert reply.choices[0].finish_reason == "stop"
             jsonschema.validate(json.loads(reply.choices[0].message.content), schema)
@@ -316,7 +319,7 @@ def test_embeddings_from_token_ids_dimensions_and_openai_names(client, server):
     assert caught.value.param == "input"
 
 
-def test_models_lists_ready_models_and_hides_server_details(client, http):
+def test_models_lists_ready_models_and_hides_server_details(client, http, server):
     ready = {m.id: m.model_dump() for m in client.models.list()}
     assert MODEL in ready and "multilingual-e5-small" in ready
     assert "lucie-7b-instruct" not in ready  # not pulled here
@@ -324,11 +327,23 @@ def test_models_lists_ready_models_and_hides_server_details(client, http):
     assert all(card["ready"] for card in ready.values())
     everything = http.get("/v1/models", params={"all": "true"}).json()["data"]
     assert "lucie-7b-instruct" in {m["id"] for m in everything}
+    # A member reads a short reason; an admin (the client fixture's key) also gets the fix.
+    key = (
+        greffier(
+            "admin", "create-key", "--user", "models-member", "--role", "member", env=server.env
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    member = openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0)
     with pytest.raises(openai.InternalServerError) as caught:
-        client.chat.completions.create(model="lucie-7b-instruct", messages=ASK_WEATHER)
+        member.chat.completions.create(model="lucie-7b-instruct", messages=ASK_WEATHER)
     assert caught.value.status_code == 503 and caught.value.code == "model_not_ready"
     message = caught.value.message
     assert "/" not in message.replace("GET /v1/models", "") and "pip" not in message
+    with pytest.raises(openai.InternalServerError) as caught:
+        client.chat.completions.create(model="lucie-7b-instruct", messages=ASK_WEATHER)
+    assert "greffier models pull lucie-7b-instruct" in caught.value.message
 
 
 def streamed(client, **kwargs):
