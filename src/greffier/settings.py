@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
     )
+    tool_grammar: bool = Field(
+        True,
+        description="Constrain in-process models' function calls to the functions' JSON "
+        "schemas with a grammar once a call starts (off: the free text is parsed).",
+    )
     embedding_model: str = Field(
         "multilingual-e5-small", description="Catalogue id of the embedder used for documents."
     )

@@ -34,6 +34,7 @@ from greffier.api.routes import (
     hub,
     meetings,
     models,
+    responses,
     search,
     tokens,
 )
@@ -82,6 +83,7 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
     for router in (
         models.router,
         chat.router,
+        responses.router,
         documents.router,
         search.router,
         tokens.router,

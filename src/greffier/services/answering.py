@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from greffier.errors import GreffierError, ModelFileError, UpstreamError
+from greffier.errors import GreffierError, InvalidRequest, ModelFileError, UpstreamError
 from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
 from greffier.services.access import AccessService, SensitivityRefused
 from greffier.services.audit import AuditService, resources_of
@@ -64,6 +64,7 @@ class AnsweringService:
         backend, ids = self._chosen(who, model, retrieval)
         citations, canned = None, None
         if retrieval is not None:
+            _check_groundable(generation)
             grounding = ground(self.search, generation, ids, k=retrieval.k, mode=retrieval.mode)
             generation, citations, canned = (
                 grounding.generation,
@@ -123,6 +124,20 @@ class AnsweringService:
         if prepared.canned is not None:
             return Answer(prepared.canned, "stop", 0, 0)
         return await self.chat.answer(prepared.model, prepared.generation, who)
+
+
+def _check_groundable(generation: Generation) -> None:
+    """A grounded answer is prose citing its sources, or Greffier's own "nothing found":
+    neither is a function call nor a JSON document, so these are refused together."""
+    fmt = generation.response_format
+    if generation.tools or (fmt is not None and fmt.type != "text"):
+        raise InvalidRequest(
+            "retrieval cannot be combined with tools or a JSON response_format: a grounded "
+            "answer is text citing its sources. Search with POST /v1/search and pass the "
+            "passages yourself, or drop retrieval.",
+            param="retrieval",
+            code="retrieval_with_tools",
+        )
 
 
 async def _canned(text: str) -> AsyncIterator[Event]:

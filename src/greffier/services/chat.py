@@ -12,7 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 
-from greffier.errors import InvalidRequest, UpstreamError
+from greffier.errors import InvalidRequest, Unsupported, UpstreamError
 from greffier.metrics import Metrics
 from greffier.models.backends.base import (
     ChatBackend,
@@ -20,8 +20,13 @@ from greffier.models.backends.base import (
     Finished,
     Generation,
     Message,
+    NamedTool,
     TextDelta,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
 )
+from greffier.models.grammars import unenforced
 from greffier.models.registry import ModelRegistry
 from greffier.services.principal import Principal
 from greffier.services.quotas import QuotaService
@@ -35,6 +40,80 @@ class Answer:
     prompt_tokens: int
     completion_tokens: int
     extra: dict = field(default_factory=dict)  # extension fields of `usage`
+    tool_calls: tuple[ToolCall, ...] = ()
+    logprobs: tuple[TokenLogprob, ...] | None = None  # when asked for
+
+
+MAX_TOP_LOGPROBS = 20  # OpenAI's limit
+
+
+def check_request(backend: ChatBackend, request: Generation) -> None:
+    """Refuse, with the parameter at fault, what this request asks that cannot be done."""
+    model = backend.entry.id
+    if request.tools and not backend.supports_tools:
+        raise Unsupported(f"Model '{model}' cannot call functions here.", param="tools")
+    names = [t.name for t in request.tools]
+    if len(set(names)) != len(names):
+        raise InvalidRequest(
+            "Two tools have the same name.", param="tools", code="duplicate_tool_name"
+        )
+    choice = request.tool_choice
+    if choice != "auto" and choice != "none" and not request.tools:
+        raise InvalidRequest(
+            "tool_choice needs tools to choose from.",
+            param="tool_choice",
+            code="invalid_tool_choice",
+        )
+    if isinstance(choice, NamedTool) and choice.name not in names:
+        raise InvalidRequest(
+            f"tool_choice names '{choice.name}', which is not among the tools "
+            f"({', '.join(names)}).",
+            param="tool_choice",
+            code="invalid_tool_choice",
+        )
+    fmt = request.response_format
+    if fmt is not None and fmt.type != "text":
+        if not backend.supports_response_format:
+            raise Unsupported(
+                f"Model '{model}' cannot be held to a response format here.",
+                param="response_format",
+            )
+        if fmt.type == "json_schema" and fmt.strict and (found := unenforced(fmt.schema)):
+            raise Unsupported(
+                "A strict JSON schema must be enforceable, and these keywords cannot be: "
+                f"{', '.join(found)}. Remove them, or set strict to false.",
+                param="response_format",
+                code="unenforceable_schema",
+            )
+    for tool in request.tools:
+        if tool.strict and (found := unenforced(tool.parameters)):
+            raise Unsupported(
+                f"Tool '{tool.name}' is strict, but these keywords of its parameters cannot "
+                f"be enforced: {', '.join(found)}.",
+                param="tools",
+                code="unenforceable_schema",
+            )
+    if request.logprobs and not backend.supports_logprobs:
+        raise Unsupported(f"Model '{model}' gives no log-probabilities here.", param="logprobs")
+    if request.top_logprobs and not request.logprobs:
+        raise InvalidRequest(
+            "top_logprobs needs logprobs to be true.",
+            param="top_logprobs",
+            code="logprobs_not_requested",
+        )
+    if not 0 <= request.top_logprobs <= MAX_TOP_LOGPROBS:
+        raise InvalidRequest(f"top_logprobs is at most {MAX_TOP_LOGPROBS}.", param="top_logprobs")
+
+
+def _merged(deltas: list[ToolCallDelta]) -> tuple[ToolCall, ...]:
+    """Whole calls from their streamed pieces, in order."""
+    calls: dict[int, dict] = {}
+    for d in deltas:
+        call = calls.setdefault(d.index, {"id": "", "name": "", "arguments": ""})
+        call["id"] = d.id or call["id"]
+        call["name"] = d.name or call["name"]
+        call["arguments"] += d.arguments
+    return tuple(ToolCall(**calls[i]) for i in sorted(calls))
 
 
 @dataclass(frozen=True)
@@ -60,7 +139,9 @@ class ChatService:
         self.metrics = metrics
 
     def backend_for(self, model: str | None) -> ChatBackend:
-        return self.registry.chat_backend(model or self.default_model)
+        backend = self.registry.chat_backend(model or self.default_model)
+        self.registry.require_ready(backend.entry.id)
+        return backend
 
     def candidates(self, model: str | None) -> list[str]:
         """The models a request naming ``model`` may go to: an alias's, in order."""
@@ -108,6 +189,7 @@ class ChatService:
                 f"at most {backend.context_window} tokens in all.",
                 param="max_tokens",
             )
+        check_request(backend, request)
         stream = backend.generate(request)
         if self.usage is None:
             return stream
@@ -151,10 +233,15 @@ class ChatService:
         self, model: str | None, request: Generation, who: Principal | None = None
     ) -> Answer:
         parts: list[str] = []
+        logprobs: list[TokenLogprob] = []
+        calls: list[ToolCallDelta] = []
         finished: Finished | None = None
         async for event in self.generate(model, request, who):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
+                logprobs.extend(event.logprobs)
+            elif isinstance(event, ToolCallDelta):
+                calls.append(event)
             else:
                 finished = event
         if finished is None:  # a backend that breaks its contract
@@ -165,4 +252,6 @@ class ChatService:
             finished.prompt_tokens,
             finished.completion_tokens,
             finished.extra,
+            tool_calls=_merged(calls),
+            logprobs=tuple(logprobs) if request.logprobs else None,
         )

@@ -25,6 +25,7 @@ from greffier.services.minutes import MinutesService
 from greffier.services.model_hub import ModelHubService
 from greffier.services.passages import PassageService
 from greffier.services.quotas import QuotaService
+from greffier.services.responses import ResponsesService
 from greffier.services.search import SearchService
 from greffier.services.sessions import SessionService
 from greffier.services.speech_synthesis import SpeechSynthesisService
@@ -60,6 +61,7 @@ class Services:
     erasure: ErasureService
     chat: ChatService
     answering: AnsweringService
+    responses: ResponsesService
     documents: DocumentService
     search: SearchService
     embeddings: EmbeddingService
@@ -143,6 +145,8 @@ class Services:
         )
         usage = UsageService(stores.usage, ParityTable(parity_file(settings)))
         chat = ChatService(registry, settings.default_model, usage, quotas, metrics)
+        answering = AnsweringService(chat, access, search, audit)
+        response_store = stores.responses
         transcription = TranscriptionService(registry, settings)
         meetings = MeetingService(
             settings,
@@ -181,13 +185,17 @@ class Services:
                 job_store,
                 quota_store,
                 audit,
+                response_store,
                 throttle,
             ),
             chat=chat,
-            answering=AnsweringService(chat, access, search, audit),
+            answering=answering,
+            responses=ResponsesService(answering, response_store),
             documents=documents,
             search=search,
-            embeddings=EmbeddingService(registry),
+            embeddings=EmbeddingService(
+                registry, settings.embedding_model, settings.data_dir / "tokenizers"
+            ),
             usage=usage,
             transcription=transcription,
             speech=SpeechSynthesisService(

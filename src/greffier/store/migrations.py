@@ -481,3 +481,27 @@ def m016_scoped_terms(db: sqlite3.Connection) -> None:
     # the whole index would tell a person about words in documents they cannot read): the
     # chunks of a scope and their lengths, counted from this index alone.
     db.execute("CREATE INDEX chunks_collection ON chunks(collection_id, tokens)")
+
+
+@migration
+def m017_responses(db: sqlite3.Connection) -> None:
+    # /v1/responses kept for `previous_response_id`: each response with the conversation
+    # that led to it, owned by the person who asked; they go with their user.
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            previous_id TEXT,
+            status TEXT NOT NULL,
+            output TEXT NOT NULL DEFAULT '[]',
+            usage TEXT NOT NULL DEFAULT '{{}}',
+            conversation TEXT NOT NULL DEFAULT '[]',
+            request TEXT NOT NULL DEFAULT '{{}}',
+            created_at TEXT NOT NULL DEFAULT ({NOW})
+        );
+        CREATE INDEX responses_user ON responses(user_id);
+        """,
+    )

@@ -35,9 +35,14 @@ from greffier.models.backends.base import (
     Event,
     Finished,
     Generation,
+    Message,
+    NamedTool,
     SpeechPiece,
     SpeechSynthesisBackend,
     TextDelta,
+    TokenLogprob,
+    ToolCallDelta,
+    TopLogprob,
 )
 from greffier.models.catalogue import ModelEntry, UpstreamSource
 from greffier.models.router import Upstream, UpstreamPool
@@ -114,7 +119,106 @@ def upstream_error(
     return UpstreamError(f"{where} failed.", detail=f"{address} {exc}")
 
 
+def _message(m: Message) -> dict:
+    out: dict = {"role": m.role, "content": m.content}
+    if m.tool_calls:
+        out["content"] = m.content or None
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in m.tool_calls
+        ]
+    if m.tool_call_id is not None:
+        out["tool_call_id"] = m.tool_call_id
+    return out
+
+
+def _tools(request: Generation) -> dict:
+    """The request's tools and response format, as the OpenAI API takes them."""
+    params: dict = {}
+    if request.tools:
+        params["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": t.parameters or {"type": "object", "properties": {}},
+                    **({"strict": True} if t.strict else {}),
+                },
+            }
+            for t in request.tools
+        ]
+        choice = request.tool_choice
+        params["tool_choice"] = (
+            {"type": "function", "function": {"name": choice.name}}
+            if isinstance(choice, NamedTool)
+            else choice
+        )
+        if not request.parallel_tool_calls:
+            params["parallel_tool_calls"] = False
+    fmt = request.response_format
+    if fmt is not None and fmt.type == "json_schema":
+        params["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {
+                "name": fmt.name or "response",
+                "schema": fmt.schema,
+                "strict": fmt.strict,
+            },
+        }
+    elif fmt is not None and fmt.type == "json_object":
+        params["response_format"] = {"type": "json_object"}
+    return params
+
+
+def _bytes(token: str, given) -> tuple[int, ...]:
+    return tuple(given) if given is not None else tuple(token.encode("utf-8"))
+
+
+def chat_logprobs(logprobs) -> tuple[TokenLogprob, ...]:
+    """An upstream chat choice's ``logprobs.content``, as Greffier's records."""
+    content = getattr(logprobs, "content", None) or ()
+    return tuple(
+        TokenLogprob(
+            t.token,
+            t.logprob,
+            _bytes(t.token, t.bytes),
+            tuple(
+                TopLogprob(a.token, a.logprob, _bytes(a.token, a.bytes))
+                for a in t.top_logprobs or ()
+            ),
+        )
+        for t in content
+    )
+
+
+def legacy_logprobs(logprobs) -> tuple[TokenLogprob, ...]:
+    """An upstream legacy completion's parallel lists, as Greffier's records."""
+    if logprobs is None or not logprobs.tokens:
+        return ()
+    tops = logprobs.top_logprobs or [None] * len(logprobs.tokens)
+    return tuple(
+        TokenLogprob(
+            token,
+            lp if lp is not None else 0.0,
+            _bytes(token, None),
+            tuple(TopLogprob(k, v, _bytes(k, None)) for k, v in (top or {}).items()),
+        )
+        for token, lp, top in zip(logprobs.tokens, logprobs.token_logprobs, tops, strict=False)
+    )
+
+
+def _reason(finish_reason: str | None) -> str:
+    if finish_reason in ("length", "tool_calls"):
+        return finish_reason
+    return "stop"
+
+
 class UpstreamBackend(ChatBackend):
+    supports_tools = True
+    supports_response_format = True
+    supports_logprobs = True
+
     def __init__(self, entry: ModelEntry, settings: Settings):
         super().__init__(entry, settings)
         self.source = entry.source
@@ -162,9 +266,15 @@ class UpstreamBackend(ChatBackend):
     async def _create(self, client: openai.AsyncOpenAI, request: Generation, **params):
         params["extra_headers"] = request_id_header()
         if request.prompt is not None:
+            if request.logprobs:
+                params["logprobs"] = request.top_logprobs
             return await client.completions.create(prompt=request.prompt, **params)
-        messages = [{"role": m.role, "content": m.content} for m in request.messages]
-        return await client.chat.completions.create(messages=messages, **params)
+        if request.logprobs:
+            params["logprobs"] = True
+            if request.top_logprobs:
+                params["top_logprobs"] = request.top_logprobs
+        messages = [_message(m) for m in request.messages]
+        return await client.chat.completions.create(messages=messages, **_tools(request), **params)
 
     async def generate(self, request: Generation) -> AsyncIterator[Event]:
         self.stats.active += 1
@@ -199,11 +309,19 @@ class UpstreamBackend(ChatBackend):
         # One upstream call: the upstream's own usage counts come with it.
         reply = await self._create(client, request, **self._params(request))
         choice = reply.choices[0]
-        text = choice.message.content if hasattr(choice, "message") else choice.text
-        if text:
-            yield TextDelta(text)
+        message = getattr(choice, "message", None)
+        text = message.content if message is not None else choice.text
+        logprobs = (
+            chat_logprobs(choice.logprobs)
+            if message is not None
+            else legacy_logprobs(choice.logprobs)
+        )
+        if text or logprobs:
+            yield TextDelta(text or "", logprobs)
+        for index, call in enumerate(getattr(message, "tool_calls", None) or ()):
+            yield ToolCallDelta(index, call.id, call.function.name, call.function.arguments or "")
         yield Finished(
-            "length" if choice.finish_reason == "length" else "stop",
+            _reason(choice.finish_reason),
             reply.usage.prompt_tokens if reply.usage else 0,
             reply.usage.completion_tokens if reply.usage else 0,
         )
@@ -224,11 +342,24 @@ class UpstreamBackend(ChatBackend):
                 for choice in chunk.choices:
                     delta = getattr(choice, "delta", None)
                     text = delta.content if delta is not None else getattr(choice, "text", None)
-                    if text:
+                    logprobs = (
+                        chat_logprobs(choice.logprobs)
+                        if delta is not None
+                        else legacy_logprobs(choice.logprobs)
+                    )
+                    if text or logprobs:
                         chunks += 1
-                        yield TextDelta(text)
+                        yield TextDelta(text or "", logprobs)
+                    for call in getattr(delta, "tool_calls", None) or ():
+                        function = call.function
+                        yield ToolCallDelta(
+                            call.index,
+                            call.id,
+                            function.name if function else None,
+                            (function.arguments if function else None) or "",
+                        )
                     if choice.finish_reason:
-                        reason = "length" if choice.finish_reason == "length" else "stop"
+                        reason = _reason(choice.finish_reason)
             yield Finished(
                 reason,
                 usage.prompt_tokens if usage else 0,

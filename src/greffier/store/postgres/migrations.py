@@ -462,3 +462,24 @@ def m015_accepted_shares(db: psycopg.Connection) -> None:
 def m016_scoped_terms(db: psycopg.Connection) -> None:
     """SQLite only: its BM25 is computed over the caller's scope from chunks by collection;
     ts_rank reads each chunk's own text, and chunks are indexed by collection already."""
+
+
+@migration
+def m017_responses(db: psycopg.Connection) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            previous_id TEXT,
+            status TEXT NOT NULL,
+            output TEXT NOT NULL DEFAULT '[]',
+            usage TEXT NOT NULL DEFAULT '{{}}',
+            conversation TEXT NOT NULL DEFAULT '[]',
+            request TEXT NOT NULL DEFAULT '{{}}',
+            created_at {NOW}
+        );
+        CREATE INDEX responses_user ON responses(user_id);
+        """
+    )
