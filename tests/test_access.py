@@ -426,12 +426,22 @@ def test_erasure_leaves_nothing(server, http, tmp_path):
             m = zoe.post("/v1/meetings", files={"file": ("z.wav", a)}, data={"title": "Z"})
         assert wait_job(zoe, m.json()["job_id"])["status"] == "done"
         zoe.post("/v1/search", json={"query": f"note {tag}"})  # leaves an audit entry
+        kept = zoe.post(
+            "/v1/responses",
+            json={
+                "model": "qwen2.5-coder-0.5b-instruct",
+                "input": "Bonjour",
+                "max_output_tokens": 2,
+            },
+        ).json()  # a stored answer, for previous_response_id
+        assert zoe.get(f"/v1/responses/{kept['id']}").status_code == 200
         files = [p for p in (server.data / "files").rglob("*") if p.is_file()]
         audio = [p for p in (server.data / "audio").rglob("*") if p.is_file()]
         if how == "api":
             report = http.delete(f"/v1/admin/users/{user_id}").json()
             assert report["complete"] is True and report["collections"] == 1
             assert report["meetings"] == 1 and not any(report["remaining"].values())
+            assert report["remaining"]["responses"] == 0
         else:
             done = greffier("admin", "erase-user", name, "--yes", env=server.env)
             assert "Nothing remains." in done.stdout

@@ -10,11 +10,12 @@ QUESTION = [{"role": "user", "content": "Quelle est la capitale de la France ? R
 
 
 def test_models_list_has_catalogue_with_openness(client):
-    models = {m.id: m for m in client.models.list()}
+    models = {m.id: m for m in client.models.list(extra_query={"all": "true"})}
     assert {MODEL, "qwen2.5-coder-1.5b-instruct", "lucie-7b-instruct"} <= set(models)
     card = models[MODEL].model_dump()
     assert card["role"] == "chat" and card["licence"] == "Apache-2.0"
-    assert card["available"] is True
+    assert card["available"] is True and card["ready"] is True
+    assert models["lucie-7b-instruct"].model_dump()["ready"] is False
     assert card["openness"]["components"]["weights"]["status"] == "open"
     assert card["openness"]["components"]["training_data"]["status"] == "closed"
     assert card["openness"]["verdict"].startswith("open weights only")

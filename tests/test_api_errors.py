@@ -102,12 +102,19 @@ def test_unsupported_content_and_tools(http):
         "unsupported_parameter",
         "messages.0.content",
     )
-    tools = [{"type": "function", "function": {"name": "f"}}]
+    tools = [{"type": "web_search"}]  # only function tools exist here
     assert_error(
         http.post("/v1/chat/completions", json={**OK, "tools": tools}),
         400,
         "unsupported_parameter",
-        "tools",
+        "tools.0.type",
+    )
+    functions = [{"name": "f", "parameters": {"type": "object"}}]
+    assert_error(
+        http.post("/v1/chat/completions", json={**OK, "functions": functions}),
+        400,
+        "unsupported_parameter",
+        "functions",
     )
 
 

@@ -28,16 +28,26 @@ ALLOWED = {
     },
     "__main__": {"cli"},
     "server": {"api", "web", "services"},
-    "api": {"http", "services", "models", "store.records", "meetings"},
+    "api": {"http", "services", "models", "store.records", "meetings", "metrics"},
     "web": {"http", "services", "models", "store.records"},
     "http": {"services", "store.records"},
-    "services": {"store", "models", "documents", "meetings", "tokens", "voice", "evaluation"},
+    "services": {
+        "store",
+        "models",
+        "documents",
+        "meetings",
+        "tokens",
+        "voice",
+        "metrics",
+        "evaluation",
+    },
     "evaluation": {"documents"},
     "meetings": {"models.backends"},
     "documents": set(),
     "voice": set(),
     "tokens": {"models"},
     "models": set(),
+    "metrics": set(),  # the process's Prometheus registry: no framework, no database
     "store": {"documents.analysis"},
 }
 EVERYONE = {"errors", "settings", "__init__"}

@@ -13,7 +13,7 @@ import pytest
 from greffier.documents.analysis import index_text
 from greffier.settings import Settings
 from greffier.store.backends import open_stores
-from greffier.store.records import ChunkRow, TranscriptSegment
+from greffier.store.records import ChunkRow, ResponseRecord, TranscriptSegment
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -150,6 +150,19 @@ def scenario(stores) -> dict:
     stores.conversations.add_message(conversation, "assistant", "Cinq.", [{"index": 1}], "qwen")
     out["conversations"] = stores.conversations.conversations(alice)
     out["messages"] = stores.conversations.messages(conversation)
+    # answers of the Responses API, for previous_response_id
+    kept = ResponseRecord(
+        "resp_1", alice, "qwen", None, "completed", [{"type": "message", "text": "Cinq."}],
+        {"input_tokens": 3}, [{"role": "user", "content": "Combien ?"}], {"temperature": 0.5},
+    )  # fmt: skip
+    stores.responses.save(kept)
+    got = stores.responses.get("resp_1")
+    assert got.created_at and stores.responses.get("resp_2") is None
+    out["response"] = dataclasses.replace(got, created_at="")
+    stores.responses.save(dataclasses.replace(kept, id="resp_2"))
+    stores.responses.delete("resp_2")
+    assert stores.responses.get("resp_2") is None
+    assert stores.responses.forget_user(alice) == 1
     # evaluations: the latest of each kind per model
     for kind, share in (("bias", 61.0), ("bias", 58.5), ("answers", 0.9)):
         stores.evaluations.add("qwen", kind, "crows.csv", "ef" * 32, "0.1.0", "", {"v": share})
@@ -222,6 +235,7 @@ def test_each_store_keeps_its_promises_on_both_databases(results):
         "session",
         "conversations",
         "messages",
+        "response",
         "evaluations",
         "alice_left",
     ],

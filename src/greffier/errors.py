@@ -131,6 +131,19 @@ class ModelFileError(GreffierError):
     code = "model_unavailable"
 
 
+class ModelNotReady(ModelFileError):
+    """A catalogue model this server cannot serve yet (its file or its runtime is not
+    installed). People choosing a model in a client read ``message``, which names no
+    server path and no command; ``detail`` (what the operator must do) goes to the log and
+    the console."""
+
+    code = "model_not_ready"
+
+    def __init__(self, message: str, *, detail: str, param: str | None = "model"):
+        super().__init__(message, param=param)
+        self.detail = detail
+
+
 class CatalogueError(GreffierError):
     status = 500
     type = "server_error"

@@ -87,8 +87,25 @@ class Settings(BaseSettings):
     upstream_timeout: float = Field(
         120.0, gt=0, description="Seconds to wait for an upstream OpenAI-compatible server."
     )
+    upstream_health_interval: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds between health checks of a model's upstream servers (an upstream "
+        "out of service comes back at the first check it answers).",
+    )
+    upstream_max_in_flight: int = Field(
+        256,
+        ge=1,
+        description="Requests one model's upstream servers may be answering at once, from "
+        "this process; beyond, 429 model_busy.",
+    )
     max_request_bytes: int = Field(
         4 * 1024 * 1024, ge=1024, description="Largest accepted request body, in bytes."
+    )
+    tool_grammar: bool = Field(
+        True,
+        description="Constrain in-process models' function calls to the functions' JSON "
+        "schemas with a grammar once a call starts (off: the free text is parsed).",
     )
     embedding_model: str = Field(
         "multilingual-e5-small", description="Catalogue id of the embedder used for documents."
@@ -210,6 +227,16 @@ class Settings(BaseSettings):
     )
     signin_address_window: int = Field(
         900, ge=1, description="Seconds over which a client address's failed sign-ins count."
+    )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token Prometheus sends to read /metrics; empty: /metrics answers "
+        "requests from this machine only.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="Server logs as text, or as one JSON object a line (with the request id "
+        "carried to upstream model servers).",
     )
     telemetry_export: bool = Field(
         False,

@@ -10,6 +10,7 @@ import logging
 from contextlib import asynccontextmanager
 
 import swagger_ui_bundle
+from asgi_correlation_id import CorrelationIdMiddleware
 from fastapi import Depends, FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
@@ -21,6 +22,7 @@ from greffier.api.auth import require_key
 from greffier.api.errors import documented
 from greffier.api.headers import ApiSecurityHeaders
 from greffier.api.limits import BodySizeLimit
+from greffier.api.observability import RequestMetrics
 from greffier.api.routes import (
     account,
     admin,
@@ -29,8 +31,10 @@ from greffier.api.routes import (
     documents,
     grants,
     health,
+    hub,
     meetings,
     models,
+    responses,
     search,
     tokens,
 )
@@ -79,6 +83,7 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
     for router in (
         models.router,
         chat.router,
+        responses.router,
         documents.router,
         search.router,
         tokens.router,
@@ -87,6 +92,7 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
         meetings.router,
         grants.router,
         account.router,
+        hub.router,
     ):
         app.include_router(router, dependencies=keyed, responses=documented(400, 401, 429))
     app.include_router(health.router)
@@ -116,6 +122,10 @@ def create_api(settings: Settings, services: Services) -> FastAPI:
     app.openapi = openapi
 
     app.add_middleware(ApiSecurityHeaders)
+    app.add_middleware(RequestMetrics, metrics=services.metrics)
+    # A request id for every request (the client's X-Request-ID, or a new one), in the logs
+    # and passed on to upstream model servers.
+    app.add_middleware(CorrelationIdMiddleware, header_name="X-Request-ID", validator=None)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from greffier.errors import GreffierError
+from greffier.errors import GreffierError, QuotaExceeded
 from greffier.http.inputs import UNKNOWN_ID
 
 log = logging.getLogger(__name__)
@@ -224,6 +224,8 @@ def _allowed_methods(request: Request) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(GreffierError)
     async def _domain(request: Request, exc: GreffierError) -> JSONResponse:
+        if isinstance(exc, QuotaExceeded):
+            request.app.state.services.metrics.quota_refusals.inc()
         if exc.status >= 500 or exc.detail:
             log.warning("%s %s failed: %s", request.method, request.url.path, exc.full_message)
         return from_domain(exc, request)

@@ -1,8 +1,10 @@
-"""`greffier models list|show|pull|verify`."""
+"""`greffier models list|show|pull|verify|export|import`."""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -11,7 +13,7 @@ from rich.table import Table
 from greffier.cli.context import state
 from greffier.cli.progress import byte_progress
 from greffier.errors import ModelFileError
-from greffier.models import files
+from greffier.models import distribution, files
 from greffier.models.catalogue import Catalogue, ModelEntry, Status
 
 app = typer.Typer(
@@ -125,9 +127,28 @@ def pull(
         help="Every model the server uses by default (settings default_model, "
         "embedding_model, speech_model, speaker_model, voice_model), as `make run` does.",
     ),
+    source: str = typer.Option(
+        None,
+        "--from",
+        help="A central Greffier instance (https://central.example/) to copy the models from; "
+        "its admin key in $GREFFIER_HUB_KEY.",
+    ),
 ) -> None:
     """Assemble or download models and check them against their pinned SHA-256."""
     settings, catalogue = _catalogue(ctx)
+    if source:
+        hub = distribution.Hub(source, os.environ.get("GREFFIER_HUB_KEY", ""))
+        for model_id in model_ids or [settings.default_model]:
+            with byte_progress(model_id) as progress:
+                entry = distribution.install(
+                    hub.item(model_id),
+                    catalogue,
+                    settings.models_dir,
+                    settings.effective_catalogue_file,
+                    hub.fetcher(model_id, progress),
+                )
+            console.print(f"[green]✓[/] {entry.id}: from {source}, checksums match")
+        return
     wanted = list(model_ids or [])
     if defaults:
         wanted += [m for m in default_models(settings) if m not in wanted]
@@ -141,6 +162,41 @@ def pull(
                 huggingface_endpoint=settings.huggingface_endpoint,
             )
         console.print(f"[green]✓[/] {model_id}: {path}")
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    model_ids: list[str] = typer.Argument(..., help="The models to copy."),
+    output: Path = typer.Option(..., "--output", "-o", help="The bundle folder (e.g. a USB key)."),
+) -> None:
+    """Copy models, their catalogue entries, cards and checksums to a folder, to carry to
+    an air-gapped site (`greffier models import` there)."""
+    settings, catalogue = _catalogue(ctx)
+    entries = [catalogue.get(m) for m in model_ids]
+    with byte_progress("export") as progress:
+        written = distribution.export(settings.models_dir, entries, output, progress)
+    console.print(f"[green]✓[/] {len(entries)} model(s), {written / 1e6:.0f} MB in {output}")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    folder: Path = typer.Argument(..., exists=True, file_okay=False, help="A bundle folder."),
+) -> None:
+    """Install the models of a bundle made by `greffier models export`, each file checked
+    against its SHA-256; a tampered file is refused and nothing of it is installed."""
+    settings, catalogue = _catalogue(ctx)
+    for item in distribution.bundle_items(folder):
+        model_id = item["entry"]["id"]
+        entry = distribution.install(
+            item,
+            catalogue,
+            settings.models_dir,
+            settings.effective_catalogue_file,
+            distribution.bundle_fetcher(folder, model_id),
+        )
+        console.print(f"[green]✓[/] {entry.id}: installed, checksums match")
 
 
 @app.command()

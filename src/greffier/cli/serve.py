@@ -9,6 +9,7 @@ import sys
 import typer
 from rich.console import Console
 
+from greffier.cli import logs
 from greffier.cli.context import state
 from greffier.models.backends.base import Generation, Message, TextDelta
 from greffier.services.container import Services
@@ -51,6 +52,7 @@ def serve(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
+        log_config=logs.config(settings.log_format, settings.log_level),
         timeout_graceful_shutdown=5,
         # X-Forwarded-For / -Proto believed from these proxies only (client address for
         # sign-in throttling, https for the Secure cookie); from nobody when none is set.
@@ -65,7 +67,6 @@ def worker(
 ) -> None:
     """Run background jobs (indexing, transcription, minutes) from the PostgreSQL queue,
     until stopped (Ctrl-C, SIGTERM). Start as many as the machines allow."""
-    import logging
     import socket
 
     settings = state(ctx).load().settings
@@ -74,7 +75,7 @@ def worker(
             "Workers share the PostgreSQL database of setting database_url; with the SQLite "
             "file, `greffier serve` runs the jobs itself."
         )
-    logging.getLogger("greffier").setLevel(logging.INFO)
+    logs.configure(settings.log_format, settings.log_level)
     services = Services.build(settings)
     label = name or f"{socket.gethostname()}:{os.getpid()}"
     err.print(f"Greffier worker {label}: waiting for jobs (Ctrl-C to stop).")

@@ -12,7 +12,8 @@ from greffier.models.catalogue import ModelEntry
 _CREATED = 1735689600  # catalogue entries have no creation date; a fixed one keeps ids stable
 
 
-def model_card(entry: ModelEntry, models_dir: Path) -> dict:
+def model_card(entry: ModelEntry, models_dir: Path, ready: bool | None = None) -> dict:
+    """``ready``: whether the server can serve the model now (files and runtime here)."""
     available = (not entry.has_file) or files.model_path(models_dir, entry).is_file()
     return {
         "id": entry.id,
@@ -25,6 +26,7 @@ def model_card(entry: ModelEntry, models_dir: Path) -> dict:
         "licence": entry.licence,
         "context_length": entry.context_length,
         "available": available,
+        "ready": available if ready is None else ready,
         "openness": {
             "verdict": entry.openness.verdict,
             "components": {

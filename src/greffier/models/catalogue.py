@@ -157,13 +157,28 @@ class HuggingFaceSource(_Strict):
 
 
 class UpstreamSource(_Strict):
-    """A model served by another OpenAI-compatible server: no file to fetch."""
+    """A model served by other OpenAI-compatible servers: no file to fetch. One server
+    (``base_url``) or several serving the same model (``base_urls``: a model server per GPU),
+    between which requests are balanced and failed over (models/router.py)."""
 
     kind: Literal["upstream"]
-    base_url: str
+    base_url: str = ""
+    base_urls: list[str] = Field(default_factory=list)
     model: str  # the upstream's name for it
     api_key_env: str = ""  # environment variable holding the upstream key, if any
     location: Literal["on-premises", "external"] = "on-premises"
+
+    @model_validator(mode="after")
+    def _one_way(self) -> UpstreamSource:
+        if bool(self.base_url) == bool(self.base_urls):
+            raise ValueError("give base_url (one server) or base_urls (several), not both")
+        if len(set(self.base_urls)) != len(self.base_urls):
+            raise ValueError("base_urls lists a server twice")
+        return self
+
+    @property
+    def urls(self) -> list[str]:
+        return self.base_urls or [self.base_url]
 
 
 Source = Annotated[
@@ -201,11 +216,34 @@ class ModelEntry(_Strict):
         return not isinstance(self.source, UpstreamSource)
 
 
-def _parse(text: str, origin: str) -> list[ModelEntry]:
+class Alias(_Strict):
+    """A name clients use (``assistant``) for an ordered list of models: the first that is
+    ready and allowed for the request's documents answers; the next ones are fallbacks."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+    models: list[str] = Field(min_length=1)
+
+
+def _read(text: str, origin: str) -> dict:
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(f"{origin} is not valid TOML: {exc}") from exc
+
+
+def _aliases(raw: dict, origin: str) -> list[Alias]:
+    aliases = []
+    for i, item in enumerate(raw.get("alias", [])):
+        try:
+            aliases.append(Alias.model_validate(item))
+        except ValidationError as exc:
+            where = item.get("id", f"#{i + 1}") if isinstance(item, dict) else f"#{i + 1}"
+            raise CatalogueError(f"Alias {where} in {origin} is invalid: {exc}") from exc
+    return aliases
+
+
+def _parse(text: str, origin: str) -> list[ModelEntry]:
+    raw = _read(text, origin)
     entries = []
     for i, item in enumerate(raw.get("model", [])):
         try:
@@ -219,18 +257,36 @@ def _parse(text: str, origin: str) -> list[ModelEntry]:
 class Catalogue:
     """Ordered, id-indexed collection of :class:`ModelEntry`."""
 
-    def __init__(self, entries: list[ModelEntry]):
+    def __init__(self, entries: list[ModelEntry], aliases: list[Alias] = ()):
         self._entries: dict[str, ModelEntry] = {}
         for entry in entries:
             self._entries[entry.id] = entry
+        self.aliases: dict[str, Alias] = {}
+        for alias in aliases:
+            if alias.id in self._entries:
+                raise CatalogueError(f"Alias {alias.id} has the name of a model.")
+            unknown = [m for m in alias.models if m not in self._entries]
+            if unknown:
+                raise CatalogueError(f"Alias {alias.id} names unknown models: {unknown}.")
+            self.aliases[alias.id] = alias
 
     @classmethod
     def load(cls, extra_file: Path | None = None) -> Catalogue:
         builtin = resources.files("greffier.models").joinpath("catalogue.toml").read_text("utf-8")
         entries = _parse(builtin, "the built-in catalogue")
+        aliases: list[Alias] = []
         if extra_file is not None and extra_file.exists():
-            entries += _parse(extra_file.read_text("utf-8"), str(extra_file))
-        return cls(entries)
+            text = extra_file.read_text("utf-8")
+            entries += _parse(text, str(extra_file))
+            aliases = _aliases(_read(text, str(extra_file)), str(extra_file))
+        return cls(entries, aliases)
+
+    def candidates(self, name: str) -> list[str]:
+        """The models a request naming ``name`` may use, in order: an alias's list, or the
+        model itself (unknown names raise :class:`ModelNotFound`)."""
+        if name in self.aliases:
+            return list(self.aliases[name].models)
+        return [self.get(name).id]
 
     def __iter__(self):
         return iter(self._entries.values())

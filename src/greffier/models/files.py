@@ -45,8 +45,13 @@ def _no_progress(step: str, done: int, total: int | None) -> None:
     return None
 
 
+def dir_name(model_id: str) -> str:
+    """A model's folder name: its id, made safe for a file system."""
+    return model_id.replace("/", "__").replace(":", "_")
+
+
 def model_dir(models_dir: Path, entry: ModelEntry) -> Path:
-    return models_dir / entry.id.replace("/", "__").replace(":", "_")
+    return models_dir / dir_name(entry.id)
 
 
 def model_path(models_dir: Path, entry: ModelEntry) -> Path:
@@ -77,6 +82,13 @@ def expected_sha256(models_dir: Path, entry: ModelEntry) -> str:
         return entry.sha256
     recorded = _recorded_sha(models_dir, entry)
     return recorded.read_text().strip() if recorded.exists() else ""
+
+
+def record_sha256(models_dir: Path, entry: ModelEntry, sha256: str) -> None:
+    """Remember the checksum of an entry that pins none (first pull, or a hub's word)."""
+    recorded = _recorded_sha(models_dir, entry)
+    recorded.parent.mkdir(parents=True, exist_ok=True)
+    recorded.write_text(sha256 + "\n")
 
 
 def sha256_file(path: Path, progress: Progress = _no_progress) -> str:
@@ -275,7 +287,7 @@ def pull(
                 entry.id,
                 actual,
             )
-            _recorded_sha(models_dir, entry).write_text(actual + "\n")
+            record_sha256(models_dir, entry, actual)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)

@@ -6,7 +6,12 @@ instance per catalogue entry, so its gate and counters are shared by every reque
 
 from __future__ import annotations
 
-from greffier.errors import InvalidRequest
+import logging
+import threading
+from importlib.util import find_spec
+
+from greffier.errors import InvalidRequest, ModelFileError, ModelNotReady
+from greffier.models import files
 from greffier.models.backends.base import (
     Backend,
     ChatBackend,
@@ -18,6 +23,8 @@ from greffier.models.backends.base import (
 from greffier.models.catalogue import Catalogue, ModelEntry, Role
 from greffier.models.plugins import BackendRegistry, load_backends
 from greffier.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class ModelRegistry:
@@ -32,12 +39,49 @@ class ModelRegistry:
         self.backends = backends or load_backends()
         # One instance per catalogue entry, created on first use (not loaded yet).
         self._instances: dict[str, Backend] = {}
+        self._creating = threading.Lock()
 
     def entries(self, role: Role | None = None) -> list[ModelEntry]:
         return [e for e in self.catalogue if role is None or e.role == role]
 
     def entry(self, model_id: str) -> ModelEntry:
         return self.catalogue.get(model_id)
+
+    def missing(self, entry: ModelEntry) -> str | None:
+        """What keeps this server from serving ``entry`` now, for its operator (a path, a
+        package); None when it is ready. Files are checked for presence only: checksums
+        are checked when a model loads."""
+        try:
+            backend = self.backends.get(entry.backend, entry.role.value)
+        except Exception as exc:  # an unknown backend: the catalogue names a missing plugin
+            return str(exc)
+        absent = [m for m in getattr(backend, "runtime_modules", ()) if find_spec(m) is None]
+        if absent:
+            return f"Its backend '{entry.backend}' needs the Python module(s) {', '.join(absent)}."
+        if entry.has_file:
+            try:
+                path = files.model_path(self.settings.models_dir, entry)
+            except ModelFileError as exc:
+                return exc.message
+            if not path.is_file():
+                return f"Its file {path} is missing: run `greffier models pull {entry.id}`."
+        return None
+
+    def ready(self, entry: ModelEntry) -> bool:
+        return self.missing(entry) is None
+
+    def require_ready(self, model_id: str) -> ModelEntry:
+        """The entry of a model a person chose; ModelNotReady (the fix logged for the
+        operator, not shown to the person) when this server cannot serve it."""
+        entry = self.catalogue.get(model_id)
+        if (missing := self.missing(entry)) is not None:
+            log.warning("Model %s was asked for but is not ready. %s", model_id, missing)
+            raise ModelNotReady(
+                f"Model '{model_id}' is not installed on this server. Choose one that "
+                "GET /v1/models lists, or ask the server's administrator to install it.",
+                detail=missing,
+            )
+        return entry
 
     def _backend(self, model_id: str, role: Role):
         entry = self.catalogue.get(model_id)
@@ -47,8 +91,13 @@ class ModelRegistry:
             )
         backend = self._instances.get(model_id)
         if backend is None:
-            backend = self.backends.get(entry.backend, role.value)(entry, self.settings)
-            self._instances[model_id] = backend
+            # Requests arrive on several threads at once: one instance per entry (two would
+            # load a model twice, or split an upstream pool's counts).
+            with self._creating:
+                backend = self._instances.get(model_id)
+                if backend is None:
+                    backend = self.backends.get(entry.backend, role.value)(entry, self.settings)
+                    self._instances[model_id] = backend
         return backend
 
     def chat_backend(self, model_id: str) -> ChatBackend:

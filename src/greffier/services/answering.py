@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from greffier.documents.attribution import attach
-from greffier.models.backends.base import Event, Finished, Generation, TextDelta
-from greffier.services.access import AccessService
+from greffier.errors import GreffierError, InvalidRequest, ModelFileError, UpstreamError
+from greffier.models.backends.base import ChatBackend, Event, Finished, Generation, TextDelta
+from greffier.services.access import AccessService, SensitivityRefused
 from greffier.services.audit import AuditService, resources_of
 from greffier.services.chat import Answer, ChatService
 from greffier.services.grounding import ground
@@ -68,16 +69,10 @@ class AnsweringService:
         retrieval: Retrieval | None = None,
     ) -> Prepared:
         """Check, search (blocking: embeds the question) and audit."""
-        backend = self.chat.backend_for(model)  # an unknown model fails before searching
+        backend, ids = self._chosen(who, model, retrieval)
         citations, canned, passages = None, None, ()
         if retrieval is not None:
-            ids = self.access.scope(
-                who,
-                retrieval.collections,
-                retrieval.meetings,
-                location=backend.location,
-                model=backend.entry.id,
-            )
+            _check_groundable(generation)
             grounding = ground(self.search, generation, ids, k=retrieval.k, mode=retrieval.mode)
             generation, citations, canned, passages = (
                 grounding.generation,
@@ -94,6 +89,38 @@ class AnsweringService:
             resources=resources_of(citations or []),
         )
         return Prepared(backend.entry.id, generation, citations, canned, passages)
+
+    def _chosen(
+        self, who: Principal, model: str | None, retrieval: Retrieval | None
+    ) -> tuple[ChatBackend, list[int]]:
+        """The model that answers, and the collections it may draw from. A catalogue name
+        is that model (an unknown one fails before anything is searched). An alias's
+        models are tried in order: the first that is up and may see what was asked for
+        answers — sensitivity routing applies to each, so a named sensitive collection
+        skips an external model and goes to the next one, never the other way."""
+        names = self.chat.candidates(model)
+        refusal: GreffierError | None = None
+        for name in names:
+            try:
+                backend = self.chat.backend_for(name)
+                if len(names) > 1:
+                    self.chat.require_up(backend)
+                ids = []
+                if retrieval is not None:
+                    ids = self.access.scope(
+                        who,
+                        retrieval.collections,
+                        retrieval.meetings,
+                        location=backend.location,
+                        model=backend.entry.id,
+                    )
+                return backend, ids
+            except (SensitivityRefused, ModelFileError, UpstreamError) as exc:
+                if len(names) == 1:
+                    raise
+                refusal = exc
+        assert refusal is not None
+        raise refusal
 
     def stream(self, who: Principal, prepared: Prepared) -> AsyncIterator[Event]:
         """The answer as events (TextDelta…, Finished); ``prepared.sentences`` is filled
@@ -145,6 +172,20 @@ class AnsweringService:
                 yield event
         finally:
             await events.aclose()
+
+
+def _check_groundable(generation: Generation) -> None:
+    """A grounded answer is prose citing its sources, or Greffier's own "nothing found":
+    neither is a function call nor a JSON document, so these are refused together."""
+    fmt = generation.response_format
+    if generation.tools or (fmt is not None and fmt.type != "text"):
+        raise InvalidRequest(
+            "retrieval cannot be combined with tools or a JSON response_format: a grounded "
+            "answer is text citing its sources. Search with POST /v1/search and pass the "
+            "passages yourself, or drop retrieval.",
+            param="retrieval",
+            code="retrieval_with_tools",
+        )
 
 
 async def _canned(text: str) -> AsyncIterator[Event]:

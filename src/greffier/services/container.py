@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from greffier.metrics import Metrics
 from greffier.models.registry import ModelRegistry
 from greffier.services.access import AccessService
 from greffier.services.answer_evaluation import AnswerEvaluation
@@ -18,13 +19,16 @@ from greffier.services.conversations import ConversationService
 from greffier.services.documents import DocumentService
 from greffier.services.embeddings import EmbeddingService
 from greffier.services.erasure import ErasureService
+from greffier.services.health import HealthService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobQueue, JobRunner, ManualQueue
 from greffier.services.meetings import MeetingService
 from greffier.services.minutes import MinutesService
+from greffier.services.model_hub import ModelHubService
 from greffier.services.model_reports import ModelReportService
 from greffier.services.passages import PassageService
 from greffier.services.quotas import QuotaService
+from greffier.services.responses import ResponsesService
 from greffier.services.search import SearchService
 from greffier.services.sessions import SessionService
 from greffier.services.speech_synthesis import SpeechSynthesisService
@@ -60,6 +64,7 @@ class Services:
     erasure: ErasureService
     chat: ChatService
     answering: AnsweringService
+    responses: ResponsesService
     documents: DocumentService
     search: SearchService
     embeddings: EmbeddingService
@@ -74,6 +79,9 @@ class Services:
     reports: ModelReportService
     bias: BiasService
     answer_evaluation: AnswerEvaluation
+    metrics: Metrics
+    health: HealthService
+    hub: ModelHubService
 
     @property
     def database(self):
@@ -85,6 +93,7 @@ class Services:
         which runs the jobs it submits itself, with a progress bar."""
         stores = open_stores(settings)
         database = stores.database
+        metrics = Metrics()
         registry = ModelRegistry(settings)
         document_store = stores.documents
         job_store = stores.jobs
@@ -141,7 +150,9 @@ class Services:
             document_store, embedder, access, audit, settings.hybrid_lexical_weight
         )
         usage = UsageService(stores.usage, ParityTable(parity_file(settings)))
-        chat = ChatService(registry, settings.default_model, usage, quotas)
+        chat = ChatService(registry, settings.default_model, usage, quotas, metrics)
+        answering = AnsweringService(chat, access, search, audit)
+        response_store = stores.responses
         transcription = TranscriptionService(registry, settings)
         meetings = MeetingService(
             settings,
@@ -184,13 +195,17 @@ class Services:
                 job_store,
                 quota_store,
                 audit,
+                response_store,
                 throttle,
             ),
             chat=chat,
             answering=answering,
+            responses=ResponsesService(answering, response_store),
             documents=documents,
             search=search,
-            embeddings=EmbeddingService(registry),
+            embeddings=EmbeddingService(
+                registry, settings.embedding_model, settings.data_dir / "tokenizers"
+            ),
             usage=usage,
             transcription=transcription,
             speech=SpeechSynthesisService(
@@ -204,7 +219,70 @@ class Services:
             reports=reports,
             bias=BiasService(registry, reports, settings.default_model),
             answer_evaluation=AnswerEvaluation(answering),
+            metrics=metrics,
+            health=HealthService(settings, database, registry, queue),
+            hub=ModelHubService(settings, registry),
+        )._watched()
+
+    def _watched(self) -> Services:
+        """Gauges read when Prometheus scrapes: jobs by state, each model's load."""
+        self.metrics.watch(
+            "greffier_jobs",
+            "Background jobs by state (queued: the queue's depth).",
+            ["state"],
+            lambda: self.stores.jobs.count_by_status().items(),
         )
+
+        def load():
+            for model_id, backend in self.registry.running().items():
+                yield model_id, "active", backend.stats.active
+                yield model_id, "waiting", backend.stats.waiting
+
+        self.metrics.watch(
+            "greffier_model_requests",
+            "Requests a model is answering or waiting for.",
+            ["model", "state"],
+            load,
+        )
+
+        def upstreams(field):
+            def read():
+                for model_id, backend in self.registry.running().items():
+                    pool = getattr(backend, "pool", None)
+                    for upstream in pool.upstreams if pool is not None else ():
+                        yield model_id, upstream.url, field(upstream)
+
+            return read
+
+        for name, documentation, field, kind in (
+            (
+                "greffier_upstream_up",
+                "1 while an upstream model server is in service.",
+                lambda u: int(u.healthy),
+                "gauge",
+            ),
+            (
+                "greffier_upstream_in_flight",
+                "Requests an upstream server is answering.",
+                lambda u: u.in_flight,
+                "gauge",
+            ),
+            (
+                "greffier_upstream_requests",
+                "Requests an upstream server began to answer.",
+                lambda u: u.served,
+                "counter",
+            ),
+            (
+                "greffier_upstream_failures",
+                "Calls and health checks of an upstream server "
+                "that failed (a call failing before its first token is tried on another).",
+                lambda u: u.failed,
+                "counter",
+            ),
+        ):
+            self.metrics.watch(name, documentation, ["model", "upstream"], upstreams(field), kind)
+        return self
 
     async def close(self) -> None:
         if self.jobs is not None:

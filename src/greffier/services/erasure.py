@@ -2,8 +2,9 @@
 
 Removed: their collections (documents, chunks, full-text and vector rows, stored files),
 their meetings (audio, transcript, speakers, minutes, index), jobs, API keys, group
-memberships, grants made to them, token counts, sign-in counts, and — in the audit log —
-their name, ids and questions (the fact that an access happened stays, unattributed);
+memberships, grants made to them, token counts, sign-in counts, their stored
+/v1/responses answers, and — in the audit log — their name, ids and questions (the fact
+that an access happened stays, unattributed);
 other people's audit rows lose the person's name and the names of their documents,
 collections and meetings. Then the database's files are purged (no deleted byte left in
 free pages or the write-ahead log).
@@ -27,7 +28,7 @@ from greffier.services.identity import IdentityService
 from greffier.services.meetings import MeetingService
 from greffier.services.principal import Principal
 from greffier.services.throttle import SignInThrottle
-from greffier.store.interfaces import ErasureStore, JobStore, QuotaStore
+from greffier.store.interfaces import ErasureStore, JobStore, QuotaStore, ResponseStore
 
 
 @dataclass
@@ -62,6 +63,7 @@ class ErasureService:
         jobs: JobStore,
         quotas: QuotaStore,
         audit: AuditService,
+        responses: ResponseStore,
         throttle: SignInThrottle,
     ):
         self.store = store
@@ -71,6 +73,7 @@ class ErasureService:
         self.jobs = jobs
         self.quotas = quotas
         self.audit = audit
+        self.responses = responses
         self.throttle = throttle
 
     def erase(self, who: Principal, user_id: int) -> ErasureReport:
@@ -94,6 +97,7 @@ class ErasureService:
             self.documents.remove_collection(collection_id)
         self.jobs.delete_of_owner(user_id)
         self.quotas.forget_user(user_id)
+        self.responses.forget_user(user_id)
         self.audit.forget_user(user_id)
         resources = [(kind, rid) for kind, rid, _ in owned] + [("user", user_id)]
         # Their name leaves others' questions and targets ("read to user zoe"); their

@@ -77,6 +77,10 @@ class JobRunner:
     def submit(self, job_id: str) -> None:
         self._queue.put(job_id)
 
+    def check(self) -> str:
+        """For /health/ready: "ok" while the worker thread runs."""
+        return "ok" if self._thread is not None and self._thread.is_alive() else "not running"
+
     def stop(self, timeout: float = 30) -> None:
         if self._thread is not None:
             self._queue.put(_STOP)

@@ -106,7 +106,8 @@ class ModelReportService:
     def card(self, model: str) -> dict:
         """Everything the card shows: the model object with openness, plus evaluations."""
         entry = self.registry.entry(model)
-        return {**model_card(entry, self.models_dir), "evaluations": self.evaluations(entry.id)}
+        card = model_card(entry, self.models_dir, self.registry.ready(entry))
+        return {**card, "evaluations": self.evaluations(entry.id)}
 
     def cards(self) -> list[dict]:
         """Every chat model's card, for the side-by-side comparison."""

@@ -116,6 +116,16 @@ class PostgresQueue:
         self._task = loop.create_task(self.work(), name="greffier-worker")
         return []
 
+    def check(self) -> str:
+        """For /health/ready: "ok" when the queue's database answers."""
+        try:
+            if not self._opened:
+                self._deferrer.open()
+                self._opened = True
+            return "ok" if self._deferrer.check_connection() else "unreachable"
+        except Exception as exc:
+            return f"unreachable: {type(exc).__name__}"
+
     def stop(self) -> None:
         task = getattr(self, "_task", None)
         if task is not None:

@@ -20,6 +20,7 @@ from greffier.store.identity import IdentityStore
 from greffier.store.jobs import JobStore
 from greffier.store.meetings import MeetingStore
 from greffier.store.quotas import QuotaStore
+from greffier.store.responses import ResponseStore
 from greffier.store.sessions import SessionStore
 from greffier.store.usage import UsageStore
 
@@ -38,6 +39,7 @@ class Stores:
     sessions: SessionStore
     conversations: ConversationStore
     erasure: ErasureStore
+    responses: ResponseStore
     counters: CounterStore
     credentials: CredentialStore
     evaluations: EvaluationStore
@@ -69,6 +71,7 @@ def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
         sessions=SessionStore(database),
         conversations=ConversationStore(database),
         erasure=erasure(database),
+        responses=ResponseStore(database),
         counters=CounterStore(database),
         credentials=CredentialStore(database),
     )

@@ -180,6 +180,8 @@ class ErasureStore:
             ),
             # The web interface's history (its messages go with each conversation).
             "conversations": ("SELECT count(*) FROM conversations WHERE user_id = ?", (user_id,)),
+            # Answers of /v1/responses kept for previous_response_id.
+            "responses": ("SELECT count(*) FROM responses WHERE user_id = ?", (user_id,)),
             "web_sessions": ("SELECT count(*) FROM web_sessions WHERE user_id = ?", (user_id,)),
             "credential_requests": (
                 "SELECT count(*) FROM credential_requests WHERE user_id = ?",

@@ -77,6 +77,12 @@ class JobStore:
         )
         return [_job(r) for r in rows]
 
+    def count_by_status(self) -> dict[str, int]:
+        rows = self.db.query("SELECT status, count(*) FROM jobs GROUP BY status")
+        return {status: 0 for status in ("queued", "running", "done", "failed")} | {
+            r[0]: r[1] for r in rows
+        }
+
     def delete_of_owner(self, owner_id: int) -> None:
         with self.db.write() as conn:
             conn.execute("DELETE FROM jobs WHERE owner_id = ?", (owner_id,))

@@ -484,6 +484,30 @@ def m016_scoped_terms(db: sqlite3.Connection) -> None:
 
 
 @migration
+def m017_responses(db: sqlite3.Connection) -> None:
+    # /v1/responses kept for `previous_response_id`: each response with the conversation
+    # that led to it, owned by the person who asked; they go with their user.
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            previous_id TEXT,
+            status TEXT NOT NULL,
+            output TEXT NOT NULL DEFAULT '[]',
+            usage TEXT NOT NULL DEFAULT '{{}}',
+            conversation TEXT NOT NULL DEFAULT '[]',
+            request TEXT NOT NULL DEFAULT '{{}}',
+            created_at TEXT NOT NULL DEFAULT ({NOW})
+        );
+        CREATE INDEX responses_user ON responses(user_id);
+        """,
+    )
+
+
+@migration
 def m018_evaluations(db: sqlite3.Connection) -> None:
     # Model evaluations (bias, grounded answers) for the model report card: what produced
     # each result (data set and its digest, Greffier version, the model file's digest) so

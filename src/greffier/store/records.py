@@ -373,3 +373,26 @@ class ChatMessage:
     citations: list
     model: str
     created_at: str
+
+
+# --- the Responses API ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResponseRecord:
+    """A stored /v1/responses answer. ``output``: items ``{"type": "message", "id", "text"}``
+    and ``{"type": "function_call", "id", "call_id", "name", "arguments"}``;
+    ``conversation``: the messages up to and including this answer (``role``, ``content``,
+    ``tool_calls``, ``tool_call_id``), what a follow-up continues; ``request``: the
+    parameters echoed back in the response object."""
+
+    id: str
+    user_id: int
+    model: str
+    previous_id: str | None
+    status: str  # completed | incomplete
+    output: list
+    usage: dict
+    conversation: list
+    request: dict
+    created_at: str = ""

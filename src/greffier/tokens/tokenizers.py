@@ -89,6 +89,10 @@ class TiktokenEncoding:
     def decode(self, ids: list[int]) -> str:
         return self._encoding.decode(ids)
 
+    @property
+    def vocab_size(self) -> int:
+        return self._encoding.n_vocab
+
 
 @dataclass
 class SentencePieceModel:
@@ -144,6 +148,35 @@ def mistral_tokenizers() -> list[Tokenizer]:
     if tekken.exists():
         found.append(TekkenTokenizer("mistral-tekken", tekken))
     return found
+
+
+# Where an installed litellm package keeps tiktoken's files (named as tiktoken caches them).
+LITELLM_TIKTOKEN_DIR = "litellm/litellm_core_utils/tokenizers"
+
+
+def tiktoken_dirs(tokenizers_dir: Path) -> list[Path]:
+    """Folders that may hold tiktoken's encoding files, without any download: the one
+    `greffier tokens fetch` fills, then the installed litellm package's own (found from its
+    installed files; litellm is never imported, it fetches a price list at import)."""
+    found = [tokenizers_dir / "tiktoken"]
+    try:
+        from importlib.metadata import PackageNotFoundError, distribution
+
+        found.append(Path(str(distribution("litellm").locate_file(LITELLM_TIKTOKEN_DIR))))
+    except (PackageNotFoundError, ImportError):
+        pass
+    return found
+
+
+def offline_encoding(encoding: str, tokenizers_dir: Path) -> TiktokenEncoding | None:
+    """A tiktoken encoding read from a local file (checked by tiktoken against the
+    encoding's pinned SHA-256), or None when no file is at hand."""
+    from greffier.tokens.fetch import TIKTOKEN_FILES
+
+    for directory in tiktoken_dirs(tokenizers_dir):
+        if (directory / TIKTOKEN_FILES[encoding]).is_file():
+            return TiktokenEncoding(encoding, encoding, directory)
+    return None
 
 
 TIKTOKEN_NAMES = {

@@ -35,22 +35,34 @@ def search(body: SearchRequest, request: Request) -> dict:
 
 
 Text = Annotated[str, Field(min_length=1)]
+TokenIds = Annotated[list[int], Field(min_length=1)]
 
 
 class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     model: str = Field(min_length=1)
-    input: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)]
+    # Text, texts, or token ids (one list, or a list of lists) of OpenAI's cl100k tokenizer.
+    input: (
+        Text
+        | Annotated[list[Text], Field(min_length=1, max_length=MAX_INPUTS)]
+        | TokenIds
+        | Annotated[list[TokenIds], Field(min_length=1, max_length=MAX_INPUTS)]
+    )
     encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1)
     # Extension: e5-like models embed queries and passages differently ("query: "/"passage: ").
     input_type: Literal["query", "passage"] = "query"
 
 
 @router.post("/embeddings", responses=documented(502, 503, 504))
 def embeddings(body: EmbeddingRequest, request: Request) -> dict:
-    texts = [body.input] if isinstance(body.input, str) else body.input
-    embedded = request.app.state.services.embeddings.embed(body.model, texts, body.input_type)
+    inputs = body.input
+    if isinstance(inputs, str) or (inputs and isinstance(inputs[0], int)):
+        inputs = [inputs]
+    embedded = request.app.state.services.embeddings.embed(
+        body.model, inputs, body.input_type, body.dimensions
+    )
     data = [
         {
             "object": "embedding",

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from greffier.api.bodies import exactly_one, require_one
 from greffier.api.errors import documented
 from greffier.api.schemas import ChatMessage
-from greffier.models.backends.base import Message
 
 router = APIRouter(prefix="/v1", tags=["tokens"], responses=documented(404, 413, 503))
 
@@ -42,7 +41,8 @@ class DetokenizeRequest(BaseModel):
 @router.post("/tokenize")
 def tokenize(body: TokenizeRequest, request: Request) -> dict:
     messages = (
-        tuple(Message(m.role, m.text(i)) for i, m in enumerate(body.messages))
+        # As a chat request renders them, so the count is its prompt_tokens.
+        tuple(m.to_message(i) for i, m in enumerate(body.messages))
         if body.messages is not None
         else None
     )

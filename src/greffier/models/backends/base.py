@@ -1,9 +1,9 @@
 """The contracts backends fulfil.
 
 A chat backend turns one :class:`Generation` into an async stream of :class:`TextDelta`
-events ended by exactly one :class:`Finished`: streaming and non-streaming API calls, the
-CLI and the benchmarks all consume that same stream. An embedding backend turns texts into
-unit vectors. Backends know nothing of HTTP.
+and :class:`ToolCallDelta` events ended by exactly one :class:`Finished`: streaming and
+non-streaming API calls, the CLI and the benchmarks all consume that same stream. An
+embedding backend turns texts into unit vectors. Backends know nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -24,9 +24,51 @@ Location = Literal["in-process", "on-premises", "external"]
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """A function call the model made: ``arguments`` is JSON text, as OpenAI sends it."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class Message:
-    role: str
+    role: str  # system, user, assistant or tool
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()  # an assistant's calls
+    tool_call_id: str | None = None  # the call a tool message answers
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A function the model may call; ``parameters`` is its arguments' JSON schema."""
+
+    name: str
+    description: str = ""
+    parameters: dict = field(default_factory=dict)
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class NamedTool:
+    """``tool_choice`` naming the one function the model must call."""
+
+    name: str
+
+
+ToolChoice = Literal["auto", "none", "required"] | NamedTool
+
+
+@dataclass(frozen=True)
+class ResponseFormat:
+    """The shape the answer must have: any text, a JSON object, or JSON valid against
+    ``schema``. With ``strict``, a schema the backend cannot enforce is refused."""
+
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    schema: dict | None = None
+    name: str = ""
+    strict: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +87,36 @@ class Generation:
     # A hint: the caller wants the answer as it comes. A backend for which one whole
     # answer is cheaper or more complete (upstream usage counts) may use it.
     stream: bool = True
+    tools: tuple[Tool, ...] = ()
+    tool_choice: ToolChoice = "auto"
+    parallel_tool_calls: bool = True
+    response_format: ResponseFormat | None = None
+    # Log-probability of each generated token, and of the ``top_logprobs`` likeliest
+    # tokens at each position.
+    logprobs: bool = False
+    top_logprobs: int = 0
+
+    @property
+    def offers_tools(self) -> bool:
+        """Whether the model may call a function in this request."""
+        return bool(self.tools) and self.tool_choice != "none"
+
+
+@dataclass(frozen=True)
+class TopLogprob:
+    token: str
+    logprob: float
+    bytes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TokenLogprob:
+    """One generated token: its log-probability and the likeliest alternatives."""
+
+    token: str
+    logprob: float
+    bytes: tuple[int, ...]
+    top: tuple[TopLogprob, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,11 +130,24 @@ class TextScore:
 @dataclass(frozen=True)
 class TextDelta:
     text: str
+    # The tokens this piece of text came from, when log-probabilities were asked for.
+    logprobs: tuple[TokenLogprob, ...] = ()
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of the ``index``-th function call: its id and name come first (once),
+    its ``arguments`` JSON text in one or more pieces."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
 
 
 @dataclass(frozen=True)
 class Finished:
-    reason: Literal["stop", "length"]
+    reason: Literal["stop", "length", "tool_calls"]
     prompt_tokens: int
     completion_tokens: int
     # Estimated energy of this generation, joules (see docs/energy.md); None if unknown.
@@ -71,7 +156,7 @@ class Finished:
     extra: dict = field(default_factory=dict)
 
 
-Event = TextDelta | Finished
+Event = TextDelta | ToolCallDelta | Finished
 
 
 @dataclass
@@ -89,6 +174,9 @@ class BackendStats:
 class Backend:
     """What every backend holds: its catalogue entry, the settings, live counters."""
 
+    # Python modules the backend runs on; a model whose backend lacks one is not ready.
+    runtime_modules: ClassVar[tuple[str, ...]] = ()
+
     def __init__(self, entry: ModelEntry, settings: Settings):
         self.entry = entry
         self.settings = settings
@@ -99,6 +187,10 @@ class ChatBackend(Backend, ABC):
     """Runs one catalogue entry. Subclasses implement :meth:`generate` only."""
 
     can_stream: ClassVar[bool] = True
+    # What the backend honours beyond plain text; the chat service refuses the rest.
+    supports_tools: ClassVar[bool] = False
+    supports_response_format: ClassVar[bool] = False
+    supports_logprobs: ClassVar[bool] = False
     location: Location = "in-process"
 
     @property
@@ -114,7 +206,7 @@ class ChatBackend(Backend, ABC):
 
     @abstractmethod
     def generate(self, request: Generation) -> AsyncIterator[Event]:
-        """Stream the answer: TextDelta events, then one Finished event."""
+        """Stream the answer: TextDelta and ToolCallDelta events, then one Finished."""
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
         """Token ids of ``text`` in the model's own vocabulary (blocking)."""

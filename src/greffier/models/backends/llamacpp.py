@@ -6,8 +6,9 @@ that lets one request in at a time with a bounded queue behind it, and a cancel 
 request checked at every sampled token, so a client that disconnects stops generation
 within one token instead of burning the CPU to ``max_tokens``.
 
-Prompts are formatted with the chat template stored in the GGUF file and tokenized here,
-so ``usage`` counts come from the model's own tokenizer, streamed or not.
+Prompts are formatted with the chat template stored in the GGUF file (offered functions
+included) and tokenized here, so ``usage`` counts come from the model's own tokenizer,
+streamed or not. The generation itself, token by token, is in ``llamacpp_run.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from greffier.errors import ContextLengthExceeded, InvalidRequest, ModelFileError
 from greffier.models import files
@@ -26,12 +28,13 @@ from greffier.models.backends.base import (
     Event,
     Finished,
     Generation,
-    TextDelta,
+    Message,
     TextScore,
 )
+from greffier.models.backends.llamacpp_run import REPEATED, Run, format_hint
 from greffier.models.catalogue import ModelEntry
 from greffier.models.gate import Gate
-from greffier.models.stops import StopScanner
+from greffier.models.toolcalls import template_messages, template_tools
 from greffier.settings import Settings
 
 _DONE = object()
@@ -53,7 +56,11 @@ def _formatter(llama, template: str):
 
 
 class LlamaCppBackend(ChatBackend):
+    runtime_modules = ("llama_cpp",)
     location = "in-process"
+    supports_tools = True
+    supports_response_format = True
+    supports_logprobs = True
 
     def __init__(self, entry: ModelEntry, settings: Settings):
         super().__init__(entry, settings)
@@ -139,10 +146,7 @@ class LlamaCppBackend(ChatBackend):
         self._vocabulary()
         if self._formatter is None:
             raise InvalidRequest(f"Model '{self.entry.id}' has no chat template.", param="model")
-        rendered = self._formatter(
-            messages=[{"role": m.role, "content": m.content} for m in messages]
-        )
-        return rendered.prompt
+        return self._formatter(messages=template_messages(messages)).prompt
 
     def score_texts(self, texts: list[str]) -> list[TextScore]:
         """Each text's total log-probability, on the model's worker thread (so it never
@@ -252,9 +256,13 @@ class LlamaCppBackend(ChatBackend):
                 f"Model '{self.entry.id}' has no chat template: use /v1/completions.",
                 param="model",
             )
+        messages = request.messages
+        if hint := format_hint(request):
+            messages = _with_system_note(messages, hint)
         try:
             formatted = self._formatter(
-                messages=[{"role": m.role, "content": m.content} for m in request.messages]
+                messages=template_messages(messages),
+                tools=template_tools(request.tools) if request.offers_tools else None,
             )
         except ValueError as exc:  # the template's raise_exception(): e.g. bad role order
             raise InvalidRequest(
@@ -273,8 +281,6 @@ class LlamaCppBackend(ChatBackend):
             emit(_DONE)
 
     def _generate(self, request: Generation, cancel: threading.Event, emit: Callable) -> None:
-        from llama_cpp import StoppingCriteriaList
-
         cpu_start = time.process_time()
         prompt, template_stops = self._prompt(request)
         window = self.context_window
@@ -286,64 +292,34 @@ class LlamaCppBackend(ChatBackend):
                 f"Shorten the messages or lower max_tokens.",
                 param="messages" if request.prompt is None else "prompt",
             )
-        calls = 0
-
-        def count_and_cancel(_ids, _logits) -> bool:
-            # llama-cpp-python calls this after each sampled token (the end-of-turn token
-            # included) and once more when generation ends by itself. A logits processor
-            # would count more directly but costs a copy of the whole vocabulary per token.
-            nonlocal calls
-            calls += 1
-            return cancel.is_set()
-
-        scanner = StopScanner(request.stop)
-        reason = "length"
-        ended_by_model = False
-        stream = self._llama.create_completion(
-            prompt=prompt,
-            max_tokens=max_tokens,
-            temperature=request.temperature,
-            top_p=request.top_p,
-            presence_penalty=request.presence_penalty,
-            frequency_penalty=request.frequency_penalty,
-            stop=template_stops,
-            seed=request.seed,
-            stream=True,
-            stopping_criteria=StoppingCriteriaList([count_and_cancel]),
+        run = Run(
+            self._llama,
+            request,
+            prompt,
+            template_stops,
+            max_tokens,
+            cancel,
+            emit,
+            tool_grammar=self.settings.tool_grammar,
         )
-        try:
-            for chunk in stream:
-                if cancel.is_set():
-                    return
-                choice = chunk["choices"][0]
-                text = scanner.feed(choice["text"])
-                if text:
-                    emit(TextDelta(text))
-                if scanner.stopped:
-                    reason = "stop"
-                    break
-                if choice.get("finish_reason"):
-                    reason = choice["finish_reason"]
-                    ended_by_model = True
-            else:
-                if tail := scanner.flush():
-                    emit(TextDelta(tail))
-                if scanner.stopped:  # a stop sequence the last pieces held back
-                    reason = "stop"
-        finally:
-            stream.close()
+        reason = run.execute()
+        if reason == REPEATED:
+            # The model called again what it already has the result of: small models do,
+            # and an agent would loop. Its answer is asked for, the tools left out.
+            request = replace(request, tool_choice="none")
+            prompt, template_stops = self._prompt(request)
+            run = Run(self._llama, request, prompt, template_stops, max_tokens, cancel, emit)
+            reason = run.execute()
         if not cancel.is_set():
-            # Tokens of the answer: the calls, less the closing call and, when the model
-            # ended its turn ("stop"), less its end-of-turn token, which is not output.
-            completion = calls - (1 + (reason == "stop") if ended_by_model else 0)
             # CPU seconds of the whole process (llama.cpp's own threads included) while this
             # request held the model, times the power of one busy core.
             joules = (time.process_time() - cpu_start) * self.settings.energy_cpu_watts_per_core
-            emit(
-                Finished(
-                    "stop" if reason == "stop" else "length",
-                    len(prompt),
-                    completion,
-                    energy_joules=joules,
-                )
-            )
+            emit(Finished(reason, len(prompt), len(run.tokens), energy_joules=joules))
+
+
+def _with_system_note(messages: tuple[Message, ...], note: str) -> tuple[Message, ...]:
+    """``note`` added to the system message (one is added when there is none)."""
+    if messages and messages[0].role == "system":
+        first = messages[0]
+        return (replace(first, content=f"{first.content}\n\n{note}"), *messages[1:])
+    return (Message("system", note), *messages)

