@@ -201,7 +201,17 @@ def test_db_migrate_moves_an_installation_with_the_same_answers(base_env, postgr
     folder.mkdir()
     for i in range(12):
         (folder / f"note-{i:02d}.md").write_bytes(note(i))
-    greffier("ingest", str(folder), "--collection", "archives", "--user", "mairie", env=env)
+    greffier(
+        "ingest",
+        str(folder),
+        "--collection",
+        "archives",
+        "--user",
+        "mairie",
+        "--role",
+        "admin",
+        env=env,
+    )
     key = greffier("admin", "create-key", "--user", "agent", "--role", "member", env=env)
     key = key.stdout.strip().splitlines()[-1]
     questions = ["demande numéro 7-2", "règlement intérieur procédure", "note de service 11"]

@@ -12,7 +12,8 @@ there, the scan reads the tables' files or is replaced by the server's own guara
 
 from __future__ import annotations
 
-import mmap
+import subprocess
+import sys
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -217,12 +218,15 @@ class ErasureStore:
         """Labels of the samples whose bytes are still in the database file or its log and
         that no surviving row explains (someone else's copy of the same words is not
         residue)."""
-        left = []
-        for label, text in samples:
-            needle = text.encode("utf-8")
-            if any(_holds(path, needle) for path in self.db.files()) and not self._live(text):
-                left.append(label)
-        return left
+        needles = [text.encode("utf-8") for _, text in samples]
+        found = [False] * len(samples)
+        for path in self.db.files():
+            found = [a or b for a, b in zip(found, _holding(path, needles), strict=True)]
+        return [
+            label
+            for (label, text), held in zip(samples, found, strict=True)
+            if held and not self._live(text)
+        ]
 
     def _live(self, text: str) -> bool:
         find = "instr" if self.db.dialect == "sqlite" else "strpos"
@@ -251,12 +255,32 @@ def _slice(text: str, size: int = 48) -> str:
     return text[start : start + size]
 
 
-def _holds(path, needle: bytes) -> bool:
-    try:
-        with path.open("rb") as handle:
-            if handle.seek(0, 2) == 0:
-                return False
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return data.find(needle) != -1
-    except FileNotFoundError:
-        return False
+# Read in a child process. POSIX record locks belong to a process and are all released
+# when it closes any descriptor of the file: reading the live database from the server's
+# own process would drop the locks of its SQLite connections, and another connection
+# closing would then delete the WAL and shared-memory files under them ("disk I/O error").
+_SCAN = """
+import mmap, sys
+path, needles = sys.argv[1], [bytes.fromhex(n) for n in sys.argv[2:]]
+try:
+    with open(path, "rb") as handle:
+        size = handle.seek(0, 2)
+        data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        print("".join("1" if data.find(n) != -1 else "0" for n in needles))
+except FileNotFoundError:
+    print("0" * len(needles))
+"""
+
+
+def _holding(path, needles: Sequence[bytes]) -> list[bool]:
+    """Which of ``needles`` the file at ``path`` holds (read by another process)."""
+    if not needles:
+        return []
+    done = subprocess.run(
+        [sys.executable, "-c", _SCAN, str(path), *(n.hex() for n in needles)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return [c == "1" for c in done.stdout.strip()]
