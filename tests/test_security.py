@@ -674,13 +674,14 @@ def test_new_user_models_pull_defaults_prepares_every_default_model(base_env, tm
 def test_new_user_a_model_not_ready_gives_members_a_reason_and_admins_the_fix(server, http):
     _, key = make_user(http, f"member-model-{tag()}")
     body = {
-        "model": "qwen2.5-coder-1.5b-instruct",  # in the catalogue, its package not installed
+        "model": "lucie-7b-instruct",  # in the catalogue, its file not pulled here
         "messages": [{"role": "user", "content": "Bonjour"}],
     }
     member = client(server, key).post("/v1/chat/completions", json=body)
-    assert member.status_code == 503 and member.json()["error"]["code"] == "model_unavailable"
+    assert member.status_code == 503 and member.json()["error"]["code"] == "model_not_ready"
     told = member.json()["error"]["message"]
-    assert "not ready" in told and "administrator" in told
-    assert "pip" not in told and "/" not in told and "greffier models" not in told
+    assert "not installed" in told and "administrator" in told
+    assert "pip" not in told and "/" not in told.replace("GET /v1/models", "")
+    assert "greffier models" not in told
     fix = http.post("/v1/chat/completions", json=body).json()["error"]["message"]
-    assert "pip install 'greffier[model-qwen15]'" in fix and "greffier models pull" in fix
+    assert "greffier models pull lucie-7b-instruct" in fix
