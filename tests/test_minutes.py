@@ -149,7 +149,9 @@ def test_minutes_endpoint_on_a_real_meeting(http, server, tmp_path):
     # The model chosen is kept with the job (a job resumed after a restart uses it too).
     with sqlite3.connect(server.data / "greffier.db") as db:
         params = db.execute("SELECT params FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
-    assert json.loads(params) == {"model": "qwen2.5-coder-0.5b-instruct"}
+    kept = json.loads(params)
+    assert kept["model"] == "qwen2.5-coder-0.5b-instruct"
+    assert isinstance(kept["key_id"], int)  # the job's tokens are charged to the key asked with
     again = http.get(f"/v1/meetings/{job['id']}/minutes").json()
     assert again["participants"] == body["participants"] and again["markdown"].startswith("# ")
     assert [d["text"] for d in again["decisions"] if "450" in d["text"]]  # the cue, verbatim

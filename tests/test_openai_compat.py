@@ -378,9 +378,15 @@ def test_upstream_passes_tools_formats_and_logprobs(client):
     text, _, _ = streamed(
         client,
         model="via-upstream",
-        messages=[{"role": "user", "content": PROMPTS[0]}],
+        messages=[
+            {
+                "role": "user",
+                "content": 'Réponds par un objet JSON court : {"ville": une ville de France}.',
+            }
+        ],
         response_format={"type": "json_object"},
-        max_tokens=80,
+        temperature=0,
+        max_tokens=200,
     )
     assert isinstance(json.loads(text), dict)
     _, _, tokens = streamed(

@@ -69,6 +69,7 @@ def test_plugin_backend_serves_a_catalogue_entry(tmp_path):
             },
         }
     )
+    (tmp_path / "none").write_bytes(b"")  # a model file present: the entry is ready
     settings = Settings(data_dir=tmp_path)
     registry = ModelRegistry(settings, Catalogue([entry]), backends)
     answer = asyncio.run(
