@@ -15,10 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,29 +26,14 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
+from local import greffier, serve
+
 PROMPTS = [
     "Explique en quelques phrases le rôle d'un greffier dans un tribunal.",
     "Rédige un court paragraphe sur l'histoire de la ville de Lyon.",
     "Liste des conseils pour bien préparer une réunion de conseil municipal.",
 ]
 CONTEXT = 2048
-
-
-def greffier(*args: str, env: dict) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "greffier", *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timed(start: float, chunks) -> tuple[float, float, int]:
@@ -93,21 +75,8 @@ def main() -> None:
     path = greffier("models", "pull", args.model, env=env).strip().split(": ", 1)[-1]
     path = str(next((data / "models").rglob("*.gguf"))) if not Path(path).is_file() else path
     key = greffier("admin", "create-key", "--user", "bench", env=env).strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "greffier", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, url = serve(env)
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=600)
         direct = Llama(
             model_path=path,

@@ -18,13 +18,13 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,6 +32,8 @@ import httpx
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
+
+from local import free_port, greffier, wait
 
 MODEL = "qwen2.5-coder-0.5b-instruct"
 CONTEXT = 2048
@@ -58,34 +60,6 @@ training_data = {{ status = "closed" }}
 training_code = {{ status = "closed" }}
 licence = {{ status = "open" }}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait(url: str, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
-
-
-def greffier(*args: str, env: dict) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "greffier", *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
 
 
 class LlamaServer:
@@ -232,7 +206,9 @@ def main() -> None:
                 ("greffier", lambda p: stream_times(http, "/v1/chat/completions", body("one", p))),
             ]
             for name, run in order if r % 2 == 0 else order[::-1]:
-                runs[name].append(run(prompt))
+                # A prompt no server has seen: llama.cpp reuses the evaluated prefix of the
+                # previous prompt, which would favour whichever side comes second.
+                runs[name].append(run(f"Demande {uuid.uuid4().hex[:8]}. {prompt}"))
         d_ttft = statistics.median(x[0] for x in runs["direct"]) * 1000
         g_ttft = statistics.median(x[0] for x in runs["greffier"]) * 1000
         d_rate = statistics.median(x[1] for x in runs["direct"])

@@ -26,10 +26,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +41,7 @@ from rich.table import Table
 
 from greffier.voice.french import normalise
 from greffier.voice.text import sentences
+from local import greffier, serve
 
 PARAGRAPH = (
     "Le conseil municipal s'est réuni le 12 mars 2024 sous la présidence de Mme Martin. "
@@ -59,22 +58,6 @@ ANSWER = (
 RATE = 24000
 VOICE = "kokoro-82m"
 THREADS = 2
-
-
-def greffier(*args: str, env: dict) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "greffier", *args],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def load() -> str:
@@ -176,24 +159,11 @@ def main() -> None:
         shutil.copy(tarball, data / "models" / ".cache" / "npm")
     greffier("models", "pull", VOICE, env=env)
     key = greffier("admin", "create-key", "--user", "bench", env=env).strip().splitlines()[-1]
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "greffier", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, url = serve(env)
     load_before = load()
     results: dict[str, list[dict]] = {k: [] for k in ("direct", "pcm", "mp3")}
     first: dict[str, list[dict]] = {k: [] for k in ("direct", "pcm")}
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
         http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=900)
         direct = Direct(data / "models" / VOICE)
         paragraph = sentences(normalise(PARAGRAPH))

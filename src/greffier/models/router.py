@@ -129,6 +129,17 @@ class UpstreamPool:
         if upstream.record_success():
             log.warning("Upstream %s of %s is back in service", upstream.url, self.model)
 
+    def _answered(self, upstream: Upstream) -> None:
+        upstream.served += 1
+        self.succeeded(upstream)
+
+    def _retry(self, upstream: Upstream, exc: BaseException, started: bool) -> bool:
+        """Count a failed attempt against its upstream; True when the request may go to the
+        next one (nothing was sent to the caller yet, and the failure is worth retrying)."""
+        if failing(exc):
+            self.failed(upstream, describe(exc))
+        return not started and retryable(exc)
+
     def _admit(self) -> None:
         if self.limit and sum(u.in_flight for u in self.upstreams) >= self.limit:
             raise ModelBusy(
@@ -150,13 +161,10 @@ class UpstreamPool:
                     async for item in run(upstream):
                         if not started:  # it answers: the consumer may stop reading any time
                             started = True
-                            upstream.served += 1
-                            self.succeeded(upstream)
+                            self._answered(upstream)
                         yield item
                 except Exception as exc:
-                    if failing(exc):
-                        self.failed(upstream, describe(exc))
-                    if started or not retryable(exc):
+                    if not self._retry(upstream, exc, started):
                         raise
                     failure = exc
                     continue
@@ -175,13 +183,10 @@ class UpstreamPool:
                     for item in run(upstream):
                         if not started:
                             started = True
-                            upstream.served += 1
-                            self.succeeded(upstream)
+                            self._answered(upstream)
                         yield item
                 except Exception as exc:
-                    if failing(exc):
-                        self.failed(upstream, describe(exc))
-                    if started or not retryable(exc):
+                    if not self._retry(upstream, exc, started):
                         raise
                     failure = exc
                     continue
@@ -198,14 +203,11 @@ class UpstreamPool:
                 try:
                     result = run(upstream)
                 except Exception as exc:
-                    if failing(exc):
-                        self.failed(upstream, describe(exc))
-                    if not retryable(exc):
+                    if not self._retry(upstream, exc, started=False):
                         raise
                     failure = exc
                     continue
-            upstream.served += 1
-            self.succeeded(upstream)
+            self._answered(upstream)
             return result
         assert failure is not None
         raise failure

@@ -210,6 +210,29 @@ def legacy_logprobs(logprobs) -> tuple[TokenLogprob, ...]:
     )
 
 
+def _choice_events(choice, part, *, streamed: bool) -> list[Event]:
+    """One upstream choice's text, log-probabilities and tool calls, as events. ``part`` is
+    the choice's message (a whole answer) or delta (a streamed piece); None on the legacy
+    completions endpoint, whose choices carry ``text``. A streamed tool call says its own
+    index; a whole message's calls are numbered in order."""
+    text = part.content if part is not None else getattr(choice, "text", None)
+    logprobs = (
+        chat_logprobs(choice.logprobs) if part is not None else legacy_logprobs(choice.logprobs)
+    )
+    events: list[Event] = [TextDelta(text or "", logprobs)] if text or logprobs else []
+    for index, call in enumerate(getattr(part, "tool_calls", None) or ()):
+        function = call.function
+        events.append(
+            ToolCallDelta(
+                call.index if streamed else index,
+                call.id,
+                function.name if function else None,
+                (function.arguments if function else None) or "",
+            )
+        )
+    return events
+
+
 def _reason(finish_reason: str | None) -> str:
     if finish_reason in ("length", "tool_calls"):
         return finish_reason
@@ -359,17 +382,8 @@ class UpstreamBackend(ChatBackend):
         # One upstream call: the upstream's own usage counts come with it.
         reply = await self._create(client, request, **self._params(request))
         choice = reply.choices[0]
-        message = getattr(choice, "message", None)
-        text = message.content if message is not None else choice.text
-        logprobs = (
-            chat_logprobs(choice.logprobs)
-            if message is not None
-            else legacy_logprobs(choice.logprobs)
-        )
-        if text or logprobs:
-            yield TextDelta(text or "", logprobs)
-        for index, call in enumerate(getattr(message, "tool_calls", None) or ()):
-            yield ToolCallDelta(index, call.id, call.function.name, call.function.arguments or "")
+        for event in _choice_events(choice, getattr(choice, "message", None), streamed=False):
+            yield event
         yield Finished(
             _reason(choice.finish_reason),
             reply.usage.prompt_tokens if reply.usage else 0,
@@ -390,24 +404,11 @@ class UpstreamBackend(ChatBackend):
                 if chunk.usage is not None:
                     usage = chunk.usage
                 for choice in chunk.choices:
-                    delta = getattr(choice, "delta", None)
-                    text = delta.content if delta is not None else getattr(choice, "text", None)
-                    logprobs = (
-                        chat_logprobs(choice.logprobs)
-                        if delta is not None
-                        else legacy_logprobs(choice.logprobs)
-                    )
-                    if text or logprobs:
-                        chunks += 1
-                        yield TextDelta(text or "", logprobs)
-                    for call in getattr(delta, "tool_calls", None) or ():
-                        function = call.function
-                        yield ToolCallDelta(
-                            call.index,
-                            call.id,
-                            function.name if function else None,
-                            (function.arguments if function else None) or "",
-                        )
+                    for event in _choice_events(
+                        choice, getattr(choice, "delta", None), streamed=True
+                    ):
+                        chunks += isinstance(event, TextDelta)
+                        yield event
                     if choice.finish_reason:
                         reason = _reason(choice.finish_reason)
             yield Finished(
