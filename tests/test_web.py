@@ -14,6 +14,7 @@ README's pictures.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -68,8 +69,9 @@ def speech(tmp_path_factory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def browser(speech):
+@contextlib.contextmanager
+def launched_chromium(microphone: Path, *extra: str):
+    """Chromium on loopback only, whose microphone plays ``microphone`` (a WAV file)."""
     from playwright.sync_api import sync_playwright
 
     if not AXE.exists():
@@ -84,15 +86,23 @@ def browser(speech):
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
                 # The microphone is this file's speech: MediaRecorder records real words.
                 "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={speech}",
+                f"--use-file-for-fake-audio-capture={microphone}",
+                *extra,
             ],
         )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser(speech):
+    with launched_chromium(speech, "--autoplay-policy=no-user-gesture-required") as launched:
         yield launched
-        launched.close()
 
 
 class Visit:

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from test_speech_api import spoken_words
-from test_web import AXE, WAIT_MS, Visit, axe_check, chromium
+from test_web import WAIT_MS, Visit, axe_check, launched_chromium
 
 QUESTION = "Combien de jours de congé pour un mariage ?"
 DOCUMENT = (
@@ -60,26 +60,8 @@ def question_wav(server, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(question_wav):
-    from playwright.sync_api import sync_playwright
-
-    if not AXE.exists():
-        raise RuntimeError(f"{AXE} is missing: run `make install-test` (it installs axe-core).")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium(),
-            args=[
-                "--no-sandbox",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={question_wav}",
-            ],
-        )
+    with launched_chromium(question_wav) as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
