@@ -311,6 +311,33 @@ def test_chat_with_retrieval_says_when_nothing_is_relevant(library, client):
     assert "found no passage" in english.choices[0].message.content
 
 
+def test_a_shared_word_is_not_enough_to_answer(library, client):
+    """The lilacs of "rue des Lilas" are not flowers: the word matches, the meaning does
+    not (below the embedder's relevance floor), so the model is not asked."""
+    http, col = library["http"], library["collection"]
+    question = "Combien de pétales a une fleur de lilas ?"
+    hits = http.post(
+        "/v1/search", json={"query": question, "collections": [col["id"]], "k": 5}
+    ).json()["data"]
+    voirie = next(h for h in hits if h["document"] == "notes/voirie.md")
+    assert voirie["lexical_rank"] is not None  # the word alone would have let it through
+    assert all(h["similarity"] is None or h["similarity"] < 0.85 for h in hits)
+    reply = client.chat.completions.create(
+        model=MODEL,
+        max_tokens=20,
+        messages=[{"role": "user", "content": question}],
+        extra_body={"retrieval": {"collections": [col["id"]]}},
+    )
+    assert reply.model_extra["citations"] == []
+    assert "aucun passage" in reply.choices[0].message.content
+    assert reply.usage.completion_tokens == 0  # Greffier's own words, not the model's
+    on_topic = http.post(
+        "/v1/search",
+        json={"query": "Quand la rue des Lilas sera-t-elle refaite ?", "collections": [col["id"]]},
+    ).json()["data"]
+    assert on_topic[0]["document"] == "notes/voirie.md" and on_topic[0]["similarity"] >= 0.85
+
+
 def test_collection_lifecycle_and_errors(http, server):
     r = http.post("/v1/collections", json={"name": "rh", "sensitivity": "sensitive"})
     assert r.status_code == 201 and r.json()["sensitivity"] == "sensitive"

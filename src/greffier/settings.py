@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         "multilingual-e5-small", description="Catalogue id of the embedder used for documents."
     )
+    grounding_min_similarity: float | None = Field(
+        None,
+        ge=-1,
+        le=1,
+        description="A grounded answer says it found nothing when no passage is at least this "
+        "similar to the question (cosine, embedding model). Empty: the embedding model's "
+        "catalogue value (relevance_floor); -1: off.",
+    )
     speech_model: str = Field(
         "whisper-base",
         description="Speech model used for transcriptions (and for OpenAI's name whisper-1).",

@@ -201,6 +201,10 @@ class ModelEntry(_Strict):
     description: str = ""
     # Voice models (role voice): the voices they speak with, the first being the default.
     voices: list[str] = []
+    # Embedding models: the question–passage similarity below which no passage is taken
+    # to answer a question (grounded answers say they found nothing). Measured per model:
+    # each embedder spreads its similarities differently.
+    relevance_floor: float | None = Field(None, ge=-1, le=1)
     openness: Openness
 
     @field_validator("sha256")

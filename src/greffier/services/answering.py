@@ -54,12 +54,21 @@ class Prepared:
 
 class AnsweringService:
     def __init__(
-        self, chat: ChatService, access: AccessService, search: SearchService, audit: AuditService
+        self,
+        chat: ChatService,
+        access: AccessService,
+        search: SearchService,
+        audit: AuditService,
+        relevance_floor: float | None = None,
     ):
         self.chat = chat
         self.access = access
         self.search = search
         self.audit = audit
+        # Below it, no passage answers the question (services/grounding.py); -1 is off.
+        self.relevance_floor = (
+            relevance_floor if relevance_floor is not None and relevance_floor > -1 else None
+        )
 
     def prepare(
         self,
@@ -73,7 +82,14 @@ class AnsweringService:
         citations, canned, passages = None, None, ()
         if retrieval is not None:
             _check_groundable(generation)
-            grounding = ground(self.search, generation, ids, k=retrieval.k, mode=retrieval.mode)
+            grounding = ground(
+                self.search,
+                generation,
+                ids,
+                k=retrieval.k,
+                mode=retrieval.mode,
+                floor=self.relevance_floor,
+            )
             generation, citations, canned, passages = (
                 grounding.generation,
                 grounding.citations,

@@ -151,7 +151,10 @@ class Services:
         )
         usage = UsageService(stores.usage, ParityTable(parity_file(settings)))
         chat = ChatService(registry, settings.default_model, usage, quotas, metrics)
-        answering = AnsweringService(chat, access, search, audit)
+        floor = settings.grounding_min_similarity
+        if floor is None:
+            floor = registry.catalogue.get(settings.embedding_model).relevance_floor
+        answering = AnsweringService(chat, access, search, audit, relevance_floor=floor)
         response_store = stores.responses
         transcription = TranscriptionService(registry, settings)
         meetings = MeetingService(
@@ -173,7 +176,6 @@ class Services:
                 meeting=meetings.run_job,
                 minutes=lambda job_id: minutes.run_job(job_id, worker.run_async),
             )
-        answering = AnsweringService(chat, access, search, audit)
         reports = ModelReportService(
             registry, stores.evaluations, usage.parity, settings.models_dir
         )

@@ -3,8 +3,9 @@
 The model sees the passages as numbered sources and is told to answer only from them, in
 the question's language, citing [1], [2]… The list of sources (document, page, heading,
 excerpt) goes back to the caller beside the answer, so a person can check every claim.
-When no passage shares a single content word with the question, the model is not asked at
-all: Greffier says it found nothing rather than let a small model improvise.
+When no passage shares a single content word with the question, or none is close enough to
+it in meaning (the embedding model's relevance floor), the model is not asked at all:
+Greffier says it found nothing rather than let a small model improvise.
 """
 
 from __future__ import annotations
@@ -69,6 +70,12 @@ def citation(index: int, hit: Hit) -> dict:
     }
 
 
+def _close_enough(hits: list[Hit], floor: float) -> bool:
+    """A passage among the semantic list's is at least ``floor`` similar to the question.
+    Hits found by words alone carry no similarity: the semantic list did not rank them."""
+    return any(h.similarity is not None and h.similarity >= floor for h in hits)
+
+
 def ground(
     search: SearchService,
     generation: Generation,
@@ -76,12 +83,16 @@ def ground(
     *,
     k: int = 4,
     mode: Mode = "hybrid",
+    floor: float | None = None,
 ) -> Grounding:
-    """Blocking (embeds the question)."""
+    """Blocking (embeds the question). ``floor``: the least question–passage similarity
+    of the best passage (None: no floor)."""
     question = next((m.content for m in reversed(generation.messages) if m.role == "user"), "")
     language = guess_language(question)
     hits = search.search(question, collection_ids, k=k, mode=mode) if question else []
     if not hits or (mode != "semantic" and all(h.lexical_rank is None for h in hits)):
+        return Grounding(generation, [], NOTHING_FOUND[language])
+    if floor is not None and mode != "lexical" and not _close_enough(hits, floor):
         return Grounding(generation, [], NOTHING_FOUND[language])
     sources = "\n\n".join(
         f"[{i}] ({h.document}{f', page {h.page}' if h.page else ''}"

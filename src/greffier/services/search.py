@@ -40,6 +40,7 @@ class Hit:
     lexical_rank: int | None
     semantic_rank: int | None
     meeting_id: int | None = None  # set when the passage is a meeting's transcript
+    similarity: float | None = None  # the embedder's question–passage similarity
 
 
 def fuse(
@@ -121,6 +122,7 @@ class SearchService:
         found = self.store.chunks_with_documents(best)
         lex_rank = {c.chunk_id: c.rank for c in lexical}
         sem_rank = {c.chunk_id: c.rank for c in semantic}
+        similarity = {c.chunk_id: c.score for c in semantic}
         return [
             Hit(
                 chunk_id=cid,
@@ -137,6 +139,7 @@ class SearchService:
                 lexical_rank=lex_rank.get(cid),
                 semantic_rank=sem_rank.get(cid),
                 meeting_id=found[cid].meeting_id,
+                similarity=similarity.get(cid),
             )
             for cid in best
             if cid in found
