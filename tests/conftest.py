@@ -143,6 +143,10 @@ def upstream(model_path):
         str(CONTEXT),
         "--model_alias",
         "upstream-qwen",
+        # Servers of this session health-check it: by default llama-cpp-python's server
+        # stops a running answer whenever another request arrives (docs/operations.md).
+        "--interrupt_requests",
+        "False",
     ) as url:
         # The first request of a fresh server pages the model in and evaluates a whole
         # prompt: on a loaded 2-core machine its first token can take longer than the
