@@ -13,7 +13,8 @@ the run. Parts:
 - job start: time from submission to the job's handler running, p50/p95, PostgreSQL
   queue (a worker process) against the in-process runner (SQLite).
 
-Run: `python benchmarks/postgres.py [--chunks 100000] [--queries 200] [--skip quality]`.
+Run: `python benchmarks/postgres.py [--chunks 100000] [--queries 200] [--skip quality]
+[--quality-limit N]`; each part's table is printed, and the JSON written, as soon as it ends.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def search_part(url: str, scratch: Path, chunks: int, queries: int) -> dict:
 # --- retrieval quality ----------------------------------------------------------------------
 
 
-def quality_part(url: str, scratch: Path) -> dict:
+def quality_part(url: str, scratch: Path, limit: int | None) -> dict:
     out = {}
     for name, extra in (("SQLite", {}), ("PostgreSQL", {"GREFFIER_DATABASE_URL": url})):
         report = scratch / f"quality-{name}.json"
@@ -172,6 +173,7 @@ def quality_part(url: str, scratch: Path) -> dict:
                 str(CNIL),
                 "--json",
                 str(report),
+                *(["--limit", str(limit)] if limit else []),
             ],
             env=env,
             check=True,
@@ -309,23 +311,32 @@ def main() -> None:
     parser.add_argument(
         "--skip", action="append", default=[], help="search, quality, ingestion, start"
     )
+    parser.add_argument(
+        "--quality-limit", type=int, help="CNIL set: only the first N articles (default: all)"
+    )
     parser.add_argument("--json", type=Path, default=HERE / "results" / "postgres.json")
     args = parser.parse_args()
     report: dict = {"chunks": args.chunks, "queries": args.queries}
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+
+    def done(part: str, result) -> None:
+        """Keep each part as soon as it ends: a long run stopped later loses nothing."""
+        report[part] = result
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        show({k: v for k, v in report.items() if k in (part, "chunks", "queries")})
+
     with tempfile.TemporaryDirectory(prefix="greffier-bench-") as folder:
         scratch = Path(folder)
         with postgres(scratch / "cluster") as url:
             if "search" not in args.skip:
-                report["search"] = search_part(url, scratch, args.chunks, args.queries)
+                done("search", search_part(url, scratch, args.chunks, args.queries))
             if "quality" not in args.skip:
-                report["quality"] = quality_part(create_database(url, "quality"), scratch)
+                database = create_database(url, "quality")
+                done("quality", quality_part(database, scratch, args.quality_limit))
             if "ingestion" not in args.skip:
-                report["ingestion"] = ingestion_part(url, scratch)
+                done("ingestion", ingestion_part(url, scratch))
             if "start" not in args.skip:
-                report["job_start_ms"] = job_start_part(url, scratch)
-    show(report)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, indent=2) + "\n")
+                done("job_start_ms", job_start_part(url, scratch))
 
 
 def show(report: dict) -> None:
