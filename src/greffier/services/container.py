@@ -19,6 +19,7 @@ from greffier.services.conversations import ConversationService
 from greffier.services.documents import DocumentService
 from greffier.services.embeddings import EmbeddingService
 from greffier.services.erasure import ErasureService
+from greffier.services.feedback import FeedbackService
 from greffier.services.health import HealthService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobQueue, JobRunner, ManualQueue
@@ -65,6 +66,7 @@ class Services:
     chat: ChatService
     answering: AnsweringService
     responses: ResponsesService
+    feedback: FeedbackService
     documents: DocumentService
     search: SearchService
     embeddings: EmbeddingService
@@ -154,7 +156,9 @@ class Services:
         floor = settings.grounding_min_similarity
         if floor is None:
             floor = registry.catalogue.get(settings.embedding_model).relevance_floor
-        answering = AnsweringService(chat, access, search, audit, relevance_floor=floor)
+        answering = AnsweringService(
+            chat, access, search, audit, relevance_floor=floor, answers=stores.feedback
+        )
         response_store = stores.responses
         transcription = TranscriptionService(registry, settings)
         meetings = MeetingService(
@@ -199,10 +203,14 @@ class Services:
                 audit,
                 response_store,
                 throttle,
+                stores.feedback,
             ),
             chat=chat,
             answering=answering,
             responses=ResponsesService(answering, response_store),
+            feedback=FeedbackService(
+                stores.feedback, response_store, access, audit, settings.curators_group
+            ),
             documents=documents,
             search=search,
             embeddings=EmbeddingService(
