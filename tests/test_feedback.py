@@ -94,8 +94,11 @@ def test_curation_by_admins_and_curators_only(client, http, server):
     author = member(http, server, f"auteur-{tag}")
     completion = author.post(
         "/v1/chat/completions",
-        json={"model": MODEL, "messages": [{"role": "user", "content": "Bonjour ?"}],
-              "max_tokens": 3},
+        json={
+            "model": MODEL,
+            "messages": [{"role": "user", "content": "Bonjour ?"}],
+            "max_tokens": 3,
+        },
     ).json()
     item = author.post(
         f"/v1/chat/completions/{completion['id']}/feedback",
@@ -109,18 +112,14 @@ def test_curation_by_admins_and_curators_only(client, http, server):
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "curator_only"
     # Nobody else reads or rates the author's answer.
     assert other.get(f"/v1/chat/completions/{completion['id']}/feedback").status_code == 404
-    stolen = other.post(
-        f"/v1/chat/completions/{completion['id']}/feedback", json={"rating": "up"}
-    )
+    stolen = other.post(f"/v1/chat/completions/{completion['id']}/feedback", json={"rating": "up"})
     assert stolen.status_code == 404
     # Made a curator (a member of the curators group), they curate.
     groups = {g["name"]: g for g in http.get("/v1/admin/groups").json()["data"]}
-    curators = groups.get("curators") or http.post(
-        "/v1/admin/groups", json={"name": "curators"}
-    ).json()
-    added = http.post(
-        f"/v1/admin/groups/{curators['id']}/members", json={"user": f"autre-{tag}"}
+    curators = (
+        groups.get("curators") or http.post("/v1/admin/groups", json={"name": "curators"}).json()
     )
+    added = http.post(f"/v1/admin/groups/{curators['id']}/members", json={"user": f"autre-{tag}"})
     assert added.status_code in (200, 201), added.text
     pending = other.get("/v1/feedback", params={"status": "pending"}).json()["data"]
     assert item["id"] in {f["id"] for f in pending}

@@ -169,7 +169,9 @@ class AnsweringService:
             return self._kept(prepared, _canned(prepared.canned))
         return self._kept(
             prepared,
-            self._attributed(prepared, self.chat.generate(prepared.model, prepared.generation, who)),
+            self._attributed(
+                prepared, self.chat.generate(prepared.model, prepared.generation, who)
+            ),
         )
 
     async def answer(self, who: Principal, prepared: Prepared) -> Answer:

@@ -4,8 +4,8 @@ Removed: their collections (documents, chunks, full-text and vector rows, stored
 their meetings (audio, transcript, speakers, minutes, index), jobs, API keys, group
 memberships, grants made to them, token counts, sign-in counts, their stored
 /v1/responses answers, the chat answers kept for feedback and the feedback they gave
-(their name leaves the decisions they made as a curator), and — in the audit log — their name, ids and questions (the fact
-that an access happened stays, unattributed);
+(their name leaves the decisions they made as a curator), and — in the audit log — their
+name, ids and questions (the fact that an access happened stays, unattributed);
 other people's audit rows lose the person's name and the names of their documents,
 collections and meetings. Then the database's files are purged (no deleted byte left in
 free pages or the write-ahead log).

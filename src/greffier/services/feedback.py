@@ -90,8 +90,7 @@ class FeedbackService:
 
     def _answer(self, who: Principal, answer_id: str) -> KeptAnswer:
         missing = NotFound(
-            f"No answer with id '{answer_id}' (answers asked with \"store\": false are not "
-            "kept).",
+            f"No answer with id '{answer_id}' (answers asked with \"store\": false are not kept).",
             param="id",
         )
         if answer_id.startswith("resp_"):

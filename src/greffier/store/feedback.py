@@ -90,9 +90,7 @@ class FeedbackStore:
         row = self.db.query_one("SELECT * FROM feedback WHERE id = ?", (feedback_id,))
         return _feedback(row) if row else None
 
-    def find(
-        self, status: str | None = None, user_id: int | None = None
-    ) -> list[FeedbackRecord]:
+    def find(self, status: str | None = None, user_id: int | None = None) -> list[FeedbackRecord]:
         """Feedback, newest first: of one status and of one person, or all."""
         rows = self.db.query(
             "SELECT * FROM feedback WHERE (CAST(? AS TEXT) IS NULL OR status = ?) "
@@ -115,7 +113,5 @@ class FeedbackStore:
         with self.db.write() as conn:
             gone = conn.execute("DELETE FROM answers WHERE user_id = ?", (user_id,)).rowcount
             gone += conn.execute("DELETE FROM feedback WHERE user_id = ?", (user_id,)).rowcount
-            conn.execute(
-                "UPDATE feedback SET curated_by = ? WHERE curated_by = ?", (ERASED, name)
-            )
+            conn.execute("UPDATE feedback SET curated_by = ? WHERE curated_by = ?", (ERASED, name))
             return gone
