@@ -16,6 +16,7 @@ from greffier.services.audit import AuditService
 from greffier.services.bias import BiasService
 from greffier.services.chat import ChatService
 from greffier.services.conversations import ConversationService
+from greffier.services.datasets import DatasetService
 from greffier.services.documents import DocumentService
 from greffier.services.embeddings import EmbeddingService
 from greffier.services.erasure import ErasureService
@@ -67,6 +68,7 @@ class Services:
     answering: AnsweringService
     responses: ResponsesService
     feedback: FeedbackService
+    datasets: DatasetService
     documents: DocumentService
     search: SearchService
     embeddings: EmbeddingService
@@ -180,6 +182,9 @@ class Services:
                 meeting=meetings.run_job,
                 minutes=lambda job_id: minutes.run_job(job_id, worker.run_async),
             )
+        feedback = FeedbackService(
+            stores.feedback, response_store, access, audit, settings.curators_group
+        )
         reports = ModelReportService(
             registry, stores.evaluations, usage.parity, settings.models_dir
         )
@@ -208,9 +213,8 @@ class Services:
             chat=chat,
             answering=answering,
             responses=ResponsesService(answering, response_store),
-            feedback=FeedbackService(
-                stores.feedback, response_store, access, audit, settings.curators_group
-            ),
+            feedback=feedback,
+            datasets=DatasetService(feedback, chat, search, document_store, audit),
             documents=documents,
             search=search,
             embeddings=EmbeddingService(
