@@ -147,7 +147,9 @@ def scenario(stores) -> dict:
     assert stores.sessions.session("other") is None
     conversation = stores.conversations.create_conversation(alice, "Congés", "qwen", {"a": [1]})
     stores.conversations.add_message(conversation, "user", "Combien ?", [], "")
-    stores.conversations.add_message(conversation, "assistant", "Cinq.", [{"index": 1}], "qwen")
+    stores.conversations.add_message(
+        conversation, "assistant", "Cinq.", [{"index": 1}], "qwen", answer_id="chatcmpl-9"
+    )
     out["conversations"] = stores.conversations.conversations(alice)
     out["messages"] = stores.conversations.messages(conversation)
     # answers of the Responses API, for previous_response_id

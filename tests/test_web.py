@@ -514,6 +514,18 @@ def test_rate_an_answer_with_the_keyboard_and_curate_it(visit, server):
         ".textContent.includes('Merci')"
     )
     axe_check(page, "chat with feedback")
+    # Read again later, the kept answer can still be rated (its id is in the history).
+    page.wait_for_url(re.compile(r".*/chat/\d+$"))
+    page.wait_for_load_state("networkidle")
+    page.reload()
+    kept = page.locator(".message-assistant article[data-answer-id]").last
+    kept.locator(".feedback button.feedback-up").wait_for()
+    answer_id = kept.get_attribute("data-answer-id")
+    assert answer_id.startswith("chatcmpl-")
+    rated = page.evaluate(
+        "async (id) => (await fetch(`/v1/chat/completions/${id}/feedback`)).json()", answer_id
+    )
+    assert rated["rating"] == "down" and rated["correction"] == "Oui."
 
     # The admin curates: the item is in the queue with its correction, then accepted.
     page.goto("/feedback")

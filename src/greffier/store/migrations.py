@@ -537,7 +537,8 @@ def m019_feedback(db: sqlite3.Connection) -> None:
     # passages and model, kept under the id the API returned so that its author can rate it
     # (a request with "store": false keeps nothing). `feedback`: one rating per answer, by
     # its author, with a copy of what was rated, and a curator's decision (pending, accepted,
-    # rejected) for alignment data sets. Both go with their user.
+    # rejected) for alignment data sets. Both go with their user. The web history remembers
+    # each answer's id, so that a conversation read again can still be rated.
     _run_statements(
         db,
         f"""
@@ -570,6 +571,7 @@ def m019_feedback(db: sqlite3.Connection) -> None:
             updated_at TEXT NOT NULL DEFAULT ({NOW})
         );
         CREATE INDEX feedback_user ON feedback(user_id);
-        CREATE INDEX feedback_status ON feedback(status, id)
+        CREATE INDEX feedback_status ON feedback(status, id);
+        ALTER TABLE conversation_messages ADD COLUMN answer_id TEXT
         """,
     )

@@ -373,6 +373,7 @@ class ChatMessage:
     citations: list
     model: str
     created_at: str
+    answer_id: str | None = None  # the completion's id, for feedback (assistant messages)
 
 
 # --- the Responses API ---------------------------------------------------------------------

@@ -539,5 +539,6 @@ def m019_feedback(db: psycopg.Connection) -> None:
         );
         CREATE INDEX feedback_user ON feedback(user_id);
         CREATE INDEX feedback_status ON feedback(status, id);
+        ALTER TABLE conversation_messages ADD COLUMN answer_id TEXT;
         """
     )

@@ -426,6 +426,10 @@ const Greffier = (() => {
       });
       const sentences = content.dataset.sentences ? JSON.parse(content.dataset.sentences) : [];
       if (citations.length) renderAnswer(content, content.textContent, citations, prefix, sentences);
+      const article = content.closest("article");
+      if (article.dataset.answerId && !article.querySelector(".feedback")) {
+        article.append(feedbackWidget(article.dataset.answerId, prefix));
+      }
     }
   }
 
