@@ -171,6 +171,10 @@ def scenario(stores) -> dict:
     stores.feedback.keep_answer(answer)  # kept once
     assert stores.feedback.answer("chatcmpl-1").created_at
     assert stores.feedback.answer("chatcmpl-2") is None
+    stores.feedback.keep_answer(dataclasses.replace(answer, id="chatcmpl-old"))
+    assert stores.feedback.forget_answers_before("2000-01-01T00:00:00.000Z") == 0
+    assert stores.feedback.forget_answers_before("2999-01-01T00:00:00.000Z") == 2
+    stores.feedback.keep_answer(answer)
     given = stores.feedback.give(answer, "down", "Six.", "faux")
     assert given.status == "pending" and TIME.match(given.created_at)
     stores.feedback.curate(given.id, "accepted", "root")

@@ -11,9 +11,11 @@ The API route and any other caller (evaluation, voice) go through here.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -28,6 +30,8 @@ from greffier.services.principal import Principal
 from greffier.services.search import Mode, SearchService
 from greffier.store.interfaces import FeedbackStore
 from greffier.store.records import KeptAnswer
+
+PRUNE_EVERY_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class AnsweringService:
         audit: AuditService,
         relevance_floor: float | None = None,
         answers: FeedbackStore | None = None,
+        answer_days: int = 30,
     ):
         self.chat = chat
         self.access = access
@@ -79,6 +84,8 @@ class AnsweringService:
             relevance_floor if relevance_floor is not None and relevance_floor > -1 else None
         )
         self.answers = answers
+        self.answer_days = answer_days
+        self._pruned = float("-inf")  # when kept answers were last pruned (monotonic)
 
     def prepare(
         self,
@@ -185,9 +192,14 @@ class AnsweringService:
         return answer
 
     def keep(self, prepared: Prepared, text: str) -> None:
-        """Keep a finished answer for feedback, when it was asked to be kept."""
+        """Keep a finished answer for feedback, when it was asked to be kept; answers kept
+        longer than ``answer_days`` go (checked at most every ten minutes)."""
         if prepared.kept_as is None or self.answers is None:
             return
+        if time.monotonic() - self._pruned > PRUNE_EVERY_SECONDS:
+            self._pruned = time.monotonic()
+            cutoff = datetime.now(UTC) - timedelta(days=self.answer_days)
+            self.answers.forget_answers_before(cutoff.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
         self.answers.keep_answer(
             KeptAnswer(
                 prepared.kept_as,

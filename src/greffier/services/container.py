@@ -159,7 +159,13 @@ class Services:
         if floor is None:
             floor = registry.catalogue.get(settings.embedding_model).relevance_floor
         answering = AnsweringService(
-            chat, access, search, audit, relevance_floor=floor, answers=stores.feedback
+            chat,
+            access,
+            search,
+            audit,
+            relevance_floor=floor,
+            answers=stores.feedback,
+            answer_days=settings.answer_days,
         )
         response_store = stores.responses
         transcription = TranscriptionService(registry, settings)

@@ -127,6 +127,12 @@ class ErasureStore:
                 "ON c.id = m.conversation_id WHERE c.user_id = ? ORDER BY length(m.content) DESC",
                 (user_id,),
             ),
+            (
+                "correction",
+                "SELECT correction FROM feedback WHERE user_id = ? AND correction IS NOT NULL "
+                "ORDER BY length(correction) DESC",
+                (user_id,),
+            ),
         ):
             for i, row in enumerate(self.db.query(sql + " LIMIT 3", params)):
                 text = _slice(row[0])

@@ -41,6 +41,12 @@ class FeedbackStore:
                 ),
             )
 
+    def forget_answers_before(self, cutoff: str) -> int:
+        """Delete the answers kept before ``cutoff`` (an ISO time); feedback given keeps
+        its own copy."""
+        with self.db.write() as conn:
+            return conn.execute("DELETE FROM answers WHERE created_at < ?", (cutoff,)).rowcount
+
     def answer(self, answer_id: str) -> KeptAnswer | None:
         row = self.db.query_one("SELECT * FROM answers WHERE id = ?", (answer_id,))
         if row is None:

@@ -552,6 +552,7 @@ def m019_feedback(db: sqlite3.Connection) -> None:
             created_at TEXT NOT NULL DEFAULT ({NOW})
         );
         CREATE INDEX answers_user ON answers(user_id);
+        CREATE INDEX answers_created ON answers(created_at);
         CREATE TABLE feedback (
             id INTEGER PRIMARY KEY,
             answer_id TEXT NOT NULL UNIQUE,

@@ -519,6 +519,7 @@ def m019_feedback(db: psycopg.Connection) -> None:
             created_at {NOW}
         );
         CREATE INDEX answers_user ON answers(user_id);
+        CREATE INDEX answers_created ON answers(created_at);
         CREATE TABLE feedback (
             id {ID},
             answer_id TEXT NOT NULL UNIQUE,
