@@ -92,6 +92,9 @@ def _protected(kind: str, value) -> bool:
 
 
 def _is_count(value) -> bool:
+    # A JSON number with no fraction (21829.0) is an integer to the schema and the server.
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
 
 

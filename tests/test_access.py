@@ -220,6 +220,96 @@ def test_access_matrix(world, server, person):
     assert c.get("/v1/admin/audit").status_code == 403
 
 
+def curators_group(admin: httpx.Client) -> dict:
+    """The group whose members curate feedback (setting curators_group)."""
+    groups = {g["name"]: g for g in admin.get("/v1/admin/groups").json()["data"]}
+    return (
+        groups.get("curators") or admin.post("/v1/admin/groups", json={"name": "curators"}).json()
+    )
+
+
+def grounded(c: httpx.Client, question: str, **retrieval) -> dict:
+    r = c.post(
+        "/v1/chat/completions",
+        json={
+            "model": "qwen2.5-coder-0.5b-instruct",
+            "messages": [{"role": "user", "content": question}],
+            "max_tokens": 4,
+            "retrieval": {"k": 4, **retrieval},
+        },
+    )
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_feedback_follows_the_conversation(world, server):
+    alice = client(server, world["keys"]["alice"])
+    answer = grounded(alice, f"Que dit le dossier sur la {SECRET} ?")
+    assert world["document"] in {x["document_id"] for x in answer["citations"]}
+    path = f"/v1/chat/completions/{answer['id']}/feedback"
+    given = alice.post(path, json={"rating": "down", "correction": f"La {SECRET} est notée."})
+    assert given.status_code == 200, given.text
+    assert world["document"] in {x["document_id"] for x in given.json()["citations"]}
+    # Nobody else reads or rates it, readers of the collection included: it is alice's.
+    for person, sees in RELATIONS.items():
+        if person == "alice":
+            continue
+        c = client(server, world["keys"][person])
+        expected = 401 if sees is None else 404
+        assert c.get(path).status_code == expected, person
+        assert c.post(path, json={"rating": "up"}).status_code == expected, person
+        if sees is not None:
+            mine = c.get("/v1/feedback").json()["data"]
+            assert given.json()["id"] not in {f["id"] for f in mine}, person
+    assert alice.get(path).json()["rating"] == "down"
+
+    # Curators see an item only if they may read every passage it cites (the answer may
+    # quote them): carol (a reader) does, eve (a stranger) does not.
+    admin = client(server, server.key)
+    group = curators_group(admin)
+    for person in ("carol", "eve"):
+        added = admin.post(
+            f"/v1/admin/groups/{group['id']}/members", json={"user": world["names"][person]}
+        )
+        assert added.status_code in (200, 201), added.text
+    carol, eve = client(server, world["keys"]["carol"]), client(server, world["keys"]["eve"])
+    assert given.json()["id"] in {f["id"] for f in carol.get("/v1/feedback").json()["data"]}
+    assert given.json()["id"] not in {f["id"] for f in eve.get("/v1/feedback").json()["data"]}
+    hidden = eve.patch(f"/v1/feedback/{given.json()['id']}", json={"status": "accepted"})
+    assert hidden.status_code == 404
+    assert (
+        carol.patch(f"/v1/feedback/{given.json()['id']}", json={"status": "accepted"}).json()[
+            "status"
+        ]
+        == "accepted"
+    )
+
+    # A person who loses read access to a cited collection no longer sees its passages
+    # through their own feedback.
+    tag = uuid.uuid4().hex[:6]
+    col = alice.post("/v1/collections", json={"name": f"Avis {tag}"}).json()
+    up = alice.post(
+        f"/v1/collections/{col['id']}/documents",
+        files=[("files", ("avis.md", f"# Avis\n\nL'avis {tag} porte sur la voirie.\n".encode()))],
+    ).json()
+    assert wait_job(alice, up["job_id"])["status"] == "done"
+    alice.post(
+        f"/v1/collections/{col['id']}/grants",
+        json={"user": world["names"]["bob"], "permission": "read"},
+    )
+    bob = client(server, world["keys"]["bob"])
+    asked = grounded(bob, f"Sur quoi porte l'avis {tag} ?", collections=[col["id"]])
+    assert asked["citations"]
+    bob_path = f"/v1/chat/completions/{asked['id']}/feedback"
+    assert bob.post(bob_path, json={"rating": "up"}).json()["citations"]
+    alice.request(
+        "DELETE", f"/v1/collections/{col['id']}/grants", json={"user": world["names"]["bob"]}
+    )
+    after = bob.get(bob_path).json()
+    assert after["citations"] == [] and after["hidden_citations"] == len(asked["citations"])
+    assert f"{tag} porte" not in str(after["citations"])
+
+
 def test_prompt_injection_changes_nothing(world, server):
     eve = client(server, world["keys"]["eve"])
     r = eve.post(
@@ -435,6 +525,19 @@ def test_erasure_leaves_nothing(server, http, tmp_path):
             },
         ).json()  # a stored answer, for previous_response_id
         assert zoe.get(f"/v1/responses/{kept['id']}").status_code == 200
+        asked = zoe.post(
+            "/v1/chat/completions",
+            json={
+                "model": "qwen2.5-coder-0.5b-instruct",
+                "messages": [{"role": "user", "content": f"Question {tag}-{how} ?"}],
+                "max_tokens": 2,
+            },
+        ).json()  # kept for feedback, and rated
+        rated = zoe.post(
+            f"/v1/chat/completions/{asked['id']}/feedback",
+            json={"rating": "down", "correction": f"Correction {tag}-{how}."},
+        )
+        assert rated.status_code == 200, rated.text
         files = [p for p in (server.data / "files").rglob("*") if p.is_file()]
         audio = [p for p in (server.data / "audio").rglob("*") if p.is_file()]
         if how == "api":
@@ -442,6 +545,7 @@ def test_erasure_leaves_nothing(server, http, tmp_path):
             assert report["complete"] is True and report["collections"] == 1
             assert report["meetings"] == 1 and not any(report["remaining"].values())
             assert report["remaining"]["responses"] == 0
+            assert report["remaining"]["answers"] == report["remaining"]["feedback"] == 0
         else:
             done = greffier("admin", "erase-user", name, "--yes", env=server.env)
             assert "Nothing remains." in done.stdout

@@ -13,7 +13,7 @@ import pytest
 from greffier.documents.analysis import index_text
 from greffier.settings import Settings
 from greffier.store.backends import open_stores
-from greffier.store.records import ChunkRow, ResponseRecord, TranscriptSegment
+from greffier.store.records import ChunkRow, KeptAnswer, ResponseRecord, TranscriptSegment
 
 TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
@@ -147,7 +147,9 @@ def scenario(stores) -> dict:
     assert stores.sessions.session("other") is None
     conversation = stores.conversations.create_conversation(alice, "Congés", "qwen", {"a": [1]})
     stores.conversations.add_message(conversation, "user", "Combien ?", [], "")
-    stores.conversations.add_message(conversation, "assistant", "Cinq.", [{"index": 1}], "qwen")
+    stores.conversations.add_message(
+        conversation, "assistant", "Cinq.", [{"index": 1}], "qwen", answer_id="chatcmpl-9"
+    )
     out["conversations"] = stores.conversations.conversations(alice)
     out["messages"] = stores.conversations.messages(conversation)
     # answers of the Responses API, for previous_response_id
@@ -163,6 +165,33 @@ def scenario(stores) -> dict:
     stores.responses.delete("resp_2")
     assert stores.responses.get("resp_2") is None
     assert stores.responses.forget_user(alice) == 1
+    # answers kept for feedback, feedback given on them, and its curation
+    answer = KeptAnswer("chatcmpl-1", alice, "qwen", "Combien ?", "Cinq.", [{"index": 1}])
+    stores.feedback.keep_answer(answer)
+    stores.feedback.keep_answer(answer)  # kept once
+    assert stores.feedback.answer("chatcmpl-1").created_at
+    assert stores.feedback.answer("chatcmpl-2") is None
+    stores.feedback.keep_answer(dataclasses.replace(answer, id="chatcmpl-old"))
+    assert stores.feedback.forget_answers_before("2000-01-01T00:00:00.000Z") == 0
+    assert stores.feedback.forget_answers_before("2999-01-01T00:00:00.000Z") == 2
+    stores.feedback.keep_answer(answer)
+    given = stores.feedback.give(answer, "down", "Six.", "faux")
+    assert given.status == "pending" and TIME.match(given.created_at)
+    stores.feedback.curate(given.id, "accepted", "root")
+    assert TIME.match(stores.feedback.get(given.id).curated_at)
+    again = stores.feedback.give(answer, "up", None, None)  # replaced: back to curation
+    assert again.id == given.id and again.status == "pending" and again.curated_by is None
+    stores.feedback.curate(given.id, "accepted", "alice")
+    out["feedback"] = [
+        dataclasses.replace(f, created_at="", updated_at="", curated_at="")
+        for f in stores.feedback.find("accepted")
+    ]
+    assert stores.feedback.find("rejected") == [] and stores.feedback.find(user_id=admin) == []
+    assert [f.id for f in stores.feedback.find(user_id=alice)] == [given.id]
+    assert stores.feedback.of_answer("chatcmpl-1").id == given.id
+    assert stores.feedback.forget_user(admin, "alice") == 0  # a curator's name leaves
+    assert stores.feedback.get(given.id).curated_by == "[erased]"
+    assert stores.feedback.forget_user(alice, "alice") == 2
     # evaluations: the latest of each kind per model
     for kind, share in (("bias", 61.0), ("bias", 58.5), ("answers", 0.9)):
         stores.evaluations.add("qwen", kind, "crows.csv", "ef" * 32, "0.1.0", "", {"v": share})
@@ -236,6 +265,7 @@ def test_each_store_keeps_its_promises_on_both_databases(results):
         "conversations",
         "messages",
         "response",
+        "feedback",
         "evaluations",
         "alice_left",
     ],

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -486,6 +487,61 @@ def test_upload_ask_a_grounded_question_and_open_the_citation(visit, server, tmp
     assert response.status_code == 303  # no session: to the sign-in page
 
 
+def test_rate_an_answer_with_the_keyboard_and_curate_it(visit, server):
+    v = visit()
+    page = v.sign_in_with_key(server.key)
+    page.goto("/chat")
+    question = f"Réponds seulement « oui » ({uuid.uuid4().hex[:6]})."
+    page.fill("#question", question)
+    page.keyboard.press("Enter")
+    page.locator("#chat-status").filter(has_text="Réponse terminée.").wait_for(timeout=WAIT_MS)
+    group = page.locator(".message-assistant .feedback").last
+    assert group.get_attribute("role") == "group"
+    # Keyboard only: to "À corriger", Enter, the correction typed, sent with Enter.
+    down = group.locator("button.feedback-down")
+    down.focus()
+    page.keyboard.press("Enter")
+    group.locator(".feedback-status").filter(has_text="Merci").wait_for()
+    assert down.get_attribute("aria-pressed") == "true"
+    assert down.get_attribute("aria-expanded") == "true"
+    assert page.evaluate("document.activeElement.name") == "correction"
+    page.keyboard.type("Oui.")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Trop long.")
+    page.keyboard.press("Enter")  # submits the form
+    page.wait_for_function(
+        "() => document.querySelector('.message-assistant:last-child .feedback-status')"
+        ".textContent.includes('Merci')"
+    )
+    axe_check(page, "chat with feedback")
+    # Read again later, the kept answer can still be rated (its id is in the history).
+    page.wait_for_url(re.compile(r".*/chat/\d+$"))
+    page.wait_for_load_state("networkidle")
+    page.reload()
+    kept = page.locator(".message-assistant article[data-answer-id]").last
+    kept.locator(".feedback button.feedback-up").wait_for()
+    answer_id = kept.get_attribute("data-answer-id")
+    assert answer_id.startswith("chatcmpl-")
+    rated = page.evaluate(
+        "async (id) => (await fetch(`/v1/chat/completions/${id}/feedback`)).json()", answer_id
+    )
+    assert rated["rating"] == "down" and rated["correction"] == "Oui."
+
+    # The admin curates: the item is in the queue with its correction, then accepted.
+    page.goto("/feedback")
+    item = page.locator(".feedback-list li", has_text=question)
+    item.wait_for()
+    assert "Oui." in item.locator(".feedback-correction").inner_text()
+    assert "Trop long." in item.inner_text()
+    axe_check(page, "feedback queue")
+    item.locator("button[value=accepted]").click()
+    page.wait_for_url("**/feedback?status=pending&done=accepted")
+    assert page.locator(".feedback-list li", has_text=question).count() == 0
+    page.goto("/feedback?status=accepted")
+    accepted = page.locator(".feedback-list li", has_text=question)
+    assert "tests" in accepted.inner_text()  # decided by
+
+
 # --- meetings ------------------------------------------------------------------------------------
 
 
@@ -653,7 +709,16 @@ def test_models_page_compares_the_measured_models(visit, server):
 
 @pytest.mark.parametrize(
     "path",
-    ["/chat", "/documents", "/meetings", "/models", "/account", "/admin/users", "/admin/keys"],
+    [
+        "/chat",
+        "/documents",
+        "/meetings",
+        "/models",
+        "/account",
+        "/feedback",
+        "/admin/users",
+        "/admin/keys",
+    ],
 )
 def test_every_main_page_passes_axe_in_both_languages(visit, server, path):
     for lang in ("fr-FR", "en-GB"):

@@ -51,6 +51,12 @@ class Unsupported(InvalidRequest):
     code = "unsupported_parameter"
 
 
+class DatasetRefused(InvalidRequest):
+    """A data set that does not match its card (damaged or altered), or is not one."""
+
+    code = "dataset_refused"
+
+
 class Conflict(InvalidRequest):
     """The request is well formed but clashes with what exists (a name already taken)."""
 

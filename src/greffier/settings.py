@@ -155,6 +155,16 @@ class Settings(BaseSettings):
         "public",
         description="Most sensitive data an external model service may receive.",
     )
+    answer_days: int = Field(
+        30,
+        ge=1,
+        description="Days a chat answer is kept for its author's feedback.",
+    )
+    curators_group: str = Field(
+        "curators",
+        min_length=1,
+        description="Group whose members (with admins) curate feedback for data sets.",
+    )
     chunk_tokens: int = Field(
         200, ge=32, le=512, description="Largest chunk of a document, in embedder tokens."
     )

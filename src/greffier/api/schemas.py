@@ -314,6 +314,9 @@ class ChatCompletionRequest(_Sampling):
     )
     audio: dict | None = Field(None, json_schema_extra={"anyOf": [{"type": "null"}]})
     retrieval: Retrieval | None = None
+    # Greffier keeps each answer (question, answer, citations, model) for its author's
+    # feedback (POST /v1/chat/completions/{id}/feedback); false keeps nothing.
+    store: bool = True
 
     def to_generation(self) -> Generation:
         self._refuse_logit_bias()

@@ -13,6 +13,7 @@ from greffier import __version__
 from greffier.cli import (
     admin,
     config,
+    datasets,
     db,
     documents,
     evaluation,
@@ -38,6 +39,7 @@ documents.eval_app.command("answers")(evaluation.eval_answers)
 app.add_typer(documents.eval_app, name="eval")
 app.add_typer(meetings.app, name="meeting")
 app.add_typer(db.app, name="db")
+app.add_typer(datasets.app, name="dataset")
 app.add_typer(tokens.tokens_app, name="tokens")
 app.add_typer(tokens.tokenizer_app, name="tokenizer")
 app.command("ingest")(documents.ingest)

@@ -58,6 +58,7 @@ UserId = Id("user")
 KeyId = Id("active key")
 GroupId = Id("group")
 ConversationId = Id("conversation")
+FeedbackId = Id("feedback")
 CredentialRequestId = Id("pending credential request")
 
 # An unpaired surrogate: a high one not followed by a low one, or a low one not preceded by

@@ -65,6 +65,12 @@ class AccessService:
     def meeting_ids(self, who: Principal, level: str = "read") -> list[int]:
         return self.store.meeting_ids(who.user_id, level)
 
+    def in_group(self, who: Principal, name: str) -> bool:
+        """Whether ``who`` is a member of the group ``name``, directly or through groups
+        nested in it."""
+        group = self.store.group_by_name(name)
+        return group is not None and group.id in self.store.user_groups(who.user_id)
+
     def scope(
         self,
         who: Principal,

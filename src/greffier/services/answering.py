@@ -11,8 +11,11 @@ The API route and any other caller (evaluation, voice) go through here.
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -25,6 +28,10 @@ from greffier.services.chat import Answer, ChatService
 from greffier.services.grounding import ground
 from greffier.services.principal import Principal
 from greffier.services.search import Mode, SearchService
+from greffier.store.interfaces import FeedbackStore
+from greffier.store.records import KeptAnswer
+
+PRUNE_EVERY_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,11 @@ class Prepared:
     # Filled by answer() and stream() once the answer is complete: each sentence of a
     # grounded answer with the passage supporting it (documents/attribution.py).
     sentences: list[dict] = field(default_factory=list)
+    # The completion id under which the finished answer is kept for feedback (its author
+    # may rate it); None: kept nowhere.
+    kept_as: str | None = None
+    user_id: int = 0
+    question: str = ""
 
 
 class AnsweringService:
@@ -60,6 +72,8 @@ class AnsweringService:
         search: SearchService,
         audit: AuditService,
         relevance_floor: float | None = None,
+        answers: FeedbackStore | None = None,
+        answer_days: int = 30,
     ):
         self.chat = chat
         self.access = access
@@ -69,6 +83,9 @@ class AnsweringService:
         self.relevance_floor = (
             relevance_floor if relevance_floor is not None and relevance_floor > -1 else None
         )
+        self.answers = answers
+        self.answer_days = answer_days
+        self._pruned = float("-inf")  # when kept answers were last pruned (monotonic)
 
     def prepare(
         self,
@@ -76,8 +93,12 @@ class AnsweringService:
         model: str | None,
         generation: Generation,
         retrieval: Retrieval | None = None,
+        *,
+        keep: bool = False,
     ) -> Prepared:
-        """Check, search (blocking: embeds the question) and audit."""
+        """Check, search (blocking: embeds the question) and audit. ``keep``: the finished
+        answer is kept, with its question and citations, under ``Prepared.kept_as`` (a
+        ``chatcmpl-`` id), so that its author can rate it."""
         backend, ids = self._chosen(who, model, retrieval)
         citations, canned, passages = None, None, ()
         if retrieval is not None:
@@ -104,7 +125,17 @@ class AnsweringService:
             query=question if isinstance(question, str) else str(question),
             resources=resources_of(citations or []),
         )
-        return Prepared(backend.entry.id, generation, citations, canned, passages)
+        question = question if isinstance(question, str) else str(question)
+        return Prepared(
+            backend.entry.id,
+            generation,
+            citations,
+            canned,
+            passages,
+            kept_as=f"chatcmpl-{uuid.uuid4().hex}" if keep and who.user_id else None,
+            user_id=who.user_id,
+            question=question,
+        )
 
     def _chosen(
         self, who: Principal, model: str | None, retrieval: Retrieval | None
@@ -142,18 +173,55 @@ class AnsweringService:
         """The answer as events (TextDelta…, Finished); ``prepared.sentences`` is filled
         before the Finished event is yielded."""
         if prepared.canned is not None:
-            return _canned(prepared.canned)
-        return self._attributed(
-            prepared, self.chat.generate(prepared.model, prepared.generation, who)
+            return self._kept(prepared, _canned(prepared.canned))
+        return self._kept(
+            prepared,
+            self._attributed(
+                prepared, self.chat.generate(prepared.model, prepared.generation, who)
+            ),
         )
 
     async def answer(self, who: Principal, prepared: Prepared) -> Answer:
         """The whole answer (``prepared.sentences`` filled)."""
         if prepared.canned is not None:
-            return Answer(prepared.canned, "stop", 0, 0)
-        answer = await self.chat.answer(prepared.model, prepared.generation, who)
-        await asyncio.to_thread(self.attribute, prepared, answer.text)
+            answer = Answer(prepared.canned, "stop", 0, 0)
+        else:
+            answer = await self.chat.answer(prepared.model, prepared.generation, who)
+            await asyncio.to_thread(self.attribute, prepared, answer.text)
+        await asyncio.to_thread(self.keep, prepared, answer.text)
         return answer
+
+    def keep(self, prepared: Prepared, text: str) -> None:
+        """Keep a finished answer for feedback, when it was asked to be kept; answers kept
+        longer than ``answer_days`` go (checked at most every ten minutes)."""
+        if prepared.kept_as is None or self.answers is None:
+            return
+        if time.monotonic() - self._pruned > PRUNE_EVERY_SECONDS:
+            self._pruned = time.monotonic()
+            cutoff = datetime.now(UTC) - timedelta(days=self.answer_days)
+            self.answers.forget_answers_before(cutoff.strftime("%Y-%m-%dT%H:%M:%S.000Z"))
+        self.answers.keep_answer(
+            KeptAnswer(
+                prepared.kept_as,
+                prepared.user_id,
+                prepared.model,
+                prepared.question,
+                text,
+                prepared.citations or [],
+            )
+        )
+
+    async def _kept(self, prepared: Prepared, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        text = []
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    text.append(event.text)
+                elif isinstance(event, Finished):
+                    await asyncio.to_thread(self.keep, prepared, "".join(text))
+                yield event
+        finally:
+            await events.aclose()
 
     def attribute(self, prepared: Prepared, text: str) -> list[dict]:
         """Attach each sentence of a grounded answer to the passage that supports it

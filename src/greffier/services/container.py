@@ -16,9 +16,11 @@ from greffier.services.audit import AuditService
 from greffier.services.bias import BiasService
 from greffier.services.chat import ChatService
 from greffier.services.conversations import ConversationService
+from greffier.services.datasets import DatasetService
 from greffier.services.documents import DocumentService
 from greffier.services.embeddings import EmbeddingService
 from greffier.services.erasure import ErasureService
+from greffier.services.feedback import FeedbackService
 from greffier.services.health import HealthService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobQueue, JobRunner, ManualQueue
@@ -65,6 +67,8 @@ class Services:
     chat: ChatService
     answering: AnsweringService
     responses: ResponsesService
+    feedback: FeedbackService
+    datasets: DatasetService
     documents: DocumentService
     search: SearchService
     embeddings: EmbeddingService
@@ -154,7 +158,15 @@ class Services:
         floor = settings.grounding_min_similarity
         if floor is None:
             floor = registry.catalogue.get(settings.embedding_model).relevance_floor
-        answering = AnsweringService(chat, access, search, audit, relevance_floor=floor)
+        answering = AnsweringService(
+            chat,
+            access,
+            search,
+            audit,
+            relevance_floor=floor,
+            answers=stores.feedback,
+            answer_days=settings.answer_days,
+        )
         response_store = stores.responses
         transcription = TranscriptionService(registry, settings)
         meetings = MeetingService(
@@ -176,6 +188,9 @@ class Services:
                 meeting=meetings.run_job,
                 minutes=lambda job_id: minutes.run_job(job_id, worker.run_async),
             )
+        feedback = FeedbackService(
+            stores.feedback, response_store, access, audit, settings.curators_group
+        )
         reports = ModelReportService(
             registry, stores.evaluations, usage.parity, settings.models_dir
         )
@@ -199,10 +214,13 @@ class Services:
                 audit,
                 response_store,
                 throttle,
+                stores.feedback,
             ),
             chat=chat,
             answering=answering,
             responses=ResponsesService(answering, response_store),
+            feedback=feedback,
+            datasets=DatasetService(feedback, chat, search, document_store, audit),
             documents=documents,
             search=search,
             embeddings=EmbeddingService(

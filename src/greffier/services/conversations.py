@@ -69,7 +69,10 @@ class ConversationService:
         citations: list | None = None,
         model: str = "",
         sources: dict | None = None,
+        answer_id: str | None = None,
     ) -> int:
+        """``answer_id``: the id /v1/chat/completions gave the answer, kept so that the
+        answer can still be rated when the conversation is read again."""
         self.get(who, conversation_id)
         if role not in ("user", "assistant"):
             raise InvalidRequest("A message's role is 'user' or 'assistant'.", param="role")
@@ -82,6 +85,7 @@ class ConversationService:
             citations or [],
             model,
             None if sources is None else _sources(sources),
+            answer_id if role == "assistant" else None,
         )
 
     def rename(self, who: Principal, conversation_id: int, title: str) -> None:

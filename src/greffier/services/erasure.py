@@ -3,8 +3,9 @@
 Removed: their collections (documents, chunks, full-text and vector rows, stored files),
 their meetings (audio, transcript, speakers, minutes, index), jobs, API keys, group
 memberships, grants made to them, token counts, sign-in counts, their stored
-/v1/responses answers, and — in the audit log — their name, ids and questions (the fact
-that an access happened stays, unattributed);
+/v1/responses answers, the chat answers kept for feedback and the feedback they gave
+(their name leaves the decisions they made as a curator), and — in the audit log — their
+name, ids and questions (the fact that an access happened stays, unattributed);
 other people's audit rows lose the person's name and the names of their documents,
 collections and meetings. Then the database's files are purged (no deleted byte left in
 free pages or the write-ahead log).
@@ -28,7 +29,13 @@ from greffier.services.identity import IdentityService
 from greffier.services.meetings import MeetingService
 from greffier.services.principal import Principal
 from greffier.services.throttle import SignInThrottle
-from greffier.store.interfaces import ErasureStore, JobStore, QuotaStore, ResponseStore
+from greffier.store.interfaces import (
+    ErasureStore,
+    FeedbackStore,
+    JobStore,
+    QuotaStore,
+    ResponseStore,
+)
 
 
 @dataclass
@@ -65,6 +72,7 @@ class ErasureService:
         audit: AuditService,
         responses: ResponseStore,
         throttle: SignInThrottle,
+        feedback: FeedbackStore,
     ):
         self.store = store
         self.identity = identity
@@ -75,6 +83,7 @@ class ErasureService:
         self.audit = audit
         self.responses = responses
         self.throttle = throttle
+        self.feedback = feedback
 
     def erase(self, who: Principal, user_id: int) -> ErasureReport:
         """Erase a user (``who`` must be an admin, or the operator at the console)."""
@@ -98,6 +107,7 @@ class ErasureService:
         self.jobs.delete_of_owner(user_id)
         self.quotas.forget_user(user_id)
         self.responses.forget_user(user_id)
+        self.feedback.forget_user(user_id, user.name)
         self.audit.forget_user(user_id)
         resources = [(kind, rid) for kind, rid, _ in owned] + [("user", user_id)]
         # Their name leaves others' questions and targets ("read to user zoe"); their

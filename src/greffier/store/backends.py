@@ -16,6 +16,7 @@ from greffier.store.database import Database
 from greffier.store.documents import DocumentStore
 from greffier.store.erasure import ErasureStore
 from greffier.store.evaluations import EvaluationStore
+from greffier.store.feedback import FeedbackStore
 from greffier.store.identity import IdentityStore
 from greffier.store.jobs import JobStore
 from greffier.store.meetings import MeetingStore
@@ -43,6 +44,7 @@ class Stores:
     counters: CounterStore
     credentials: CredentialStore
     evaluations: EvaluationStore
+    feedback: FeedbackStore
 
 
 def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
@@ -74,4 +76,5 @@ def open_stores(settings: Settings, *, migrate: bool = True) -> Stores:
         responses=ResponseStore(database),
         counters=CounterStore(database),
         credentials=CredentialStore(database),
+        feedback=FeedbackStore(database),
     )

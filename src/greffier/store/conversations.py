@@ -45,14 +45,22 @@ class ConversationStore:
         citations: list,
         model: str,
         sources: dict | None = None,
+        answer_id: str | None = None,
     ) -> int:
         """Append a message; the conversation moves to the top of its owner's list and
         remembers the model and sources last used."""
         with self.db.write() as conn:
             message_id = conn.execute(
                 "INSERT INTO conversation_messages (conversation_id, role, content, citations, "
-                "model) VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (conversation_id, role, content, json.dumps(citations, ensure_ascii=False), model),
+                "model, answer_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    conversation_id,
+                    role,
+                    content,
+                    json.dumps(citations, ensure_ascii=False),
+                    model,
+                    answer_id,
+                ),
             ).fetchone()[0]
             conn.execute(
                 f"UPDATE conversations SET updated_at = {self.db.now}, "
@@ -69,7 +77,8 @@ class ConversationStore:
 
     def messages(self, conversation_id: int) -> list[ChatMessage]:
         rows = self.db.query(
-            "SELECT id, role, content, citations, model, created_at FROM conversation_messages "
+            "SELECT id, role, content, citations, model, created_at, answer_id "
+            "FROM conversation_messages "
             "WHERE conversation_id = ? ORDER BY id",
             (conversation_id,),
         )

@@ -37,6 +37,11 @@ _LIVE_TEXT = (
     ("meeting_minutes", "content"),
     ("conversations", "title"),
     ("conversation_messages", "content"),
+    ("answers", "question"),
+    ("answers", "answer"),
+    ("feedback", "question"),
+    ("feedback", "answer"),
+    ("feedback", "correction"),
     ("audit_log", "query"),
     ("audit_log", "resources"),
     ("users", "name"),
@@ -122,6 +127,12 @@ class ErasureStore:
                 "ON c.id = m.conversation_id WHERE c.user_id = ? ORDER BY length(m.content) DESC",
                 (user_id,),
             ),
+            (
+                "correction",
+                "SELECT correction FROM feedback WHERE user_id = ? AND correction IS NOT NULL "
+                "ORDER BY length(correction) DESC",
+                (user_id,),
+            ),
         ):
             for i, row in enumerate(self.db.query(sql + " LIMIT 3", params)):
                 text = _slice(row[0])
@@ -183,6 +194,13 @@ class ErasureStore:
             "conversations": ("SELECT count(*) FROM conversations WHERE user_id = ?", (user_id,)),
             # Answers of /v1/responses kept for previous_response_id.
             "responses": ("SELECT count(*) FROM responses WHERE user_id = ?", (user_id,)),
+            # Chat answers kept for feedback, the feedback they gave, and their name as the
+            # curator of others' feedback.
+            "answers": ("SELECT count(*) FROM answers WHERE user_id = ?", (user_id,)),
+            "feedback": (
+                "SELECT count(*) FROM feedback WHERE user_id = ? OR curated_by = ?",
+                (user_id, name),
+            ),
             "web_sessions": ("SELECT count(*) FROM web_sessions WHERE user_id = ?", (user_id,)),
             "credential_requests": (
                 "SELECT count(*) FROM credential_requests WHERE user_id = ?",

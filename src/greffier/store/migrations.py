@@ -529,3 +529,50 @@ def m018_evaluations(db: sqlite3.Connection) -> None:
         CREATE INDEX evaluations_model ON evaluations(model, kind, id)
         """,
     )
+
+
+@migration
+def m019_feedback(db: sqlite3.Connection) -> None:
+    # Feedback on answers. `answers`: each chat completion's question, answer, cited
+    # passages and model, kept under the id the API returned so that its author can rate it
+    # (a request with "store": false keeps nothing). `feedback`: one rating per answer, by
+    # its author, with a copy of what was rated, and a curator's decision (pending, accepted,
+    # rejected) for alignment data sets. Both go with their user. The web history remembers
+    # each answer's id, so that a conversation read again can still be rated.
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE answers (
+            id TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            created_at TEXT NOT NULL DEFAULT ({NOW})
+        );
+        CREATE INDEX answers_user ON answers(user_id);
+        CREATE INDEX answers_created ON answers(created_at);
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            answer_id TEXT NOT NULL UNIQUE,
+            user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+            correction TEXT,
+            reason TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'accepted', 'rejected')),
+            curated_by TEXT,
+            curated_at TEXT,
+            created_at TEXT NOT NULL DEFAULT ({NOW}),
+            updated_at TEXT NOT NULL DEFAULT ({NOW})
+        );
+        CREATE INDEX feedback_user ON feedback(user_id);
+        CREATE INDEX feedback_status ON feedback(status, id);
+        ALTER TABLE conversation_messages ADD COLUMN answer_id TEXT
+        """,
+    )

@@ -373,6 +373,7 @@ class ChatMessage:
     citations: list
     model: str
     created_at: str
+    answer_id: str | None = None  # the completion's id, for feedback (assistant messages)
 
 
 # --- the Responses API ---------------------------------------------------------------------
@@ -396,3 +397,42 @@ class ResponseRecord:
     conversation: list
     request: dict
     created_at: str = ""
+
+
+# --- feedback on answers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeptAnswer:
+    """A chat completion kept so that its author can rate it: the question, the answer,
+    the passages it cited (grounding's citation dicts) and the model that answered."""
+
+    id: str  # the completion id the API returned (chatcmpl-…)
+    user_id: int
+    model: str
+    question: str
+    answer: str
+    citations: list
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A person's rating of one answer, with a copy of what was rated, and a curator's
+    decision on it (``status``: pending, accepted, rejected)."""
+
+    id: int
+    answer_id: str  # chatcmpl-… or resp_…
+    user_id: int
+    model: str
+    question: str
+    answer: str
+    citations: list
+    rating: str  # up | down
+    correction: str | None
+    reason: str | None
+    status: str
+    curated_by: str | None
+    curated_at: str | None
+    created_at: str
+    updated_at: str

@@ -17,11 +17,18 @@ from greffier.http.inputs import reject_unstorable_text
 
 
 def install(app: FastAPI) -> None:
-    from greffier.web import account, admin, chat, library
+    from greffier.web import account, admin, chat, feedback, library
 
     static = resources.files("greffier.web") / "static"
     app.mount("/static/web", StaticFiles(directory=str(static)), name="web-static")
-    for router in (account.router, chat.router, chat.json_router, library.router, admin.router):
+    for router in (
+        account.router,
+        chat.router,
+        chat.json_router,
+        library.router,
+        feedback.router,
+        admin.router,
+    ):
         app.include_router(
             router, include_in_schema=False, dependencies=[Depends(reject_unstorable_text)]
         )

@@ -127,6 +127,7 @@ class NewMessage(BaseModel):
     citations: list[dict] = []
     model: str = ""
     sources: Sources | None = None
+    answer_id: str | None = Field(None, max_length=100)
 
 
 @json_router.post("/conversations", status_code=201)
@@ -149,6 +150,7 @@ def add_message(conversation_id: ConversationId, body: NewMessage, request: Requ
         body.citations,
         body.model,
         body.sources.model_dump() if body.sources else None,
+        body.answer_id,
     )
     return {"id": message_id}
 

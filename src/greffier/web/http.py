@@ -118,7 +118,7 @@ def render(
     def t(key: str, **values) -> str:
         return i18n.text(lang, key, **values)
 
-    nav = NAV + NAV_AFTER
+    nav = NAV + NAV_AFTER + (("feedback", "/feedback"),)
     if session and session.principal.is_admin:
         nav += (("admin", "/admin"),)
     body = _templates.get_template(template).render(

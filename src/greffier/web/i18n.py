@@ -26,6 +26,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.meetings": ("Réunions", "Meetings"),
     "nav.models": ("Modèles", "Models"),
     "nav.admin": ("Administration", "Administration"),
+    "nav.feedback": ("Avis", "Feedback"),
+    # --- feedback on answers
+    "feedback.title": ("Avis sur les réponses", "Feedback on answers"),
+    "feedback.intro_curator": (
+        "Acceptez les avis qui doivent entrer dans les jeux de données d'adaptation du "
+        "modèle, rejetez les autres. Seuls les avis dont vous pouvez lire les sources "
+        "sont listés.",
+        "Accept the feedback that should go into the model's adaptation data sets, reject "
+        "the rest. Only feedback whose sources you may read is listed.",
+    ),
+    "feedback.intro_own": (
+        "Les avis que vous avez donnés sur les réponses de l'assistant.",
+        "The feedback you gave on the assistant's answers.",
+    ),
+    "feedback.statuses": ("État des avis", "Feedback by state"),
+    "feedback.status_pending": ("À examiner", "To review"),
+    "feedback.status_accepted": ("Acceptés", "Accepted"),
+    "feedback.status_rejected": ("Rejetés", "Rejected"),
+    "feedback.none": ("Aucun avis ici.", "No feedback here."),
+    "feedback.rating_up": ("Utile", "Helpful"),
+    "feedback.rating_down": ("À corriger", "Needs correcting"),
+    "feedback.question": ("Question", "Question"),
+    "feedback.answer": ("Réponse du modèle", "The model's answer"),
+    "feedback.correction": ("Réponse corrigée", "Corrected answer"),
+    "feedback.reason": ("Raison", "Reason"),
+    "feedback.sources": ("Sources citées", "Sources cited"),
+    "feedback.curated_by": ("Décision de", "Decided by"),
+    "feedback.accept": ("Accepter", "Accept"),
+    "feedback.reject": ("Rejeter", "Reject"),
+    "feedback.done.accepted": ("Avis accepté.", "Feedback accepted."),
+    "feedback.done.rejected": ("Avis rejeté.", "Feedback rejected."),
+    "feedback.done.pending": ("Avis remis à examiner.", "Feedback back to review."),
     "footer.offline": (
         "Fonctionne hors ligne : aucune donnée ne quitte ce serveur",
         "Works offline: no data leaves this server",
@@ -483,6 +515,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "js.role_user": ("Vous", "You"),
     "js.role_assistant": ("Greffier", "Greffier"),
     "js.sources": ("Sources", "Sources"),
+    "js.feedback_label": ("Votre avis sur cette réponse", "Your opinion of this answer"),
+    "js.feedback_up": ("Utile", "Helpful"),
+    "js.feedback_down": ("À corriger", "Needs correcting"),
+    "js.feedback_correction": (
+        "La bonne réponse (facultatif)",
+        "The right answer (optional)",
+    ),
+    "js.feedback_reason": ("Pourquoi (facultatif)", "Why (optional)"),
+    "js.feedback_send": ("Envoyer la correction", "Send the correction"),
+    "js.feedback_thanks": (
+        "Merci, votre avis est enregistré.",
+        "Thank you, your opinion is saved.",
+    ),
     "js.source_n": ("Source {n} : {document}", "Source {n}: {document}"),
     "js.page": ("page {page}", "page {page}"),
     "js.unsupported": ("non étayé", "unsupported"),

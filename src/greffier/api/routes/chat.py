@@ -178,11 +178,12 @@ async def chat_completions(body: ChatCompletionRequest, request: Request):
         else None
     )
     prepared = await run_in_threadpool(
-        answering.prepare, who, body.model, body.to_generation(), retrieval
+        answering.prepare, who, body.model, body.to_generation(), retrieval, keep=body.store
     )
     citations = prepared.citations
     meta = {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        # A kept answer's id is the one its feedback names.
+        "id": prepared.kept_as or f"chatcmpl-{uuid.uuid4().hex}",
         "created": int(time.time()),
         "model": prepared.model,  # an alias: the model that answers
         "system_fingerprint": None,

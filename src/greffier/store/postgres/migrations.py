@@ -503,3 +503,43 @@ def m018_evaluations(db: psycopg.Connection) -> None:
         CREATE INDEX evaluations_model ON evaluations(model, kind, id);
         """
     )
+
+
+@migration
+def m019_feedback(db: psycopg.Connection) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE answers (
+            id TEXT PRIMARY KEY,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            created_at {NOW}
+        );
+        CREATE INDEX answers_user ON answers(user_id);
+        CREATE INDEX answers_created ON answers(created_at);
+        CREATE TABLE feedback (
+            id {ID},
+            answer_id TEXT NOT NULL UNIQUE,
+            user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            citations TEXT NOT NULL DEFAULT '[]',
+            rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+            correction TEXT,
+            reason TEXT,
+            status TEXT NOT NULL DEFAULT 'pending'
+                CHECK (status IN ('pending', 'accepted', 'rejected')),
+            curated_by TEXT,
+            curated_at TIMESTAMPTZ,
+            created_at {NOW},
+            updated_at {NOW}
+        );
+        CREATE INDEX feedback_user ON feedback(user_id);
+        CREATE INDEX feedback_status ON feedback(status, id);
+        ALTER TABLE conversation_messages ADD COLUMN answer_id TEXT;
+        """
+    )

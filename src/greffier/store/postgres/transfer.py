@@ -50,6 +50,8 @@ TABLES = (
     "request_log",
     "responses",
     "evaluations",
+    "answers",
+    "feedback",
 )
 # Tables whose id PostgreSQL generates (identity columns, to move past the copied ids).
 GENERATED_IDS = (
@@ -68,6 +70,7 @@ GENERATED_IDS = (
     "credential_requests",
     "account_notices",
     "evaluations",
+    "feedback",
 )
 BATCH = 500
 SAMPLES = 5

@@ -121,7 +121,7 @@ document.addEventListener("DOMContentLoaded", () => {
         history.push({ role: "assistant", content: result.text });
         await api(`/ui/conversations/${conversation}/messages`, {
           method: "POST",
-          json: { role: "assistant", content: result.text, citations: kept(result), model },
+          json: { role: "assistant", content: result.text, citations: kept(result), model, answer_id: result.id },
         });
       }
     } catch (error) {

@@ -103,6 +103,7 @@ const Greffier = (() => {
     let citations = [];
     let sentences = [];
     let finish = null;
+    let id = null; // the completion's id: what its feedback names
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
@@ -114,9 +115,10 @@ const Greffier = (() => {
         for (const line of event.split("\n")) {
           if (!line.startsWith("data: ")) continue;
           const data = line.slice(6);
-          if (data === "[DONE]") return { text, citations, sentences, finish };
+          if (data === "[DONE]") return { id, text, citations, sentences, finish };
           const chunk = JSON.parse(data);
           if (chunk.error) throw new Error(chunk.error.message);
+          if (chunk.id) id = chunk.id;
           if (chunk.citations) {
             citations = chunk.citations;
             if (onCitations) onCitations(citations);
@@ -132,7 +134,64 @@ const Greffier = (() => {
         }
       }
     }
-    return { text, citations, sentences, finish };
+    return { id, text, citations, sentences, finish };
+  }
+
+  /* Thumbs up and down under an answer, and for a "down" an optional corrected answer and
+   * reason: POST /v1/chat/completions/{id}/feedback. Plain buttons and a form, so that the
+   * keyboard and screen readers reach everything; the outcome is announced. */
+  function feedbackWidget(completionId, prefix) {
+    const path = `/v1/chat/completions/${encodeURIComponent(completionId)}/feedback`;
+    const said = el("p", { class: "feedback-status", role: "status" });
+    const up = el("button", { type: "button", class: "button button-small button-secondary feedback-up", "aria-pressed": "false", text: `👍 ${t("js.feedback_up")}` });
+    const down = el("button", { type: "button", class: "button button-small button-secondary feedback-down", "aria-pressed": "false", "aria-expanded": "false", "aria-controls": `${prefix}-feedback-form`, text: `👎 ${t("js.feedback_down")}` });
+    const correction = el("textarea", { id: `${prefix}-correction`, name: "correction", rows: "3", maxlength: "20000" });
+    const reason = el("input", { id: `${prefix}-reason`, name: "reason", type: "text", maxlength: "2000" });
+    const form = el(
+      "form",
+      { id: `${prefix}-feedback-form`, class: "feedback-form", hidden: "" },
+      el("label", { for: `${prefix}-correction`, text: t("js.feedback_correction") }),
+      correction,
+      el("label", { for: `${prefix}-reason`, text: t("js.feedback_reason") }),
+      reason,
+      el("button", { type: "submit", class: "button button-small", text: t("js.feedback_send") }),
+    );
+    async function give(rating, extra) {
+      try {
+        await api(path, { method: "POST", json: { rating, ...extra } });
+        up.setAttribute("aria-pressed", String(rating === "up"));
+        down.setAttribute("aria-pressed", String(rating === "down"));
+        said.textContent = t("js.feedback_thanks");
+      } catch (error) {
+        said.textContent = error.message;
+      }
+    }
+    up.addEventListener("click", () => {
+      form.hidden = true;
+      down.setAttribute("aria-expanded", "false");
+      give("up", {});
+    });
+    down.addEventListener("click", () => {
+      form.hidden = false;
+      down.setAttribute("aria-expanded", "true");
+      give("down", {});
+      correction.focus();
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const extra = {};
+      if (correction.value.trim()) extra.correction = correction.value;
+      if (reason.value.trim()) extra.reason = reason.value;
+      give("down", extra);
+    });
+    return el(
+      "div",
+      { class: "feedback", role: "group", "aria-label": t("js.feedback_label") },
+      up,
+      down,
+      form,
+      said,
+    );
   }
 
   function el(tag, attributes = {}, ...children) {
@@ -281,6 +340,7 @@ const Greffier = (() => {
       if (typeof GreffierVoice !== "undefined" && result.text) {
         answer.content.after(GreffierVoice.listenButton()); // voice.js, where pages load it
       }
+      if (result.id && result.finish !== null) answer.article.append(feedbackWidget(result.id, prefix));
       status.textContent = t("js.answered");
       return result;
     } catch (error) {
@@ -366,6 +426,10 @@ const Greffier = (() => {
       });
       const sentences = content.dataset.sentences ? JSON.parse(content.dataset.sentences) : [];
       if (citations.length) renderAnswer(content, content.textContent, citations, prefix, sentences);
+      const article = content.closest("article");
+      if (article.dataset.answerId && !article.querySelector(".feedback")) {
+        article.append(feedbackWidget(article.dataset.answerId, prefix));
+      }
     }
   }
 
@@ -396,6 +460,7 @@ const Greffier = (() => {
     errorOf,
     upload,
     streamChat,
+    feedbackWidget,
     ask,
     el,
     appendMessage,
