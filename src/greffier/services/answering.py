@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -211,17 +211,8 @@ class AnsweringService:
             )
         )
 
-    async def _kept(self, prepared: Prepared, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-        text = []
-        try:
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    text.append(event.text)
-                elif isinstance(event, Finished):
-                    await asyncio.to_thread(self.keep, prepared, "".join(text))
-                yield event
-        finally:
-            await events.aclose()
+    def _kept(self, prepared: Prepared, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        return _when_finished(events, lambda text: self.keep(prepared, text))
 
     def attribute(self, prepared: Prepared, text: str) -> list[dict]:
         """Attach each sentence of a grounded answer to the passage that supports it
@@ -243,19 +234,25 @@ class AnsweringService:
         documents = np.asarray(embedder.embed(passages, "passage"))
         return (queries @ documents.T).tolist()
 
-    async def _attributed(
-        self, prepared: Prepared, events: AsyncIterator[Event]
-    ) -> AsyncIterator[Event]:
-        text = []
-        try:
-            async for event in events:
-                if isinstance(event, TextDelta):
-                    text.append(event.text)
-                elif isinstance(event, Finished):
-                    await asyncio.to_thread(self.attribute, prepared, "".join(text))
-                yield event
-        finally:
-            await events.aclose()
+    def _attributed(self, prepared: Prepared, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+        return _when_finished(events, lambda text: self.attribute(prepared, text))
+
+
+async def _when_finished(
+    events: AsyncIterator[Event], then: Callable[[str], object]
+) -> AsyncIterator[Event]:
+    """The events, unchanged; ``then(whole text)`` runs (blocking, on a thread) before the
+    Finished event is passed on."""
+    text = []
+    try:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                text.append(event.text)
+            elif isinstance(event, Finished):
+                await asyncio.to_thread(then, "".join(text))
+            yield event
+    finally:
+        await events.aclose()
 
 
 def _check_groundable(generation: Generation) -> None:
