@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from local import free_port, greffier, wait
+from local import free_port, greffier, serve, wait
 
 MODEL = "qwen2.5-coder-0.5b-instruct"
 CONTEXT = 2048
@@ -176,17 +176,14 @@ def main() -> None:
         + ENTRY.format(id="pair", context=CONTEXT, urls=", ".join(f'"{s.url}"' for s in servers))
     )
     key = greffier("admin", "create-key", "--user", "bench", env=env).strip().splitlines()[-1]
-    port = free_port()
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "greffier", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    try:
+        gateway, base = serve(env)
+    except RuntimeError:
+        for s in servers:
+            s.stop()
+        raise
     report: dict = {"model": MODEL, "threads_per_server": threads}
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait(f"{base}/health")
         http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=600)
         direct = httpx.Client(timeout=600)
         settings = {"temperature": 0, "max_tokens": args.max_tokens, "stream": True}
