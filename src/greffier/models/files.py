@@ -159,6 +159,39 @@ def verify(
     return path
 
 
+def verify_adapter(entry: ModelEntry, *, force: bool = False) -> Path | None:
+    """The entry's LoRA adapter once its checksum matches (None when it has none); raise
+    when it is missing or differs, so a tampered adapter is never applied."""
+    adapter = entry.adapter
+    if adapter is None:
+        return None
+    path = adapter.path.expanduser()
+    if not path.is_file():
+        raise ModelFileError(
+            f"Model '{entry.id}' is not ready on this server (its adapter is missing): an "
+            "administrator must install it.",
+            detail=f"The adapter {path} is missing. Run `greffier finetune` again or restore it.",
+        )
+    marker = _marker(path)
+    if not force and marker.exists():
+        try:
+            if json.loads(marker.read_text()) == {**_stamp(path), "sha256": adapter.sha256}:
+                return path
+        except (OSError, ValueError):
+            log.warning("Ignoring unreadable checksum marker %s", marker)
+    actual = sha256_file(path)
+    if actual != adapter.sha256:
+        marker.unlink(missing_ok=True)
+        raise ModelFileError(
+            f"Model '{entry.id}' is not ready on this server (its adapter does not match its "
+            "pinned checksum): an administrator must replace it.",
+            detail=f"{path}: expected SHA-256 {adapter.sha256}, found {actual}. It may be "
+            "corrupt or tampered with.",
+        )
+    _remember(path, adapter.sha256)
+    return path
+
+
 def _remember(path: Path, sha256: str) -> None:
     marker = _marker(path)
     if os.access(marker.parent, os.W_OK):
