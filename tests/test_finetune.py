@@ -24,6 +24,8 @@ import pytest
 
 from conftest import MODEL, greffier, running_server
 
+# Training on two shared cores takes minutes (no timing is asserted): room for a busy machine.
+pytestmark = pytest.mark.timeout(3600)
 HERE = Path(__file__).parent
 CODE = "PX-7319"
 NAME = "qwen-badges"
@@ -124,6 +126,14 @@ def sft(tmp_path_factory) -> Path:
 TRAINING = ["--rank", "8", "--lr", "2e-3", "--max-length", "96"]
 
 
+def train(*args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
+    """`greffier finetune` on the 0.5B base with the test's settings."""
+    return subprocess.run(
+        [sys.executable, "-m", "greffier", "finetune", "--base", MODEL, *TRAINING, *args],
+        env=env, capture_output=True, text=True, check=check, timeout=3000,
+    )  # fmt: skip
+
+
 def state(run: Path, step: int) -> dict:
     return json.loads((run / "checkpoints" / f"step-{step}" / "state.json").read_text())
 
@@ -133,9 +143,9 @@ def trained(ft_env, sft, tmp_path_factory) -> dict:
     """One whole run, with the before/after evaluation on a held-out set."""
     heldout = tmp_path_factory.mktemp("heldout") / "heldout.json"
     heldout.write_text(json.dumps(HELDOUT, ensure_ascii=False))
-    done = greffier(
-        "finetune", "--base", MODEL, "--data", str(sft), "--name", NAME, "--steps", "16",
-        "--checkpoint-every", "8", *TRAINING, "--heldout", str(heldout), env=ft_env,
+    done = train(
+        "--name", NAME, "--data", str(sft), "--steps", "16", "--checkpoint-every", "8",
+        "--heldout", str(heldout), env=ft_env,
     )  # fmt: skip
     run = Path(ft_env["GREFFIER_DATA_DIR"]) / "finetune" / NAME
     return {"stdout": done.stdout, "run": run, "state": state(run, 16)}
@@ -206,10 +216,20 @@ def test_an_interrupted_run_goes_on_where_it_stopped(trained, ft_env, sft):
     that was never interrupted (same order, same optimizer moments)."""
     name = "qwen-badges-resumed"
     run = Path(ft_env["GREFFIER_DATA_DIR"]) / "finetune" / name
-    args = ["finetune", "--base", MODEL, "--data", str(sft), "--name", name,
-            "--checkpoint-every", "2", *TRAINING]  # fmt: skip
+    args = ["--data", str(sft), "--name", name, "--checkpoint-every", "2"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "greffier", *args, "--steps", "12"],
+        [
+            sys.executable,
+            "-m",
+            "greffier",
+            "finetune",
+            "--base",
+            MODEL,
+            *TRAINING,
+            *args,
+            "--steps",
+            "12",
+        ],
         env=ft_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -228,9 +248,9 @@ def test_an_interrupted_run_goes_on_where_it_stopped(trained, ft_env, sft):
     )
     assert 2 <= last < 4
     # Without --resume the earlier run is not overwritten.
-    refused = greffier(*args, "--steps", "4", env=ft_env, check=False)
+    refused = train(*args, "--steps", "4", env=ft_env, check=False)
     assert refused.returncode == 1 and "--resume" in refused.stderr
-    done = greffier(*args, "--steps", "4", "--resume", env=ft_env)
+    done = train(*args, "--steps", "4", "--resume", env=ft_env)
     assert f"steps {last + 1}–4 ({4 - last} to run)" in done.stdout
     resumed = state(run, 4)
     assert resumed["step"] == 4 and len(resumed["losses"]) == 4

@@ -123,7 +123,14 @@ def _how_to_fix(entry: ModelEntry) -> str:
 def verify(
     models_dir: Path, entry: ModelEntry, *, force: bool = False, progress: Progress = _no_progress
 ) -> Path:
-    """Return the path of the entry's file once its checksum matches; raise otherwise."""
+    """Return the path of the entry's file once its checksum matches (and its adapter's,
+    when it has one); raise otherwise."""
+    path = _verify_file(models_dir, entry, force, progress)
+    verify_adapter(entry, force=force)
+    return path
+
+
+def _verify_file(models_dir: Path, entry: ModelEntry, force: bool, progress: Progress) -> Path:
     path = model_path(models_dir, entry)
     if not path.is_file():
         raise ModelFileError(
