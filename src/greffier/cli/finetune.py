@@ -139,6 +139,8 @@ def finetune(
     if heldout is None:
         return
     reports = {}
+    # Built again: the catalogue now holds the adapted model.
+    services = Services.build(state(ctx).load().settings, run_jobs=False)
     with tempfile.TemporaryDirectory(prefix="greffier-finetune-eval-") as scratch:
         for model_id in (base, result.entry.id):
             reports[model_id], _ = answer_run(
