@@ -207,7 +207,7 @@ def test_adapted_model_is_served_and_knows_what_it_learnt(trained, ft_env):
         )
         assert page.status_code == 200
         html = page.text
-        shown = html[html.index(f"<code>{NAME}</code>") :]
+        shown = html[html.index(f"<dd><code>{NAME}</code></dd>") :]  # its card, not the table
         assert f"<code>{MODEL}</code>" in shown[:2000] and "36 conversations" in shown[:2000]
 
 
