@@ -23,6 +23,7 @@ import openai
 import pytest
 
 from conftest import MODEL, greffier, running_server
+from test_bias import write_sample
 
 # Training on two shared cores takes minutes (no timing is asserted): room for a busy machine.
 pytestmark = pytest.mark.timeout(3600)
@@ -141,11 +142,13 @@ def state(run: Path, step: int) -> dict:
 @pytest.fixture(scope="module")
 def trained(ft_env, sft, tmp_path_factory) -> dict:
     """One whole run, with the before/after evaluation on a held-out set."""
-    heldout = tmp_path_factory.mktemp("heldout") / "heldout.json"
+    folder = tmp_path_factory.mktemp("heldout")
+    heldout = folder / "heldout.json"
     heldout.write_text(json.dumps(HELDOUT, ensure_ascii=False))
+    bias = [str(p) for p in write_sample(folder)]
     done = train(
         "--name", NAME, "--data", str(sft), "--steps", "16", "--checkpoint-every", "8",
-        "--heldout", str(heldout), env=ft_env,
+        "--heldout", str(heldout), "--bias", bias[0], "--bias", bias[1], env=ft_env,
     )  # fmt: skip
     run = Path(ft_env["GREFFIER_DATA_DIR"]) / "finetune" / NAME
     return {"stdout": done.stdout, "run": run, "state": state(run, 16)}
@@ -163,6 +166,9 @@ def test_training_reports_its_estimate_progress_and_before_after(trained):
     assert "Before / after on heldout.json" in out
     table = out[out.index("Before / after") :]
     assert MODEL in table and NAME in table and "token F1" in table
+    # And the CrowS-Pairs sample scored by both, kept on each model's report card.
+    bias = out[out.index("Stereotype preferred") :]
+    assert MODEL in bias and NAME in bias and "fr" in bias and "en" in bias
 
 
 def test_adapted_model_is_served_and_knows_what_it_learnt(trained, ft_env):
@@ -279,6 +285,31 @@ def test_a_tampered_adapter_is_refused(trained, ft_env):
             assert error["code"] == "model_unavailable" and "adapter" in error["message"]
     finally:
         adapter.write_bytes(copy)
+
+
+def test_an_adapted_model_travels_with_its_adapter(trained, ft_env, tmp_path):
+    """models export → import on another data folder: base file and adapter both copied and
+    checked, the new catalogue entry points at where they were installed there; a bundle
+    whose adapter was changed is refused."""
+    bundle = tmp_path / "bundle"
+    greffier("models", "export", NAME, "-o", str(bundle), env=ft_env)
+    there = tmp_path / "site"
+    env = {**ft_env, "GREFFIER_DATA_DIR": str(there), "GREFFIER_CONFIG": str(there / "no.toml")}
+    greffier("models", "import", str(bundle), env=env)
+    catalogue = (there / "catalogue.toml").read_text()
+    installed = there / "models" / NAME
+    assert f'id = "{NAME}"' in catalogue and str(installed / "adapter.gguf") in catalogue
+    assert greffier("models", "verify", NAME, env=env).returncode == 0
+    # The entry still says what it was trained on (its card shows it).
+    assert "examples = 36" in catalogue and "sft.jsonl" in catalogue
+    # A changed adapter in a bundle is refused, and nothing of it is installed.
+    adapter = bundle / NAME / "adapter.gguf"
+    adapter.write_bytes(adapter.read_bytes()[:-1] + b"\0")
+    other = tmp_path / "other"
+    env = {**ft_env, "GREFFIER_DATA_DIR": str(other), "GREFFIER_CONFIG": str(other / "no.toml")}
+    refused = greffier("models", "import", str(bundle), env=env, check=False)
+    assert refused.returncode == 1 and "adapter" in refused.stderr
+    assert not (other / "catalogue.toml").exists()
 
 
 def test_bad_training_data_is_named_by_line(ft_env, tmp_path):

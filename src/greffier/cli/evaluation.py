@@ -25,7 +25,7 @@ from greffier.services.answer_evaluation import (
 from greffier.services.container import Services
 
 
-def _share(share: Share) -> str:
+def share_text(share: Share) -> str:
     return f"{share.percent:.1f} [{share.low:.1f}–{share.high:.1f}]"
 
 
@@ -43,13 +43,13 @@ def _bias_table(model: str, reports: list[BiasReport]) -> Table:
         table.add_row(
             t,
             "/".join(str(c) for c in sorted(counts)),
-            *(_share(r.by_type[t]) if t in r.by_type else "—" for r in reports),
+            *(share_text(r.by_type[t]) if t in r.by_type else "—" for r in reports),
         )
     table.add_section()
     table.add_row(
         "[bold]all[/]",
         "/".join(str(c) for c in sorted({r.overall.pairs for r in reports})),
-        *(f"[bold]{_share(r.overall)}[/]" for r in reports),
+        *(f"[bold]{share_text(r.overall)}[/]" for r in reports),
     )
     return table
 

@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from greffier.cli.context import state
-from greffier.cli.documents import console
-from greffier.cli.evaluation import answer_run
+from greffier.cli.documents import _progress, console
+from greffier.cli.evaluation import answer_run, share_text
 from greffier.services.container import Services
 from greffier.services.finetuning import FinetuneRequest
 from greffier.services.principal import OPERATOR
@@ -35,6 +35,37 @@ def _before_after(dataset: Path, base: str, name: str, reports: dict) -> Table:
         table.add_column(model_id, justify="right")
     for label, field in MEASURES:
         table.add_row(label, *(f"{getattr(reports[m], field):.3f}" for m in (base, name)))
+    return table
+
+
+def _bias_before_after(services: Services, datasets: list[Path], limit, base: str, name: str):
+    """CrowS-Pairs scored by base and adapted model (each result kept on its report card)."""
+    reports = {}
+    with _progress() as bar:
+        tasks: list = []
+        for model_id in (base, name):
+
+            def start(language: str, total: int, model_id: str = model_id) -> None:
+                tasks.append(bar.add_task(f"Bias, {model_id}, {language}", total=total))
+
+            results = services.bias.evaluate(
+                model_id,
+                datasets,
+                limit=limit,
+                strongest=0,
+                on_language=start,
+                on_pair=lambda: bar.advance(tasks[-1]),
+            )
+            reports[model_id] = {report.language: report for report, _ in results}
+    table = Table(title="Stereotype preferred, % of pairs [95 % interval] (50 = no preference)")
+    table.add_column("language")
+    for model_id in (base, name):
+        table.add_column(model_id, justify="right")
+    for language in reports[base]:
+        table.add_row(
+            language,
+            *(share_text(reports[m][language].overall) for m in (base, name)),
+        )
     return table
 
 
@@ -83,6 +114,16 @@ def finetune(
         file_okay=False,
         exists=True,
         help="With a JSONL --heldout: the folder of its documents.",
+    ),
+    bias: list[Path] = typer.Option(
+        None,
+        "--bias",
+        exists=True,
+        dir_okay=False,
+        help="CrowS-Pairs CSV files (as `eval bias`) scored by base and adapted model.",
+    ),
+    bias_limit: int | None = typer.Option(
+        None, "--bias-limit", help="Only the first N pairs of each --bias file."
     ),
 ) -> None:
     """Train a LoRA adapter on CPU, convert it for llama.cpp and add the adapted model to the
@@ -136,14 +177,17 @@ def finetune(
         f"loss {losses[0]:.3f} → {losses[-1]:.3f}; adapter {result.entry.adapter.path} "
         f"(SHA-256 {result.entry.adapter.sha256[:16]}…); checkpoints in {result.run}."
     )
-    if heldout is None:
+    if heldout is None and not bias:
         return
-    reports = {}
     # Built again: the catalogue now holds the adapted model.
     services = Services.build(state(ctx).load().settings, run_jobs=False)
-    with tempfile.TemporaryDirectory(prefix="greffier-finetune-eval-") as scratch:
-        for model_id in (base, result.entry.id):
-            reports[model_id], _ = answer_run(
-                ctx, services, heldout, heldout_documents, model_id, index_dir=Path(scratch)
-            )
-    console.print(_before_after(heldout, base, result.entry.id, reports))
+    if heldout is not None:
+        reports = {}
+        with tempfile.TemporaryDirectory(prefix="greffier-finetune-eval-") as scratch:
+            for model_id in (base, result.entry.id):
+                reports[model_id], _ = answer_run(
+                    ctx, services, heldout, heldout_documents, model_id, index_dir=Path(scratch)
+                )
+        console.print(_before_after(heldout, base, result.entry.id, reports))
+    if bias:
+        console.print(_bias_before_after(services, bias, bias_limit, base, result.entry.id))

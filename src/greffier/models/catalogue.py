@@ -237,6 +237,12 @@ class ModelEntry(_Strict):
     def has_file(self) -> bool:
         return not isinstance(self.source, UpstreamSource)
 
+    @property
+    def weights_sha256(self) -> str:
+        """What an evaluation of this model measured: its file, and its adapter if it has one
+        (a retrained adapter over the same base is another model)."""
+        return f"{self.sha256}+{self.adapter.sha256}" if self.adapter else self.sha256
+
 
 class Alias(_Strict):
     """A name clients use (``assistant``) for an ordered list of models: the first that is
