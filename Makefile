@@ -8,6 +8,7 @@ PIP    := $(BIN)/python -m pip install --disable-pip-version-check --progress-ba
 
 .PHONY: run test cluster-test install install-test lint benchmark benchmark-chat \
 	benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice benchmark-gateway \
+	benchmark-finetune \
 	corpus system-packages run-system-packages screenshots clean
 
 $(BIN)/python:
@@ -35,6 +36,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python run-system-packages
 # HAProxy in front of the API replicas of the cluster test.
 TEST_SYSTEM_PACKAGES := espeak-ng sox chromium haproxy
 AXE_VERSION := 4.14.1
+# The llama-cpp-python release pinned in pyproject.toml, and its source archive's checksum
+# (also pinned in src/greffier/models/training/convert.py).
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CPP_SDIST_SHA256 := 832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 # The npm package the catalogue's voice (kokoro-82m) comes from.
 KOKORO_JS_VERSION := 1.2.1
 
@@ -46,7 +51,14 @@ system-packages:
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
 	$(PIP) torch==2.13.0  # the CPU build (a local wheel here); not the CUDA one
-	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,model-qwen05,model-qwen15,test]"
+	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,finetune,model-qwen05,model-qwen15,test]"
+	# llama-cpp-python's source archive: llama.cpp's adapter converter for `greffier finetune`
+	# (the tests copy it where Greffier looks, so they never go online), checked by SHA-256.
+	mkdir -p .cache/pypi && test -f .cache/pypi/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz || \
+		$(BIN)/python -m pip download --disable-pip-version-check --quiet --no-deps \
+		--no-binary :all: -d .cache/pypi llama-cpp-python==$(LLAMA_CPP_VERSION)
+	echo "$(LLAMA_CPP_SDIST_SHA256)  .cache/pypi/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz" \
+		| sha256sum -c --quiet -
 	# Reference tokenizer files for the tests, from PyPI packages (tests never go online).
 	$(BIN)/greffier --data-dir .cache/test-data tokens fetch
 	# axe-core, the accessibility checker the web tests inject into each page.
@@ -84,7 +96,7 @@ screenshots: install-test
 	GREFFIER_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_web.py -q
 
 benchmark: benchmark-chat benchmark-documents benchmark-tokens benchmark-postgres benchmark-voice \
-	benchmark-gateway
+	benchmark-gateway benchmark-finetune
 
 benchmark-chat: install-test
 	$(BIN)/python benchmarks/chat_overhead.py
@@ -107,6 +119,11 @@ benchmark-voice: install-test
 # Greffier as a gateway before llama.cpp servers: overhead, failover, 64 streams at once.
 benchmark-gateway: install-test
 	$(BIN)/python benchmarks/gateway.py
+
+# LoRA fine-tuning on two cores: training tokens/s and peak memory (0.5B and 1.5B bases), the
+# time of a 500-example run, and inference with the adapter against without it.
+benchmark-finetune: install-test
+	$(BIN)/python benchmarks/finetune.py
 
 # Debian's reference manual in five languages: the parallel corpus for token parity.
 corpus:

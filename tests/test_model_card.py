@@ -91,5 +91,13 @@ def test_stale_results_say_why(tmp_path, base_env):
         )
     reasons = services.reports.evaluations(MODEL)["bias"]["stale_reasons"]
     assert reasons == ["the model file has changed since", "older than 180 days"]
+    # Measured with a LoRA adapter over the same file (a fine-tuned model retrained since).
+    with sqlite3.connect(Path(tmp_path) / "greffier.db") as db:
+        db.execute(
+            "UPDATE evaluations SET model_sha256 = ?",
+            (services.registry.entry(MODEL).sha256 + "+" + "11" * 32,),
+        )
+    reasons = services.reports.evaluations(MODEL)["bias"]["stale_reasons"]
+    assert reasons == ["its adapter has changed since", "older than 180 days"]
     # No result yet for another model: nothing to show, no error.
     assert "bias" not in services.reports.evaluations("qwen2.5-coder-1.5b-instruct")

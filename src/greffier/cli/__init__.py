@@ -17,6 +17,7 @@ from greffier.cli import (
     db,
     documents,
     evaluation,
+    finetune,
     meetings,
     models,
     serve,
@@ -48,6 +49,7 @@ app.command("serve")(serve.serve)
 app.command("worker")(serve.worker)
 app.command("chat")(serve.chat)
 app.command("say")(voice.say)
+app.command("finetune")(finetune.finetune)
 
 
 def _version(value: bool) -> None:

@@ -25,7 +25,7 @@ from greffier.services.answer_evaluation import (
 from greffier.services.container import Services
 
 
-def _share(share: Share) -> str:
+def share_text(share: Share) -> str:
     return f"{share.percent:.1f} [{share.low:.1f}–{share.high:.1f}]"
 
 
@@ -43,13 +43,13 @@ def _bias_table(model: str, reports: list[BiasReport]) -> Table:
         table.add_row(
             t,
             "/".join(str(c) for c in sorted(counts)),
-            *(_share(r.by_type[t]) if t in r.by_type else "—" for r in reports),
+            *(share_text(r.by_type[t]) if t in r.by_type else "—" for r in reports),
         )
     table.add_section()
     table.add_row(
         "[bold]all[/]",
         "/".join(str(c) for c in sorted({r.overall.pairs for r in reports})),
-        *(f"[bold]{_share(r.overall)}[/]" for r in reports),
+        *(f"[bold]{share_text(r.overall)}[/]" for r in reports),
     )
     return table
 
@@ -157,6 +157,72 @@ def _index(services: Services, documents: list[tuple[str, bytes]]):
     return who, col
 
 
+def answer_run(
+    ctx: typer.Context,
+    operator: Services,
+    dataset: Path,
+    documents: Path | None,
+    model_id: str,
+    *,
+    limit: int | None = None,
+    questions: int | None = None,
+    out_of_domain: int = 5,
+    k: int = 4,
+    max_tokens: int = 200,
+    index_dir: Path | None = None,
+) -> tuple[AnswerReport, list]:
+    """One model's answers to an evaluation set, indexed in a separate data folder (kept in
+    ``index_dir`` when given, so a second model reuses the index); the summary recorded
+    for the model's report card. Also used by `greffier finetune` for base and adapter."""
+    docs, items = load_answer_set(dataset, limit)
+    if dataset.suffix == ".jsonl":
+        if documents is None:
+            raise typer.BadParameter(
+                "a JSONL data set needs --documents FOLDER", param_hint="--documents"
+            )
+        docs = [
+            (str(p.relative_to(documents)), p.read_bytes())
+            for p in sorted(documents.rglob("*"))
+            if p.is_file()
+        ]
+    else:
+        docs = [(name, text.encode("utf-8")) for name, text in docs]
+    answerable = [i for i in items if i.reference is not None][:questions]
+    asked = (
+        answerable
+        + [i for i in items if i.reference is None]
+        + [AnswerItem(q, None, None) for q in OUT_OF_DOMAIN[:out_of_domain]]
+    )
+    with tempfile.TemporaryDirectory(prefix="greffier-eval-") as scratch:
+        # A separate index, answered with the operator's models and catalogue.
+        data_dir = index_dir or Path(scratch)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if not (data_dir / "models").exists() and operator.settings.models_dir.is_dir():
+            (data_dir / "models").symlink_to(operator.settings.models_dir.resolve())
+        settings = (
+            state(ctx)
+            .load(data_dir=data_dir, catalogue_file=operator.settings.effective_catalogue_file)
+            .settings
+        )
+        services = Services.build(settings, run_jobs=False)
+        who, col = _index(services, docs)
+        with _progress() as bar:
+            task = bar.add_task(f"Answering questions ({model_id})", total=len(asked))
+            report, results = services.answer_evaluation.evaluate(
+                who,
+                model_id,
+                [col.id],
+                asked,
+                k=k,
+                max_tokens=max_tokens,
+                on_item=lambda: bar.advance(task),
+            )
+        await_close(services)
+    summary = {**asdict(report), "k": k, "max_tokens": max_tokens}
+    operator.reports.record(model_id, "answers", [dataset], summary)
+    return report, results
+
+
 def _answers_table(title: str, report: AnswerReport) -> Table:
     table = Table(title=title)
     table.add_column("measure")
@@ -232,54 +298,21 @@ def eval_answers(
 ) -> None:
     """Grounded answers end to end, through the service the API uses: citation accuracy,
     correctness, faithfulness, abstention, sentence attachment, latency, tokens, energy."""
-    docs, items = load_answer_set(dataset, limit)
-    if dataset.suffix == ".jsonl":
-        if documents is None:
-            raise typer.BadParameter(
-                "a JSONL data set needs --documents FOLDER", param_hint="--documents"
-            )
-        docs = [
-            (str(p.relative_to(documents)), p.read_bytes())
-            for p in sorted(documents.rglob("*"))
-            if p.is_file()
-        ]
-    else:
-        docs = [(name, text.encode("utf-8")) for name, text in docs]
-    answerable = [i for i in items if i.reference is not None][:questions]
-    asked = (
-        answerable
-        + [i for i in items if i.reference is None]
-        + [AnswerItem(q, None, None) for q in OUT_OF_DOMAIN[:out_of_domain]]
-    )
     operator = Services.build(state(ctx).load().settings, run_jobs=False)
     model_id = operator.registry.entry(model or operator.settings.default_model).id
-    with tempfile.TemporaryDirectory(prefix="greffier-eval-") as scratch:
-        # A separate index, answered with the operator's models and catalogue.
-        data_dir = index_dir or Path(scratch)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        if not (data_dir / "models").exists() and operator.settings.models_dir.is_dir():
-            (data_dir / "models").symlink_to(operator.settings.models_dir.resolve())
-        settings = (
-            state(ctx)
-            .load(data_dir=data_dir, catalogue_file=operator.settings.effective_catalogue_file)
-            .settings
-        )
-        services = Services.build(settings, run_jobs=False)
-        who, col = _index(services, docs)
-        with _progress() as bar:
-            task = bar.add_task("Answering questions", total=len(asked))
-            report, results = services.answer_evaluation.evaluate(
-                who,
-                model_id,
-                [col.id],
-                asked,
-                k=k,
-                max_tokens=max_tokens,
-                on_item=lambda: bar.advance(task),
-            )
-        await_close(services)
-    summary = {**asdict(report), "k": k, "max_tokens": max_tokens}
-    operator.reports.record(model_id, "answers", [dataset], summary)
+    report, results = answer_run(
+        ctx,
+        operator,
+        dataset,
+        documents,
+        model_id,
+        limit=limit,
+        questions=questions,
+        out_of_domain=out_of_domain,
+        k=k,
+        max_tokens=max_tokens,
+        index_dir=index_dir,
+    )
     console.print(_answers_table(f"{model_id} on {dataset.name}", report))
     console.print(_worst_table(worst(results, worst_count)))
     if output:

@@ -15,7 +15,9 @@ _CREATED = 1735689600  # catalogue entries have no creation date; a fixed one ke
 def model_card(entry: ModelEntry, models_dir: Path, ready: bool | None = None) -> dict:
     """``ready``: whether the server can serve the model now (files and runtime here)."""
     available = (not entry.has_file) or files.model_path(models_dir, entry).is_file()
-    return {
+    if entry.adapter is not None:
+        available = available and entry.adapter.path.expanduser().is_file()
+    card = {
         "id": entry.id,
         "object": "model",
         "created": _CREATED,
@@ -35,3 +37,17 @@ def model_card(entry: ModelEntry, models_dir: Path, ready: bool | None = None) -
             },
         },
     }
+    if entry.adapter is not None:
+        adapter = entry.adapter
+        card["base"] = adapter.base
+        card["adapter"] = {
+            "sha256": adapter.sha256,
+            "dataset": adapter.dataset,
+            "dataset_sha256": adapter.dataset_sha256,
+            "examples": adapter.examples,
+            "dataset_card": adapter.dataset_card,
+            "dataset_card_sha256": adapter.dataset_card_sha256,
+            "steps": adapter.steps,
+            "rank": adapter.rank,
+        }
+    return card

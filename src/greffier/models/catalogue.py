@@ -187,6 +187,23 @@ Source = Annotated[
 ]
 
 
+class Adapter(_Strict):
+    """A LoRA adapter llama.cpp applies over the entry's own file (``greffier finetune``):
+    the entry's file is its base's, the adapter is checked against its SHA-256 before use
+    like any model file, and what it was trained on is named here for the model card."""
+
+    path: Path
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    base: str  # the catalogue id of the model it adapts
+    dataset: str = ""  # the training file, as given
+    dataset_sha256: str = ""
+    examples: int = 0
+    dataset_card: str = ""  # the dataset's card beside its file, when there is one
+    dataset_card_sha256: str = ""
+    steps: int = 0
+    rank: int = 0
+
+
 class ModelEntry(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
     name: str
@@ -206,6 +223,7 @@ class ModelEntry(_Strict):
     # each embedder spreads its similarities differently.
     relevance_floor: float | None = Field(None, ge=-1, le=1)
     openness: Openness
+    adapter: Adapter | None = None
 
     @field_validator("sha256")
     @classmethod
@@ -218,6 +236,12 @@ class ModelEntry(_Strict):
     @property
     def has_file(self) -> bool:
         return not isinstance(self.source, UpstreamSource)
+
+    @property
+    def weights_sha256(self) -> str:
+        """What an evaluation of this model measured: its file, and its adapter if it has one
+        (a retrained adapter over the same base is another model)."""
+        return f"{self.sha256}+{self.adapter.sha256}" if self.adapter else self.sha256
 
 
 class Alias(_Strict):

@@ -6,7 +6,9 @@ openness card) and its files with their SHA-256 and size. A file is installed on
 its SHA-256 matches the manifest's — and, for the model's main file, the checksum the
 receiving catalogue pins, when it pins one — so neither a tampered file nor a tampered
 manifest for a known model gets in. A model the receiving catalogue does not know is added
-to the operator's catalogue file with its card.
+to the operator's catalogue file with its card. A fine-tuned model travels with its LoRA
+adapter (checked against the adapter SHA-256 its entry pins) and is re-pointed at where
+its base file and adapter were installed here.
 
 Out of scope: choosing which models a node needs (the operator names them).
 """
@@ -24,7 +26,7 @@ import httpx
 
 from greffier.errors import ModelFileError
 from greffier.models import files
-from greffier.models.catalogue import Catalogue, ModelEntry, PyPISource
+from greffier.models.catalogue import Catalogue, LocalFileSource, ModelEntry, PyPISource
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -49,6 +51,11 @@ def local_files(models_dir: Path, entry: ModelEntry) -> list[tuple[ModelFile, Pa
             path = main.parent / Path(companion.path).name
             if path.is_file():
                 found.append((ModelFile(path.name, companion.sha256, path.stat().st_size), path))
+    adapter = files.verify_adapter(entry)
+    if adapter is not None:
+        found.append(
+            (ModelFile(adapter.name, entry.adapter.sha256, adapter.stat().st_size), adapter)
+        )
     return found
 
 
@@ -115,6 +122,8 @@ def install(
     checked; the entry added to ``catalogue_file`` if the catalogue did not know it."""
     entry, new = _entry(item, catalogue)
     expected_main = files.expected_sha256(models_dir, entry) or item["files"][0]["sha256"]
+    adapter_name = entry.adapter.path.name if entry.adapter else None
+    targets: dict[str, Path] = {}
     for i, raw in enumerate(item["files"]):
         wanted = ModelFile(**raw)
         if i == 0 and wanted.sha256 != expected_main:
@@ -122,7 +131,12 @@ def install(
                 f"The main file of '{entry.id}' should have SHA-256 {expected_main}, the source "
                 f"announces {wanted.sha256}: refused."
             )
-        target = _target(models_dir, entry, wanted.name, main=i == 0)
+        if wanted.name == adapter_name and wanted.sha256 != entry.adapter.sha256:
+            raise ModelFileError(
+                f"The adapter of '{entry.id}' should have SHA-256 {entry.adapter.sha256}, the "
+                f"source announces {wanted.sha256}: refused."
+            )
+        target = targets[wanted.name] = _target(models_dir, entry, wanted.name, main=i == 0)
         if target.is_file() and files.sha256_file(target) == wanted.sha256:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -131,11 +145,27 @@ def install(
         _check(partial, wanted.sha256, f"File {wanted.name} of model '{entry.id}'")
         partial.replace(target)
     if new:
+        entry = _located(entry, targets, item["files"][0]["name"])
         _add_to_catalogue(catalogue_file, entry)
         if not entry.sha256:
             files.record_sha256(models_dir, entry, item["files"][0]["sha256"])
     files.verify(models_dir, entry)
     return entry
+
+
+def _located(entry: ModelEntry, targets: dict[str, Path], main: str) -> ModelEntry:
+    """A new entry whose files were named by paths on the source machine (a fine-tuned
+    model: its base file and adapter), pointed at where they were installed here."""
+    update: dict = {}
+    if isinstance(entry.source, LocalFileSource):
+        update["source"] = entry.source.model_copy(update={"path": targets[main]})
+    if entry.adapter is not None:
+        if entry.adapter.path.name not in targets:
+            raise ModelFileError(f"The source sent model '{entry.id}' without its adapter.")
+        update["adapter"] = entry.adapter.model_copy(
+            update={"path": targets[entry.adapter.path.name]}
+        )
+    return entry.model_copy(update=update) if update else entry
 
 
 def _add_to_catalogue(catalogue_file: Path, entry: ModelEntry) -> None:

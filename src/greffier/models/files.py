@@ -123,7 +123,14 @@ def _how_to_fix(entry: ModelEntry) -> str:
 def verify(
     models_dir: Path, entry: ModelEntry, *, force: bool = False, progress: Progress = _no_progress
 ) -> Path:
-    """Return the path of the entry's file once its checksum matches; raise otherwise."""
+    """Return the path of the entry's file once its checksum matches (and its adapter's,
+    when it has one); raise otherwise."""
+    path = _verify_file(models_dir, entry, force, progress)
+    verify_adapter(entry, force=force)
+    return path
+
+
+def _verify_file(models_dir: Path, entry: ModelEntry, force: bool, progress: Progress) -> Path:
     path = model_path(models_dir, entry)
     if not path.is_file():
         raise ModelFileError(
@@ -156,6 +163,39 @@ def verify(
             f"or tampered with. {_how_to_fix(entry)}",
         )
     _remember(path, expected)
+    return path
+
+
+def verify_adapter(entry: ModelEntry, *, force: bool = False) -> Path | None:
+    """The entry's LoRA adapter once its checksum matches (None when it has none); raise
+    when it is missing or differs, so a tampered adapter is never applied."""
+    adapter = entry.adapter
+    if adapter is None:
+        return None
+    path = adapter.path.expanduser()
+    if not path.is_file():
+        raise ModelFileError(
+            f"Model '{entry.id}' is not ready on this server (its adapter is missing): an "
+            "administrator must install it.",
+            detail=f"The adapter {path} is missing. Run `greffier finetune` again or restore it.",
+        )
+    marker = _marker(path)
+    if not force and marker.exists():
+        try:
+            if json.loads(marker.read_text()) == {**_stamp(path), "sha256": adapter.sha256}:
+                return path
+        except (OSError, ValueError):
+            log.warning("Ignoring unreadable checksum marker %s", marker)
+    actual = sha256_file(path)
+    if actual != adapter.sha256:
+        marker.unlink(missing_ok=True)
+        raise ModelFileError(
+            f"Model '{entry.id}' is not ready on this server (its adapter does not match its "
+            "pinned checksum): an administrator must replace it.",
+            detail=f"{path}: expected SHA-256 {adapter.sha256}, found {actual}. It may be "
+            "corrupt or tampered with.",
+        )
+    _remember(path, adapter.sha256)
     return path
 
 

@@ -65,6 +65,8 @@ class ModelRegistry:
                 return exc.message
             if not path.is_file():
                 return f"Its file {path} is missing: run `greffier models pull {entry.id}`."
+        if entry.adapter is not None and not entry.adapter.path.expanduser().is_file():
+            return f"Its adapter {entry.adapter.path} is missing."
         return None
 
     def ready(self, entry: ModelEntry) -> bool:

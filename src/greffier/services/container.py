@@ -21,6 +21,7 @@ from greffier.services.documents import DocumentService
 from greffier.services.embeddings import EmbeddingService
 from greffier.services.erasure import ErasureService
 from greffier.services.feedback import FeedbackService
+from greffier.services.finetuning import FinetuneService
 from greffier.services.health import HealthService
 from greffier.services.identity import IdentityService
 from greffier.services.jobs import JobQueue, JobRunner, ManualQueue
@@ -86,6 +87,7 @@ class Services:
     metrics: Metrics
     health: HealthService
     hub: ModelHubService
+    finetuning: FinetuneService
 
     @property
     def database(self):
@@ -242,6 +244,7 @@ class Services:
             metrics=metrics,
             health=HealthService(settings, database, registry, queue),
             hub=ModelHubService(settings, registry),
+            finetuning=FinetuneService(settings, registry, audit),
         )._watched()
 
     def _watched(self) -> Services:

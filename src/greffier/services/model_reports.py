@@ -3,8 +3,9 @@ licence (catalogue), French token parity (`greffier tokens report`), bias with i
 interval (`eval bias`), answer quality, latency and energy per answer (`eval answers`).
 
 Each result is stored with the date, the data set (name and SHA-256), the Greffier
-version and the model file's SHA-256 that produced it. A result is *stale* when the model
-file or Greffier's version has changed since, or when it is older than ``STALE_DAYS``:
+version and the model file's SHA-256 (with its LoRA adapter's, for a fine-tuned model) that
+produced it. A result is *stale* when the model file, its adapter or Greffier's version has
+changed since, or when it is older than ``STALE_DAYS``:
 the card still shows it, and says why it may no longer hold.
 """
 
@@ -60,15 +61,19 @@ class ModelReportService:
             " + ".join(p.name for p in datasets),
             digest(datasets),
             self.version,
-            entry.sha256 or "",
+            entry.weights_sha256,
             summary,
         )
 
     def _stale(self, record: EvaluationRecord, now: datetime) -> list[str]:
         entry = self.registry.entry(record.model)
         reasons = []
-        if record.model_sha256 != (entry.sha256 or ""):
-            reasons.append("the model file has changed since")
+        if record.model_sha256 != entry.weights_sha256:
+            reasons.append(
+                "its adapter has changed since"
+                if record.model_sha256.split("+")[0] == entry.sha256
+                else "the model file has changed since"
+            )
         if record.greffier_version != self.version:
             reasons.append(f"measured with Greffier {record.greffier_version}, now {self.version}")
         when = datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))

@@ -347,6 +347,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "models.licence": ("Licence", "Licence"),
     "models.backend": ("Moteur", "Backend"),
     "models.context": ("Contexte", "Context"),
+    "models.base": ("Modèle de base", "Base model"),
+    "models.adapter": ("Adaptation (LoRA)", "Adaptation (LoRA)"),
+    "models.adapter_facts": (
+        "{steps} pas sur {dataset} ({examples} conversations, SHA-256 {sha})",
+        "{steps} steps on {dataset} ({examples} conversations, SHA-256 {sha})",
+    ),
     "models.tokens": ("{n} jetons", "{n} tokens"),
     "models.state": ("Sur ce serveur", "On this server"),
     "models.available": ("disponible", "available"),

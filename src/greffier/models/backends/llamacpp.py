@@ -86,6 +86,7 @@ class LlamaCppBackend(ChatBackend):
 
     def _load_sync(self) -> None:
         path = files.verify(self.settings.models_dir, self.entry)
+        adapter = files.verify_adapter(self.entry)
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -100,6 +101,7 @@ class LlamaCppBackend(ChatBackend):
             n_ctx=self.context_window,
             n_threads=threads,
             n_threads_batch=threads,
+            lora_path=str(adapter) if adapter else None,
             verbose=False,
         )
         template = llama.metadata.get("tokenizer.chat_template")
@@ -193,9 +195,11 @@ class LlamaCppBackend(ChatBackend):
             from llama_cpp import Llama
 
             path = files.verify(self.settings.models_dir, self.entry)
+            adapter = files.verify_adapter(self.entry)
             threads = self.settings.threads or os.cpu_count() or 1
             self._scorer = Llama(
                 model_path=str(path),
+                lora_path=str(adapter) if adapter else None,
                 n_ctx=SCORE_CONTEXT,
                 n_threads=threads,
                 n_threads_batch=threads,
