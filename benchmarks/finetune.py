@@ -5,8 +5,8 @@ Each base is measured in a child process of its own (its peak memory is its own)
 training examples are French conversations of a realistic length (~150 tokens); the time
 of a 500-example run is the measured seconds per token times their tokens. Inference: the
 0.5B base through llama-cpp-python with and without the adapter this run trained (converted
-by llama.cpp's converter, as `greffier finetune` does), same prompt, greedy, tokens/s; the
-ratio is adapted / plain (goal ≥ 0.95).
+by llama.cpp's converter, as `greffier finetune` does), same prompt, greedy, tokens/s, rounds
+interleaved; the ratio is adapted / plain (goal ≥ 0.95).
 
     python benchmarks/finetune.py [--bases qwen2.5-coder-0.5b-instruct ...] [--steps 6]
 """
@@ -59,22 +59,34 @@ def peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def generate(path: str, adapter: str | None, tokens: int, rounds: int) -> float:
+def generate(path: str, adapter: str, tokens: int, rounds: int) -> tuple[float, float]:
+    """Median tokens/s without and with the adapter, rounds interleaved (plain, adapted,
+    plain, …) so that a change of load on a shared machine falls on both alike."""
     from llama_cpp import Llama
 
     threads = os.cpu_count() or 1
-    llama = Llama(
-        model_path=path, n_ctx=1024, n_threads=threads, n_threads_batch=threads,
-        lora_path=adapter, verbose=False,
-    )  # fmt: skip
-    rates = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        out = llama.create_chat_completion(
-            [{"role": "user", "content": PROMPT}], max_tokens=tokens, temperature=0
+    llamas = [
+        Llama(
+            model_path=path,
+            n_ctx=1024,
+            n_threads=threads,
+            n_threads_batch=threads,
+            lora_path=lora,
+            verbose=False,
         )
-        rates.append(out["usage"]["completion_tokens"] / (time.perf_counter() - started))
-    return sorted(rates)[len(rates) // 2]
+        for lora in (None, adapter)
+    ]
+    rates: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for llama, kept in zip(llamas, rates, strict=True):
+            llama.reset()  # no prefix cache carried from the previous round
+            started = time.perf_counter()
+            out = llama.create_chat_completion(
+                [{"role": "user", "content": PROMPT}], max_tokens=tokens, temperature=0
+            )
+            kept.append(out["usage"]["completion_tokens"] / (time.perf_counter() - started))
+    plain, adapted = (sorted(r)[len(r) // 2] for r in rates)
+    return plain, adapted
 
 
 def measure_one(model_id: str, data_dir: Path, steps: int, inference: bool) -> dict:
@@ -121,8 +133,7 @@ def measure_one(model_id: str, data_dir: Path, steps: int, inference: bool) -> d
         del model, trainer
         target = convert.convert(data_dir / "models" / ".cache", adapter, config,
                                  run / "adapter.gguf")  # fmt: skip
-        plain = generate(str(gguf), None, 64, 3)
-        adapted = generate(str(gguf), str(target), 64, 3)
+        plain, adapted = generate(str(gguf), str(target), 64, 5)
         result |= {
             "plain_tokens_per_second": round(plain, 2),
             "adapted_tokens_per_second": round(adapted, 2),
