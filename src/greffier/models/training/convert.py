@@ -11,7 +11,6 @@ as it is, in a child process: nothing of it is copied into Greffier.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from greffier.errors import ModelFileError
+from greffier.models.files import sha256_file
 
 # Source distributions of llama-cpp-python whose converter Greffier runs, by version.
 SDIST_SHA256 = {
@@ -27,14 +27,6 @@ SDIST_SHA256 = {
 }
 # What the converter needs from the archive's llama.cpp folder.
 WANTED = ("convert_lora_to_gguf.py", "convert_hf_to_gguf.py", "conversion/", "gguf-py/")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def llama_cpp_version() -> str:
@@ -81,7 +73,7 @@ def sdist(cache: Path, version: str) -> Path:
                 f"llama_cpp_python-{version}.tar.gz (PyPI's source archive) in {cache}.",
                 detail=done.stderr[-500:],
             )
-    actual = _sha256(archive)
+    actual = sha256_file(archive)
     if actual != expected:
         raise ModelFileError(
             f"{archive} does not match its pinned SHA-256 (expected {expected}, got "

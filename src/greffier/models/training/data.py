@@ -8,12 +8,12 @@ budget loses its oldest tokens, never its answer's.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from greffier.errors import InvalidRequest
+from greffier.models.files import sha256_file
 
 ROLES = ("system", "user", "assistant")
 IGNORED = -100  # the label PyTorch's cross-entropy skips
@@ -45,14 +45,6 @@ class DatasetInfo:
     card: Path | None
     card_sha256: str
     card_counts: dict
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _bad(path: Path, line: int, what: str) -> InvalidRequest:
@@ -135,9 +127,9 @@ def describe(path: Path, examples: int) -> DatasetInfo:
             counts = {}
     return DatasetInfo(
         path=path,
-        sha256=sha256(path),
+        sha256=sha256_file(path),
         examples=examples,
         card=card,
-        card_sha256=sha256(card) if card else "",
+        card_sha256=sha256_file(card) if card else "",
         card_counts=counts if isinstance(counts, dict) else {},
     )
