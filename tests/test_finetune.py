@@ -256,14 +256,29 @@ def test_an_interrupted_run_goes_on_where_it_stopped(trained, ft_env, sft):
     # Without --resume the earlier run is not overwritten.
     refused = train(*args, "--steps", "4", env=ft_env, check=False)
     assert refused.returncode == 1 and "--resume" in refused.stderr
-    done = train(*args, "--steps", "4", "--resume", env=ft_env)
+    # Resumed with --merge: the adapter is also folded into a quantized copy of the base.
+    done = train(*args, "--steps", "4", "--resume", "--merge", env=ft_env)
     assert f"steps {last + 1}–4 ({4 - last} to run)" in done.stdout
     resumed = state(run, 4)
     assert resumed["step"] == 4 and len(resumed["losses"]) == 4
     whole = trained["state"]["losses"][:4]
     assert resumed["losses"] == pytest.approx(whole, abs=2e-3)
-    catalogue = (Path(ft_env["GREFFIER_DATA_DIR"]) / "catalogue.toml").read_text()
+    data = Path(ft_env["GREFFIER_DATA_DIR"])
+    catalogue = (data / "catalogue.toml").read_text()
     assert f'id = "{name}"' in catalogue and "steps = 4" in catalogue
+    entry = catalogue[catalogue.index(f'id = "{name}"') :]
+    merged = data / "models" / name / "model.gguf"
+    assert "merged = true" in entry and f'path = "{merged}"' in entry
+    # Quantized like its base (Q4_K_M: about the base file's size), checked, and it answers.
+    base_file = next((data / "models" / MODEL).glob("*.gguf"))
+    assert 0.8 < merged.stat().st_size / base_file.stat().st_size < 1.25
+    assert greffier("models", "verify", name, env=ft_env).returncode == 0
+    with running_server(ft_env, data) as server:
+        client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=server.key, max_retries=0)
+        answer = client.chat.completions.create(
+            model=name, messages=[{"role": "user", "content": QUESTIONS[0]}], max_tokens=12
+        )
+        assert answer.choices[0].message.content
 
 
 def test_a_tampered_adapter_is_refused(trained, ft_env):

@@ -115,6 +115,12 @@ def finetune(
         exists=True,
         help="With a JSONL --heldout: the folder of its documents.",
     ),
+    merge: bool = typer.Option(
+        False,
+        "--merge",
+        help="Fold the adapter into a copy of the base file, quantized like it: the base's "
+        "speed, at the cost of a full-size file.",
+    ),
     bias: list[Path] = typer.Option(
         None,
         "--bias",
@@ -141,6 +147,7 @@ def finetune(
         checkpoint_every=checkpoint_every,
         resume=resume,
         output=output,
+        merge=merge,
     )
     with Progress(
         TextColumn("{task.description}"),

@@ -188,9 +188,10 @@ Source = Annotated[
 
 
 class Adapter(_Strict):
-    """A LoRA adapter llama.cpp applies over the entry's own file (``greffier finetune``):
-    the entry's file is its base's, the adapter is checked against its SHA-256 before use
-    like any model file, and what it was trained on is named here for the model card."""
+    """A LoRA adapter (``greffier finetune``): llama.cpp applies it over the entry's file,
+    its base's, or it was merged into the entry's own file (``--merge``). Either way it is
+    checked against its SHA-256 like any model file, and what it was trained on is named
+    here for the model card."""
 
     path: Path
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
@@ -202,6 +203,9 @@ class Adapter(_Strict):
     dataset_card_sha256: str = ""
     steps: int = 0
     rank: int = 0
+    # Folded into the entry's own file (``--merge``): kept for its checksum and provenance,
+    # never applied again.
+    merged: bool = False
 
 
 class ModelEntry(_Strict):

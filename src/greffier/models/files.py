@@ -166,6 +166,13 @@ def _verify_file(models_dir: Path, entry: ModelEntry, force: bool, progress: Pro
     return path
 
 
+def lora_to_apply(entry: ModelEntry) -> Path | None:
+    """The adapter llama.cpp must apply over the entry's file: None when there is none, or
+    when it was merged into the file already (``greffier finetune --merge``)."""
+    adapter = verify_adapter(entry)
+    return None if adapter is None or entry.adapter.merged else adapter
+
+
 def verify_adapter(entry: ModelEntry, *, force: bool = False) -> Path | None:
     """The entry's LoRA adapter once its checksum matches (None when it has none); raise
     when it is missing or differs, so a tampered adapter is never applied."""

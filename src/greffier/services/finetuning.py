@@ -9,6 +9,7 @@ models it did not know; the in-process backend then serves it like any other mod
 from __future__ import annotations
 
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from greffier.services.principal import Principal
 from greffier.settings import Settings
 
 ADAPTER_FILE = "adapter.gguf"
+MERGED_FILE = "model.gguf"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class FinetuneRequest:
     resume: bool = False
     output: Path | None = None  # the run's folder (checkpoints); default under data_dir
     seed: int = 0
+    merge: bool = False  # fold the adapter into a quantized copy of the base file
 
 
 @dataclass
@@ -183,13 +186,35 @@ class FinetuneService:
         convert.convert(self.settings.models_dir / ".cache", adapter_dir, config_dir, partial)
         adapter_path = target_dir / ADAPTER_FILE
         partial.replace(adapter_path)
-        entry = self._entry(base, base_path, base_sha, request, dataset, adapter_path, state)
+        weights = base_path
+        if request.merge:
+            on_stage("merging the adapter into a quantized copy of the base")
+            weights = self._merge(trainer, tokenizer, run, target_dir, base_path)
+        entry = self._entry(base, weights, request, dataset, adapter_path, state)
         register(self.settings.effective_catalogue_file, entry)
         self.audit.record(who, "model.finetune", model=entry.id, query=str(request.data))
         return FinetuneResult(entry, run, state.step, state.losses, state.seconds)
 
-    def _entry(self, base, base_path, base_sha, request, dataset, adapter_path, state):
+    def _merge(self, trainer, tokenizer, run: Path, target_dir: Path, base_path: Path) -> Path:
+        """The adapted model as one GGUF file quantized like its base: llama.cpp then runs
+        it at the base's speed (an applied adapter costs time on every token)."""
+        from greffier.models.training import convert, lora  # the finetune extra
+
+        cache = self.settings.models_dir / ".cache"
+        folder = lora.save_merged(trainer, tokenizer, run / "merged")
+        f16 = convert.convert_model(cache, folder, run / "merged-f16.gguf")
+        shutil.rmtree(folder)
+        partial = target_dir / (MERGED_FILE + ".partial")
+        convert.quantize(f16, base_path, partial, self.settings.threads or _cores())
+        f16.unlink()
+        merged = target_dir / MERGED_FILE
+        partial.replace(merged)
+        return merged
+
+    def _entry(self, base, weights: Path, request, dataset, adapter_path, state):
+        """``weights``: the base's own file, or the merged one (``--merge``)."""
         sha = files.sha256_file(adapter_path)
+        how = "merged into a copy of its weights" if request.merge else "applied by llama.cpp"
         learnt = (
             f" Fine-tuned by this organisation with a LoRA adapter on {dataset.path.name} "
             f"({dataset.examples} conversations, SHA-256 {dataset.sha256})"
@@ -220,16 +245,18 @@ class FinetuneService:
         )
         return ModelEntry(
             id=request.name,
-            name=f"{request.name} (LoRA on {base.id})",
+            name=f"{request.name} (LoRA on {base.id}{', merged' if request.merge else ''})",
             role=base.role,
             backend=base.backend,
-            source=LocalFileSource(kind="file", path=base_path),
-            filename=base_path.name,
-            sha256=base_sha,
-            size=base_path.stat().st_size,
+            source=LocalFileSource(kind="file", path=weights),
+            filename=weights.name,
+            sha256=files.sha256_file(weights),
+            size=weights.stat().st_size,
             licence=base.licence,
             context_length=base.context_length,
-            description=f"{base.id} adapted by a LoRA adapter trained on {dataset.path.name}.",
+            description=(
+                f"{base.id} adapted by a LoRA adapter trained on {dataset.path.name} ({how})."
+            ),
             openness=openness,
             adapter=Adapter(
                 path=adapter_path,
@@ -242,6 +269,7 @@ class FinetuneService:
                 dataset_card_sha256=dataset.card_sha256,
                 steps=state.step,
                 rank=request.rank,
+                merged=request.merge,
             ),
         )
 

@@ -86,7 +86,7 @@ class LlamaCppBackend(ChatBackend):
 
     def _load_sync(self) -> None:
         path = files.verify(self.settings.models_dir, self.entry)
-        adapter = files.verify_adapter(self.entry)
+        adapter = files.lora_to_apply(self.entry)
         try:
             from llama_cpp import Llama
         except ImportError:
@@ -195,7 +195,7 @@ class LlamaCppBackend(ChatBackend):
             from llama_cpp import Llama
 
             path = files.verify(self.settings.models_dir, self.entry)
-            adapter = files.verify_adapter(self.entry)
+            adapter = files.lora_to_apply(self.entry)
             threads = self.settings.threads or os.cpu_count() or 1
             self._scorer = Llama(
                 model_path=str(path),

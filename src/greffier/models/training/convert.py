@@ -134,3 +134,42 @@ def convert(cache: Path, adapter: Path, base_config: Path, output: Path) -> Path
             detail=(done.stderr or done.stdout)[-2000:],
         )
     return output
+
+
+def convert_model(cache: Path, folder: Path, output: Path) -> Path:
+    """A transformers folder (a merged model) as one float16 GGUF file, by llama.cpp's
+    model converter from the same archive."""
+    script = converter(cache) / "convert_hf_to_gguf.py"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("NO_LOCAL_GGUF", None)
+    done = subprocess.run(
+        [sys.executable, str(script), "--outtype", "f16", "--outfile", str(output), str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if done.returncode != 0 or not output.is_file():
+        raise ModelFileError(
+            "llama.cpp's converter could not write the merged model.", detail=done.stderr[-800:]
+        )
+    return output
+
+
+def quantize(source: Path, like: Path, output: Path, threads: int) -> Path:
+    """``source`` quantized as the base file ``like`` is (its GGUF ``general.file_type``,
+    Q4_K_M for the bundled models), by llama.cpp's quantizer in llama-cpp-python."""
+    import ctypes
+
+    import llama_cpp
+
+    probe = llama_cpp.Llama(model_path=str(like), vocab_only=True, verbose=False)
+    ftype = int(probe.metadata.get("general.file_type", llama_cpp.LLAMA_FTYPE_MOSTLY_Q4_K_M))
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.nthread = threads
+    status = llama_cpp.llama_model_quantize(
+        str(source).encode(), str(output).encode(), ctypes.byref(params)
+    )
+    if status != 0 or not output.is_file():
+        raise ModelFileError(f"llama.cpp could not quantize {source.name} (status {status}).")
+    return output

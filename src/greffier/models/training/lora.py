@@ -111,6 +111,25 @@ def write_base_config(model, folder: Path) -> Path:
     return folder
 
 
+def save_merged(trainer: Trainer, tokenizer, folder: Path) -> Path:
+    """The base with the trained adapter folded into its weights, as a transformers folder
+    (float16 safetensors, configuration, tokenizer) for llama.cpp's model converter. Ends
+    the trainer's use: the adapter's layers are gone from its model afterwards."""
+    import torch
+
+    shutil.rmtree(folder, ignore_errors=True)
+    merged = trainer.model.merge_and_unload()
+    # Loaded from GGUF, the weights were dequantized: nothing is quantized any more, but
+    # transformers still marks the model so and would refuse to save it.
+    merged.hf_quantizer = None
+    if hasattr(merged.config, "quantization_config"):
+        del merged.config.quantization_config
+    merged.to(torch.float16).save_pretrained(str(folder), safe_serialization=True)
+    write_base_config(merged, folder)
+    tokenizer.save_pretrained(str(folder))
+    return folder
+
+
 def order(examples: int, steps: int, seed: int) -> list[int]:
     """Which example each step learns from: every example once per epoch, shuffled."""
     picked: list[int] = []
