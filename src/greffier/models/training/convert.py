@@ -106,11 +106,17 @@ def converter(cache: Path) -> Path:
     return folder
 
 
+def _converter_env() -> dict[str, str]:
+    """No model hub, and the converter's own gguf-py (of the same llama.cpp)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("NO_LOCAL_GGUF", None)
+    return env
+
+
 def convert(cache: Path, adapter: Path, base_config: Path, output: Path) -> Path:
     """``adapter`` (a PEFT folder) as one GGUF LoRA file at ``output``."""
     folder = converter(cache)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    env.pop("NO_LOCAL_GGUF", None)  # its own gguf-py, of the same llama.cpp
+    env = _converter_env()
     done = subprocess.run(
         [
             sys.executable,
@@ -140,8 +146,7 @@ def convert_model(cache: Path, folder: Path, output: Path) -> Path:
     """A transformers folder (a merged model) as one float16 GGUF file, by llama.cpp's
     model converter from the same archive."""
     script = converter(cache) / "convert_hf_to_gguf.py"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    env.pop("NO_LOCAL_GGUF", None)
+    env = _converter_env()
     done = subprocess.run(
         [sys.executable, str(script), "--outtype", "f16", "--outfile", str(output), str(folder)],
         capture_output=True,
