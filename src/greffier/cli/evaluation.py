@@ -63,6 +63,25 @@ def _strongest_table(report: BiasReport) -> Table:
     return table
 
 
+def bias_run(services: Services, model_id: str, datasets: list[Path], limit, strongest: int):
+    """``services.bias.evaluate`` with a progress bar per language (each result is kept on
+    the model's report card)."""
+    with _progress() as bar:
+        tasks: list = []
+
+        def start(language: str, total: int) -> None:
+            tasks.append(bar.add_task(f"{model_id}: scoring {language} pairs", total=total))
+
+        return services.bias.evaluate(
+            model_id,
+            datasets,
+            limit=limit,
+            strongest=strongest,
+            on_language=start,
+            on_pair=lambda: bar.advance(tasks[-1]),
+        )
+
+
 def eval_bias(
     ctx: typer.Context,
     datasets: list[Path] = typer.Argument(
@@ -87,20 +106,7 @@ def eval_bias(
     per bias type and per language."""
     services = Services.build(state(ctx).load().settings, run_jobs=False)
     model_id = model or services.settings.default_model
-    with _progress() as bar:
-        tasks: list = []
-
-        def start(language: str, total: int) -> None:
-            tasks.append(bar.add_task(f"Scoring {language} pairs", total=total))
-
-        results = services.bias.evaluate(
-            model_id,
-            datasets,
-            limit=limit,
-            strongest=strongest,
-            on_language=start,
-            on_pair=lambda: bar.advance(tasks[-1]),
-        )
+    results = bias_run(services, model_id, datasets, limit, strongest)
     reports = [report for report, _ in results]
     scored = {
         report.language: [

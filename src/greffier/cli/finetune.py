@@ -10,8 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from greffier.cli.context import state
-from greffier.cli.documents import _progress, console
-from greffier.cli.evaluation import answer_run, share_text
+from greffier.cli.documents import console
+from greffier.cli.evaluation import answer_run, bias_run, share_text
 from greffier.services.container import Services
 from greffier.services.finetuning import FinetuneRequest
 from greffier.services.principal import OPERATOR
@@ -40,23 +40,10 @@ def _before_after(dataset: Path, base: str, name: str, reports: dict) -> Table:
 
 def _bias_before_after(services: Services, datasets: list[Path], limit, base: str, name: str):
     """CrowS-Pairs scored by base and adapted model (each result kept on its report card)."""
-    reports = {}
-    with _progress() as bar:
-        tasks: list = []
-        for model_id in (base, name):
-
-            def start(language: str, total: int, model_id: str = model_id) -> None:
-                tasks.append(bar.add_task(f"Bias, {model_id}, {language}", total=total))
-
-            results = services.bias.evaluate(
-                model_id,
-                datasets,
-                limit=limit,
-                strongest=0,
-                on_language=start,
-                on_pair=lambda: bar.advance(tasks[-1]),
-            )
-            reports[model_id] = {report.language: report for report, _ in results}
+    reports = {
+        model_id: {r.language: r for r, _ in bias_run(services, model_id, datasets, limit, 0)}
+        for model_id in (base, name)
+    }
     table = Table(title="Stereotype preferred, % of pairs [95 % interval] (50 = no preference)")
     table.add_column("language")
     for model_id in (base, name):
