@@ -146,6 +146,13 @@ class FolderFile(_Strict):
     path: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        if any(part in (".", "..") for part in value.split("/")):
+            raise ValueError("a folder file's path stays inside the folder (no . or ..)")
+        return value
+
 
 def _expand_versions(value: object) -> object:
     """``"0.2.1..0.2.25"`` → every version in between, the last number counting up."""

@@ -396,6 +396,7 @@ class DocumentService:
     def index_blocks(self, collection_id: int, name: str, blocks) -> int:
         """Index text that is not an uploaded file (a meeting's transcript) as a document of
         the collection, replacing any previous version with that name. Blocking."""
+        self.space.check()
         content = "\n".join(b.text for b in blocks).encode("utf-8")
         sha = hashlib.sha256(content).hexdigest()
         document_id = self.store.upsert_pending(collection_id, name, sha, len(content), "")
