@@ -200,7 +200,7 @@ def test_switching_embedder_asks_for_a_reindex_then_searches_in_the_new_space(
     e5 = _services(data, E5)
     col = _ingest(e5, "conges.md", PASSAGES[1])
     _ingest(e5, "piscine.md", PASSAGES[2])
-    assert e5.search.search("congé mariage", [col], k=1)[0].document_name == "conges.md"
+    assert e5.search.search("congé mariage", [col], k=1)[0].document == "conges.md"
 
     switched = _services(data, GEMMA)
     with pytest.raises(IndexNeedsReindex) as refused:
@@ -219,10 +219,10 @@ def test_switching_embedder_asks_for_a_reindex_then_searches_in_the_new_space(
     hits = again.search.search(
         "Combien de jours de congé pour un mariage ?", [col], mode="semantic"
     )
-    assert hits[0].document_name == "conges.md"
+    assert hits[0].document == "conges.md"
     _ingest(again, "budget.md", PASSAGES[0])  # ingestion works again, at 768 dimensions
     found = again.search.search("Quand le budget a-t-il été voté ?", [col], mode="semantic", k=1)
-    assert found[0].document_name == "budget.md"
+    assert found[0].document == "budget.md"
     audit = list(again.audit.entries(OPERATOR, action="documents.reindex"))
     assert audit and audit[0].model == GEMMA
 
@@ -243,7 +243,7 @@ def test_a_new_index_takes_the_configured_embedders_length(gemma_pulled, base_en
     assert services.search.store.vector_dimensions() == 768
     assert services.search.store.embedding_space().model == GEMMA
     hits = services.search.search("La piscine est-elle ouverte ?", [col], mode="semantic")
-    assert hits[0].document_name == "piscine.md"
+    assert hits[0].document == "piscine.md"
 
 
 def test_a_version_range_lists_every_version_in_joining_order():
