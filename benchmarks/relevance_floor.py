@@ -2,13 +2,15 @@
 answerable questions against that of questions on other subjects, on the CNIL FAQ set.
 
 The CNIL contexts are indexed (the first --limit of them) with the configured embedding
-model; each question of those contexts, the ten out-of-domain questions of `greffier eval
-answers` and the thirty of benchmarks/data/other_subjects.txt are searched, and the best
-semantic similarity is kept. For each candidate floor: the share of answerable questions
-it would refuse and the share of other questions it would turn away.
+model (or --model's); each question of those contexts, the ten out-of-domain questions of
+`greffier eval answers` and the thirty of benchmarks/data/other_subjects.txt are searched,
+and the best semantic similarity is kept. For each candidate floor: the share of
+answerable questions it would refuse and the share of other questions it would turn away.
+The candidate floors are e5-small's range, or steps of 0.01 around the lowest answerable
+similarity for an embedder that spreads its similarities otherwise.
 
-Run: `python benchmarks/relevance_floor.py [--limit 192]` (an index is kept in
-benchmarks/results/relevance-index for the next run).
+Run: `python benchmarks/relevance_floor.py [--limit 192] [--model embeddinggemma-300m]` (an
+index is kept in benchmarks/results/relevance-index[-MODEL] for the next run).
 """
 
 from __future__ import annotations
@@ -34,11 +36,19 @@ FLOORS = (0.80, 0.81, 0.82, 0.83, 0.84, 0.85, 0.86, 0.87)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=192, help="CNIL contexts indexed")
-    parser.add_argument("--index", type=Path, default=HERE / "results" / "relevance-index")
-    parser.add_argument("--json", type=Path, default=HERE / "results" / "relevance_floor.json")
+    parser.add_argument("--model", default=None, help="embedder (default: the configured one)")
+    parser.add_argument("--index", type=Path, default=None)
+    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
+    suffix = f"-{args.model}" if args.model else ""
+    args.index = args.index or HERE / "results" / f"relevance-index{suffix}"
+    args.json = args.json or HERE / "results" / f"relevance_floor{suffix.replace('-', '_', 1)}.json"
     args.index.mkdir(parents=True, exist_ok=True)
-    services = Services.build(Settings(data_dir=args.index), run_jobs=False)
+    overrides = {"embedding_model": args.model} if args.model else {}
+    models = args.index / "models"
+    if args.model and not models.exists():
+        models.symlink_to(Settings().models_dir)  # the pulled models, not a copy
+    services = Services.build(Settings(data_dir=args.index, **overrides), run_jobs=False)
     documents, items = load_answer_set(CNIL)
     documents = [(name, text.encode()) for name, text in documents][: args.limit]
     kept = {name for name, _ in documents}
@@ -60,7 +70,11 @@ def main() -> None:
     for column in ("floor", "answerable refused", "other subjects turned away"):
         table.add_column(column, justify="right")
     rows = []
-    for floor in FLOORS:
+    floors = FLOORS
+    if not FLOORS[0] <= min(best[True]) <= FLOORS[-1] + 0.01:
+        top = int(min(best[True]) * 100) / 100
+        floors = tuple(round(top - 0.01 * i, 2) for i in range(8, -3, -1))
+    for floor in floors:
         refused = sum(s < floor for s in best[True]) / len(best[True])
         away = sum(s < floor for s in best[False]) / len(best[False])
         rows.append({"floor": floor, "answerable_refused": refused, "other_turned_away": away})

@@ -31,8 +31,8 @@ def plain(value):
     return value
 
 
-def vector(seed: int) -> np.ndarray:
-    v = np.random.default_rng(seed).standard_normal(384).astype(np.float32)
+def vector(seed: int, dimensions: int = 384) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(dimensions).astype(np.float32)
     return v / np.linalg.norm(v)
 
 
@@ -94,6 +94,25 @@ def scenario(stores) -> dict:
     sources = stores.documents.chunks_with_documents([c.id for c in out["chunks"]])
     out["sources"] = [sources[c.id] for c in out["chunks"]]
     out["collections"] = stores.documents.collections([col])
+    # the embedder of the index: recorded; another length refused while chunks are there;
+    # every vector replaced at once for another embedder, none left out
+    index = stores.documents
+    assert index.embedding_space() is None and index.vector_dimensions() == 384
+    index.set_embedding_space("e5", 384)
+    out["space"] = index.embedding_space()
+    with pytest.raises(ValueError):
+        index.set_embedding_space("gemma", 768)
+    stored = index.chunk_texts(0, 10)
+    assert index.has_chunks() and [(h, t) for _, h, t in stored] == texts
+    assert index.chunk_texts(stored[0][0], 10) == stored[1:]
+    with pytest.raises(ValueError):
+        index.replace_vectors("gemma", 768, [(stored[0][0], vector(0, 768))])
+    assert index.vector_dimensions() == 384 and index.embedding_space() == out["space"]
+    index.replace_vectors("gemma", 768, [(c, vector(i, 768)) for i, (c, _, _) in enumerate(stored)])
+    assert index.vector_dimensions() == 768
+    semantic = index.semantic(vector(1, 768), [col], 5)
+    assert semantic[0].chunk_id == stored[1][0] and semantic[0].score == pytest.approx(1)
+    out["space_after"] = index.embedding_space()
     # jobs
     stores.jobs.create("job-1", "ingest", admin, collection_id=col, total=1, params={"a": 1})
     stores.jobs.update("job-1", status="running", done=1)
@@ -203,7 +222,7 @@ def scenario(stores) -> dict:
     # deletion cascades
     assert stores.documents.delete_collection(col) == ["ab" * 32]
     assert stores.documents.lexical("congés", [col], 5) == []
-    assert stores.documents.semantic(vector(0), [col], 5) == []
+    assert stores.documents.semantic(vector(0, 768), [col], 5) == []
     assert stores.meetings.delete(meeting) == "cd" * 32
     assert stores.access.grants("collection", col) == []
     stores.quotas.forget_user(alice)
@@ -251,6 +270,8 @@ def test_each_store_keeps_its_promises_on_both_databases(results):
         "chunks",
         "sources",
         "collections",
+        "space",
+        "space_after",
         "unfinished",
         "job",
         "job_documents",

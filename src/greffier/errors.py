@@ -150,6 +150,16 @@ class ModelNotReady(ModelFileError):
         self.detail = detail
 
 
+class IndexNeedsReindex(GreffierError):
+    """The document index was built with another embedder than the configured one: its
+    vectors cannot be compared with the new embedder's (another length, or another space)
+    until the documents are embedded again."""
+
+    status = 503
+    type = "server_error"
+    code = "index_needs_reindex"
+
+
 class CatalogueError(GreffierError):
     status = 500
     type = "server_error"

@@ -108,7 +108,10 @@ class Settings(BaseSettings):
         "schemas with a grammar once a call starts (off: the free text is parsed).",
     )
     embedding_model: str = Field(
-        "multilingual-e5-small", description="Catalogue id of the embedder used for documents."
+        "multilingual-e5-small",
+        description="Catalogue id of the embedder used for documents. The index belongs to "
+        "one embedder: after changing it, run `greffier reindex` (search and ingestion "
+        "wait for it).",
     )
     grounding_min_similarity: float | None = Field(
         None,

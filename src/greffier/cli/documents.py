@@ -1,4 +1,4 @@
-"""`greffier ingest` and `greffier eval retrieval`."""
+"""`greffier ingest`, `greffier reindex` and `greffier eval retrieval`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from greffier.cli.context import state
 from greffier.services.container import Services
 from greffier.services.evaluation import evaluate, load_squad
 from greffier.services.identity import Principal
+from greffier.services.principal import OPERATOR
 
 console = Console()
 eval_app = typer.Typer(help="Measure quality.", no_args_is_help=True)
@@ -101,6 +102,21 @@ def ingest(
     console.print(
         f"{counts['indexed']} indexed, {counts['unchanged']} unchanged, "
         f"{len(report) - sum(counts.values())} refused or failed."
+    )
+
+
+def reindex(ctx: typer.Context) -> None:
+    """Embed every stored chunk again with the configured embedder (setting
+    embedding_model), after changing it: search and ingestion wait for this."""
+    services = Services.build(state(ctx).load().settings, run_jobs=False)
+    with _progress() as bar:
+        task = bar.add_task(f"Embedding with {services.settings.embedding_model}", total=None)
+        done = services.documents.reindex(
+            OPERATOR, lambda n, total: bar.update(task, completed=n, total=total)
+        )
+    console.print(
+        f"[green]✓[/] {done.chunks} chunks embedded with {done.model} "
+        f"({done.dimensions} dimensions; before: {done.previous or 'not recorded'})"
     )
 
 

@@ -217,6 +217,7 @@ def verify(ctx: typer.Context, model_ids: list[str] = typer.Argument(None)) -> N
         try:
             with byte_progress(entry.id) as progress:
                 files.verify(settings.models_dir, entry, force=True, progress=progress)
+                files.verify_folder(settings.models_dir, entry)  # a folder's other files
             companions = files.verify_companions(settings.models_dir, entry)
             also = f" (and {len(companions)} companion files)" if companions else ""
             console.print(f"[green]✓[/] {entry.id}: checksum matches{also}")

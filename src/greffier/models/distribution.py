@@ -26,7 +26,13 @@ import httpx
 
 from greffier.errors import ModelFileError
 from greffier.models import files
-from greffier.models.catalogue import Catalogue, LocalFileSource, ModelEntry, PyPISource
+from greffier.models.catalogue import (
+    Catalogue,
+    LocalFileSource,
+    ModelEntry,
+    PackageVersionsSource,
+    PyPISource,
+)
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -56,6 +62,12 @@ def local_files(models_dir: Path, entry: ModelEntry) -> list[tuple[ModelFile, Pa
         found.append(
             (ModelFile(adapter.name, entry.adapter.sha256, adapter.stat().st_size), adapter)
         )
+    if isinstance(entry.source, PackageVersionsSource):  # a whole folder: its other files
+        files.verify_folder(models_dir, entry)
+        for pinned in entry.source.files:
+            if pinned.path != entry.filename:
+                path = main.parent / pinned.path
+                found.append((ModelFile(pinned.path, pinned.sha256, path.stat().st_size), path))
     return found
 
 
@@ -239,6 +251,7 @@ def export(models_dir: Path, entries: list[ModelEntry], folder: Path, progress: 
         target = folder / files.dir_name(entry.id)
         target.mkdir(exist_ok=True)
         for model_file, path in found:
+            (target / model_file.name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target / model_file.name)
             written += model_file.size
             progress(f"copying {entry.id}", written, None)

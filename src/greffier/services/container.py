@@ -18,6 +18,7 @@ from greffier.services.chat import ChatService
 from greffier.services.conversations import ConversationService
 from greffier.services.datasets import DatasetService
 from greffier.services.documents import DocumentService
+from greffier.services.embedding_space import EmbeddingSpace
 from greffier.services.embeddings import EmbeddingService
 from greffier.services.erasure import ErasureService
 from greffier.services.feedback import FeedbackService
@@ -142,6 +143,7 @@ class Services:
             settings.external_max_sensitivity,
         )
         embedder = registry.embedding_backend(settings.embedding_model)
+        space = EmbeddingSpace(document_store, settings.embedding_model, embedder)
         documents = DocumentService(
             settings,
             document_store,
@@ -151,9 +153,10 @@ class Services:
             access,
             audit,
             database.write,
+            space,
         )
         search = SearchService(
-            document_store, embedder, access, audit, settings.hybrid_lexical_weight
+            document_store, embedder, access, audit, settings.hybrid_lexical_weight, space
         )
         usage = UsageService(stores.usage, ParityTable(parity_file(settings)))
         chat = ChatService(registry, settings.default_model, usage, quotas, metrics)

@@ -19,10 +19,17 @@ from pathlib import Path, PurePosixPath
 from greffier.documents import analysis, pii
 from greffier.documents.chunking import chunk_blocks
 from greffier.documents.parsers import DocumentRefused, parse
-from greffier.errors import Conflict, InvalidRequest, NotFound, public_message
+from greffier.errors import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    public_message,
+)
 from greffier.models.backends.base import EmbeddingBackend
 from greffier.services.access import SENSITIVITIES, AccessService
 from greffier.services.audit import AuditService
+from greffier.services.embedding_space import EmbeddingSpace, Reindexed
 from greffier.services.jobs import JobQueue
 from greffier.services.principal import Principal
 from greffier.settings import Settings
@@ -78,8 +85,11 @@ class DocumentService:
         access: AccessService,
         audit: AuditService,
         atomic: Callable[[], AbstractContextManager],
+        space: EmbeddingSpace | None = None,
     ):
-        """``atomic()``: a transaction that the stores' writes inside it join."""
+        """``atomic()``: a transaction that the stores' writes inside it join; ``space``:
+        the check that the index belongs to ``embedder``."""
+        self.space = space or EmbeddingSpace(store, settings.embedding_model, embedder)
         self.settings = settings
         self.store = store
         self.jobs = jobs
@@ -229,6 +239,7 @@ class DocumentService:
     ) -> Submission:
         """Store the files and queue them for indexing; unchanged files are skipped."""
         collection = self.collection(principal, collection_id, "write")
+        self.space.check()
         self.access.check_route(
             collection.sensitivity,
             self.embedder.location,
@@ -292,6 +303,7 @@ class DocumentService:
         job = self.jobs.get(job_id)
         done = job.total - len(self.store.pending_documents(job_id))
         try:
+            self.space.check()
             for doc in self.store.pending_documents(job_id):
                 status, reason = self._index(doc)
                 done += 1
@@ -303,6 +315,22 @@ class DocumentService:
             self.jobs.update(job_id, status="failed", error=public_message(exc))
             raise
         self.jobs.update(job_id, status="done")
+
+    def reindex(
+        self, principal: Principal, progress: Callable[[int, int], None] = lambda d, t: None
+    ) -> Reindexed:
+        """Embed every stored chunk again with the configured embedder (after a change of
+        ``embedding_model``). Admins only: it changes every collection's index."""
+        if not principal.is_admin:
+            raise PermissionDenied("Re-indexing the documents is for admins.", code="admin_only")
+        done = self.space.reindex(progress)
+        self.audit.record(
+            principal,
+            "documents.reindex",
+            model=done.model,
+            query=f"{done.chunks} chunks re-embedded, from {done.previous or 'unrecorded'}",
+        )
+        return done
 
     def _index(self, doc: Document) -> tuple[str, str | None]:
         try:
@@ -368,6 +396,7 @@ class DocumentService:
     def index_blocks(self, collection_id: int, name: str, blocks) -> int:
         """Index text that is not an uploaded file (a meeting's transcript) as a document of
         the collection, replacing any previous version with that name. Blocking."""
+        self.space.check()
         content = "\n".join(b.text for b in blocks).encode("utf-8")
         sha = hashlib.sha256(content).hexdigest()
         document_id = self.store.upsert_pending(collection_id, name, sha, len(content), "")

@@ -16,6 +16,7 @@ from typing import Literal
 from greffier.models.backends.base import EmbeddingBackend
 from greffier.services.access import AccessService
 from greffier.services.audit import AuditService, resources_of
+from greffier.services.embedding_space import EmbeddingSpace
 from greffier.services.principal import Principal
 from greffier.store.interfaces import DocumentIndex
 from greffier.store.records import Candidate
@@ -66,7 +67,9 @@ class SearchService:
         access: AccessService,
         audit: AuditService,
         lexical_weight: float = 0.3,
+        space: EmbeddingSpace | None = None,
     ):
+        self.space = space
         self.store = store
         self.embedder = embedder
         self.access = access
@@ -110,6 +113,8 @@ class SearchService:
         if mode in ("lexical", "hybrid"):
             lexical = self.store.lexical(query, collection_ids, depth)
         if mode in ("semantic", "hybrid"):
+            if self.space is not None:
+                self.space.check()
             vector = self.embedder.embed([query], "query")[0]
             semantic = self.store.semantic(vector, collection_ids, depth)
         if mode == "lexical":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,10 +23,11 @@ from greffier.store.records import (
     ChunkSource,
     Collection,
     Document,
+    EmbeddingSpace,
     from_row,
 )
 from greffier.store.sqlite import id_list
-from greffier.store.vectors import LOG_KEEP, VectorIndex
+from greffier.store.vectors import LOG_KEEP, VectorIndex, vec0_table
 
 # Lexical search leaves out terms found in more than COMMON_SHARE of the chunks, and in
 # more than COMMON_MIN of them (small collections are fast whatever the terms).
@@ -293,6 +295,72 @@ class DocumentStore:
         )
         conn.execute(
             "DELETE FROM vector_log WHERE seq <= (SELECT max(seq) FROM vector_log) - ?", (LOG_KEEP,)
+        )
+
+    # --- the embedder the vectors come from -----------------------------------------------
+
+    def embedding_space(self) -> EmbeddingSpace | None:
+        row = self.db.query_one("SELECT model, dimensions FROM embedding_space")
+        return EmbeddingSpace(row[0], int(row[1])) if row else None
+
+    def vector_dimensions(self) -> int:
+        sql = self.db.scalar("SELECT sql FROM sqlite_master WHERE name = 'chunks_vec'")
+        return int(re.search(r"float\[(\d+)\]", sql).group(1))
+
+    def has_chunks(self) -> bool:
+        return self.db.query_one("SELECT 1 FROM chunks LIMIT 1") is not None
+
+    def set_embedding_space(self, model: str, dimensions: int) -> None:
+        with self.db.write() as conn:
+            if dimensions != self.vector_dimensions():
+                if conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone():
+                    raise ValueError(
+                        f"the index holds vectors of {self.vector_dimensions()} dimensions"
+                    )
+                self._recreate_vectors(conn, dimensions)
+            self._record_space(conn, model, dimensions)
+
+    def chunk_texts(self, after_id: int, limit: int) -> list[tuple[int, str, str]]:
+        rows = self.db.query(
+            "SELECT id, heading, text FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def replace_vectors(
+        self, model: str, dimensions: int, vectors: Sequence[tuple[int, np.ndarray]]
+    ) -> None:
+        with self.db.write() as conn:
+            collection = dict(conn.execute("SELECT id, collection_id FROM chunks").fetchall())
+            if set(collection) - {cid for cid, _ in vectors}:
+                raise ValueError("chunks were added while re-indexing: run it again")
+            self._recreate_vectors(conn, dimensions)
+            conn.executemany(
+                "INSERT INTO chunks_vec (chunk_id, collection_id, embedding) VALUES (?, ?, ?)",
+                [
+                    (cid, collection[cid], np.asarray(v, dtype=np.float32).tobytes())
+                    for cid, v in vectors
+                    if cid in collection
+                ],
+            )
+            # Every process's RAM copy is reloaded: the log restarts above its old end.
+            conn.execute("DELETE FROM vector_log")
+            conn.executemany(
+                "INSERT INTO vector_log (chunk_id, op) VALUES (?, 'add')",
+                [(cid,) for cid in collection],
+            )
+            self._record_space(conn, model, dimensions)
+
+    def _recreate_vectors(self, conn, dimensions: int) -> None:
+        conn.execute("DROP TABLE chunks_vec")
+        conn.execute(vec0_table(dimensions))
+
+    def _record_space(self, conn, model: str, dimensions: int) -> None:
+        conn.execute(
+            "INSERT INTO embedding_space (id, model, dimensions) VALUES (1, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET model = excluded.model, "
+            f"dimensions = excluded.dimensions, updated_at = {self.db.now}",
+            (model, dimensions),
         )
 
     def counts(self) -> dict[str, int]:

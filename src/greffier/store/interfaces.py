@@ -26,6 +26,7 @@ from greffier.store.records import (
     Conversation,
     CredentialRequest,
     Document,
+    EmbeddingSpace,
     EvaluationRecord,
     FailureCount,
     FeedbackRecord,
@@ -216,6 +217,27 @@ class DocumentIndex(Protocol):
         self, vector: np.ndarray, collection_ids: Sequence[int], limit: int
     ) -> list[Candidate]: ...
     def chunks_with_documents(self, chunk_ids: Sequence[int]) -> dict[int, ChunkSource]: ...
+    def embedding_space(self) -> EmbeddingSpace | None:
+        """The embedder recorded for the index's vectors (None: none recorded yet)."""
+
+    def vector_dimensions(self) -> int:
+        """The length of the vectors the index holds (its vector column's)."""
+
+    def has_chunks(self) -> bool: ...
+    def counts(self) -> dict[str, int]:
+        """Rows per table (``chunks`` among them)."""
+
+    def set_embedding_space(self, model: str, dimensions: int) -> None:
+        """Record the embedder of the index; an index without chunks takes its vector
+        length. Raise ValueError if chunks of another length are there."""
+
+    def chunk_texts(self, after_id: int, limit: int) -> list[tuple[int, str, str]]:
+        """(chunk id, heading, text) in id order, the ids above ``after_id``."""
+
+    def replace_vectors(
+        self, model: str, dimensions: int, vectors: Sequence[tuple[int, np.ndarray]]
+    ) -> None:
+        """Every chunk's vector replaced at once (another embedder), in one transaction."""
 
 
 class JobStore(Protocol):

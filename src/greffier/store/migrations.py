@@ -576,3 +576,23 @@ def m019_feedback(db: sqlite3.Connection) -> None:
         ALTER TABLE conversation_messages ADD COLUMN answer_id TEXT
         """,
     )
+
+
+@migration
+def m020_embedding_space(db: sqlite3.Connection) -> None:
+    # The embedder the index's vectors come from (one row). Vectors of another embedder
+    # cannot be compared with a question's: a change of embedder means embedding the chunks
+    # again (`greffier reindex`), and the vector table takes the new length. An
+    # index made before this table had no row: it is adopted by the configured embedder when
+    # the lengths agree (services/embedding_space.py).
+    _run_statements(
+        db,
+        f"""
+        CREATE TABLE embedding_space (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            model TEXT NOT NULL,
+            dimensions INTEGER NOT NULL,
+            updated_at TEXT NOT NULL DEFAULT ({NOW})
+        )
+        """,
+    )

@@ -228,6 +228,14 @@ class ChunkRow:
 
 
 @dataclass(frozen=True)
+class EmbeddingSpace:
+    """The embedder the index's vectors come from, and their length."""
+
+    model: str
+    dimensions: int
+
+
+@dataclass(frozen=True)
 class Candidate:
     chunk_id: int
     rank: int

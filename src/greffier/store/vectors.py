@@ -73,11 +73,16 @@ class VectorIndex:
                 (cid,),
             )
         ]
+        fresh = _matrix([r[2] for r in added])
+        if added and fresh.shape[1] != self._vectors.shape[1]:
+            return self._reload(last)  # the index was rebuilt for another embedder
         self._ids = np.concatenate([self._ids[keep], [r[0] for r in added]]).astype(np.int64)
         self._collections = np.concatenate([self._collections[keep], [r[1] for r in added]]).astype(
             np.int64
         )
-        self._vectors = np.concatenate([self._vectors[keep], _matrix([r[2] for r in added])])
+        self._vectors = (
+            np.concatenate([self._vectors[keep], fresh]) if added else self._vectors[keep]
+        )
         self._seq = last
 
     def search(
@@ -99,7 +104,16 @@ class VectorIndex:
         return [(int(ids[i]), float(scores[i])) for i in top]
 
 
+def vec0_table(dimensions: int) -> str:
+    """The sqlite-vec table of the vectors, for vectors of ``dimensions`` numbers."""
+    return (
+        "CREATE VIRTUAL TABLE chunks_vec USING vec0(chunk_id INTEGER PRIMARY KEY, "
+        f"collection_id INTEGER, embedding float[{int(dimensions)}] distance_metric=cosine)"
+    )
+
+
 def _matrix(blobs: list[bytes]) -> np.ndarray:
+    """Stored vectors as rows; their length is read from the blobs (4 bytes a number)."""
     if not blobs:
         return np.empty((0, EMBEDDING_DIM), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), EMBEDDING_DIM)
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)

@@ -19,7 +19,7 @@ def hub_models(request: Request) -> dict:
 
 
 @router.get(
-    "/models/{model_id:path}/files/{name}",
+    "/models/{model_id:path}/files/{name:path}",  # a model folder's files: 2_Dense/config.json
     response_class=FileResponse,
     responses={
         200: {

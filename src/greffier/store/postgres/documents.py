@@ -75,3 +75,59 @@ class PgDocumentStore(DocumentStore):
         # The iterative scan may return near-ties slightly out of order.
         ranked = sorted(rows, key=lambda r: -r[1])
         return [Candidate(r[0], i + 1, float(r[1])) for i, r in enumerate(ranked)]
+
+    # --- the embedder the vectors come from -----------------------------------------------
+
+    def vector_dimensions(self) -> int:
+        # pgvector keeps a column's length as its type modifier.
+        return int(
+            self.db.scalar(
+                "SELECT atttypmod FROM pg_attribute WHERE attrelid = 'chunks'::regclass "
+                "AND attname = 'embedding'"
+            )
+        )
+
+    def resize_vectors(self, dimensions: int) -> None:
+        """Give the empty index's vector column another length (``greffier db migrate`` of
+        an index built with another embedder)."""
+        with self.db.write() as conn:
+            self._recreate_vectors(conn, dimensions)
+            self._index_vectors(conn)
+
+    def replace_vectors(
+        self, model: str, dimensions: int, vectors: Sequence[tuple[int, np.ndarray]]
+    ) -> None:
+        with self.db.write() as conn:
+            self._recreate_vectors(conn, dimensions)
+            conn.executemany(
+                "UPDATE chunks SET embedding = ? WHERE id = ?",
+                [(np.asarray(v, dtype=np.float32), cid) for cid, v in vectors],
+            )
+            if conn.execute("SELECT 1 FROM chunks WHERE embedding IS NULL LIMIT 1").fetchone():
+                raise ValueError("chunks were added while re-indexing: run it again")
+            self._index_vectors(conn)
+            self._record_space(conn, model, dimensions)
+
+    def set_embedding_space(self, model: str, dimensions: int) -> None:
+        with self.db.write() as conn:
+            if dimensions != self.vector_dimensions():
+                if conn.execute("SELECT 1 FROM chunks LIMIT 1").fetchone():
+                    raise ValueError(
+                        f"the index holds vectors of {self.vector_dimensions()} dimensions"
+                    )
+                self._recreate_vectors(conn, dimensions)
+                self._index_vectors(conn)
+            self._record_space(conn, model, dimensions)
+
+    def _recreate_vectors(self, conn, dimensions: int) -> None:
+        conn.execute("DROP INDEX IF EXISTS chunks_embedding")
+        conn.execute("ALTER TABLE chunks ALTER COLUMN embedding DROP NOT NULL")
+        conn.execute(
+            f"ALTER TABLE chunks ALTER COLUMN embedding TYPE VECTOR({int(dimensions)}) USING NULL"
+        )
+
+    def _index_vectors(self, conn) -> None:
+        conn.execute("ALTER TABLE chunks ALTER COLUMN embedding SET NOT NULL")
+        conn.execute(
+            "CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops)"
+        )

@@ -543,3 +543,17 @@ def m019_feedback(db: psycopg.Connection) -> None:
         ALTER TABLE conversation_messages ADD COLUMN answer_id TEXT;
         """
     )
+
+
+@migration
+def m020_embedding_space(db: psycopg.Connection) -> None:
+    db.execute(
+        f"""
+        CREATE TABLE embedding_space (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            model TEXT NOT NULL,
+            dimensions INTEGER NOT NULL,
+            updated_at {NOW}
+        )
+        """
+    )

@@ -52,6 +52,7 @@ TABLES = (
     "evaluations",
     "answers",
     "feedback",
+    "embedding_space",
 )
 # Tables whose id PostgreSQL generates (identity columns, to move past the copied ids).
 GENERATED_IDS = (
@@ -114,6 +115,10 @@ def transfer(
         r[0]: np.frombuffer(r[1], dtype=np.float32)
         for r in source.query("SELECT chunk_id, embedding FROM chunks_vec")
     }
+    lengths = {len(v) for v in vectors.values()}
+    target_documents = PgDocumentStore(target)
+    if len(lengths) == 1 and lengths != {target_documents.vector_dimensions()}:
+        target_documents.resize_vectors(lengths.pop())  # an index of another embedder
     with target.write() as conn:
         for table in TABLES:
             columns = _columns(source, table)
