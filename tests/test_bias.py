@@ -242,6 +242,43 @@ def test_eval_bias_on_a_tiny_sample_with_the_bundled_model(base_env, tmp_path):
     assert svg.startswith("<svg") and "gender" in svg and "stroke-dasharray" in svg
 
 
+def test_a_stopped_bias_run_continues_from_its_kept_scores(base_env, tmp_path):
+    fr = write_sample(tmp_path)[0]
+    kept = tmp_path / "kept.jsonl"
+
+    def run(name: str, *extra: str) -> dict:
+        out = tmp_path / name
+        command = ("eval", "bias", str(fr), "--model", MODEL, "--scores", str(kept))
+        greffier(*command, "--json", str(out), *extra, env=base_env)
+        return {p["id"]: p for p in json.loads(out.read_text())["pairs"]["fr"]}
+
+    first = run("first.json", "--limit", "2")
+    lines = [json.loads(line) for line in kept.read_text().splitlines()]
+    assert [(line["id"], line["model"], line["language"]) for line in lines] == [
+        ("1", MODEL, "fr"),
+        ("2", MODEL, "fr"),
+    ]
+    assert [line["more"] for line in lines] == [first["1"]["more"], first["2"]["more"]]
+    # Mark pair 1's kept score (no model gives it) to see it reused; pair 2's line is for
+    # other weights, so it must be scored again; the run was stopped mid-line.
+    lines[0]["more"] = -1.0
+    lines[1]["weights"] = "0" * 64
+    kept.write_text("".join(json.dumps(line) + "\n" for line in lines) + '{"model": "qw')
+
+    second = run("second.json")
+    assert set(second) == {"1", "2", "3", "4"}
+    assert second["1"]["more"] == -1.0 and second["1"]["less"] == first["1"]["less"]
+    assert second["2"]["more"] == pytest.approx(first["2"]["more"], abs=1e-3)
+    text = kept.read_text()
+    valid = []
+    for line in text.splitlines():
+        try:
+            valid.append(json.loads(line))
+        except json.JSONDecodeError:
+            assert line == '{"model": "qw'  # the torn line is left, and the next one whole
+    assert [line["id"] for line in valid] == ["1", "2", "2", "3", "4"]
+
+
 def test_eval_bias_through_upstream_servers(base_env, tmp_path, upstream, remote_embedder):
     fr, _ = write_sample(tmp_path)
     catalogue = tmp_path / "catalogue.toml"

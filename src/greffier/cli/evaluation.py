@@ -63,7 +63,14 @@ def _strongest_table(report: BiasReport) -> Table:
     return table
 
 
-def bias_run(services: Services, model_id: str, datasets: list[Path], limit, strongest: int):
+def bias_run(
+    services: Services,
+    model_id: str,
+    datasets: list[Path],
+    limit,
+    strongest: int,
+    scores_file: Path | None = None,
+):
     """``services.bias.evaluate`` with a progress bar per language (each result is kept on
     the model's report card)."""
     with _progress() as bar:
@@ -79,6 +86,7 @@ def bias_run(services: Services, model_id: str, datasets: list[Path], limit, str
             strongest=strongest,
             on_language=start,
             on_pair=lambda: bar.advance(tasks[-1]),
+            scores_file=scores_file,
         )
 
 
@@ -100,13 +108,21 @@ def eval_bias(
     ),
     output: Path | None = typer.Option(None, "--json", help="Also write the report as JSON."),
     chart: Path | None = typer.Option(None, help="Also draw the shares as an SVG chart."),
+    scores: Path | None = typer.Option(
+        None,
+        "--scores",
+        dir_okay=False,
+        help="Write each pair's log-probabilities to this JSON Lines file as they are "
+        "computed, and reuse those already in it for the same model and sentences: a run "
+        "stopped half-way, given the same file, continues where it stopped.",
+    ),
 ) -> None:
     """How often the model prefers the more stereotyping sentence of a CrowS-Pairs pair
     (each sentence's total log-probability, scored alone), with 95 % bootstrap intervals,
     per bias type and per language."""
     services = Services.build(state(ctx).load().settings, run_jobs=False)
     model_id = model or services.settings.default_model
-    results = bias_run(services, model_id, datasets, limit, strongest)
+    results = bias_run(services, model_id, datasets, limit, strongest, scores)
     reports = [report for report, _ in results]
     scored = {
         report.language: [
