@@ -312,3 +312,37 @@ def test_both_schemas_have_the_same_steps_and_every_table_moves(tmp_path):
     }
     sqlite_only = {"migrations", "vector_log"}  # PostgreSQL keeps its own / needs none
     assert tables - sqlite_only == set(TABLES)
+
+
+def test_an_index_of_another_embedder_moves_to_postgresql(tmp_path, postgres_url):
+    """`greffier db migrate` of an index embedded by a 768-dimension model (EmbeddingGemma)
+    into a new PostgreSQL database, whose vector column starts at 384: the column takes the
+    index's length, and semantic search finds the same chunks with the same scores."""
+    from greffier.store.postgres.embedded import create_database
+    from greffier.store.postgres.transfer import transfer
+
+    source = open_stores(Settings(data_dir=tmp_path / "sqlite"))
+    admin = source.identity.ensure_user("root", "admin")
+    col = source.documents.create_collection("Accords", "", admin, "internal")
+    doc = source.documents.upsert_pending(col, "accord.md", "ab" * 32, 120, None)
+    texts = [f"Article {i} du règlement intérieur." for i in range(6)]
+    rows = [
+        ChunkRow(i, t, None, "", i * 40, i * 40 + len(t), 8, index_text(t), vector(i, 768))
+        for i, t in enumerate(texts)
+    ]
+    source.documents.set_embedding_space("embeddinggemma-300m", 768)
+    source.documents.replace_chunks(doc, "markdown", None, [], rows, {})
+    target = open_stores(
+        Settings(data_dir=tmp_path / "pg", database_url=create_database(postgres_url, "moved768"))
+    )
+    assert target.documents.vector_dimensions() == 384
+    report = transfer(source.database, target.database)
+    assert report.complete
+    assert target.documents.vector_dimensions() == 768
+    assert target.documents.embedding_space() == source.documents.embedding_space()
+    for seed in (2, 5):
+        query = vector(seed, 768)
+        here, there = (s.documents.semantic(query, [col], 3) for s in (source, target))
+        assert [c.chunk_id for c in there] == [c.chunk_id for c in here]
+        assert there[0].chunk_id == source.documents.chunks_of(doc)[seed].id
+        assert [c.score for c in there] == pytest.approx([c.score for c in here], abs=1e-4)
