@@ -70,6 +70,30 @@ def test_a_changed_file_of_the_folder_is_refused(gemma_pulled, models_dir, tmp_p
         files.verify_folder(tmp_path / "models", entry)
 
 
+def test_a_model_folder_travels_in_a_bundle(gemma_pulled, tmp_path):
+    """models export → import on a site with no index: every file of the folder copied,
+    subfolders kept, each checked on arrival; a bundle with a changed file is refused."""
+    bundle = tmp_path / "bundle"
+    greffier("models", "export", GEMMA, "-o", str(bundle), env=gemma_pulled["env"])
+    assert (bundle / GEMMA / "2_Dense" / "config.json").is_file()
+    there = tmp_path / "site"
+    env = {
+        **offline_pip(gemma_pulled["env"], tmp_path / "no-archives"),
+        "GREFFIER_DATA_DIR": str(there),
+        "GREFFIER_CONFIG": str(there / "none.toml"),
+    }
+    greffier("models", "import", str(bundle), env=env)
+    assert (there / "models" / GEMMA / "2_Dense" / "config.json").is_file()
+    assert greffier("models", "verify", GEMMA, env=env).returncode == 0
+    tokenizer = bundle / GEMMA / "tokenizer_config.json"
+    tokenizer.write_text(tokenizer.read_text() + " ")
+    other = tmp_path / "other"
+    env = {**env, "GREFFIER_DATA_DIR": str(other), "GREFFIER_CONFIG": str(other / "none.toml")}
+    refused = greffier("models", "import", str(bundle), env=env, check=False)
+    assert refused.returncode == 1 and "tokenizer_config.json" in refused.stderr
+    assert not (other / "models" / GEMMA).exists()
+
+
 def operator_catalogue(tmp_path: Path, versions: str, zip_sha256: str) -> Path:
     """A catalogue file with a test entry built like EmbeddingGemma's."""
     path = tmp_path / "catalogue.toml"

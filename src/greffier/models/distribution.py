@@ -131,10 +131,11 @@ def install(
     fetch: Callable[[ModelFile, Path], None],
 ) -> ModelEntry:
     """Install one manifest item, each file brought by ``fetch(file, partial_path)`` then
-    checked; the entry added to ``catalogue_file`` if the catalogue did not know it."""
+    checked; the entry added to ``catalogue_file`` if the catalogue did not know it. When a
+    file is refused, the files this call installed are removed again: nothing half-done."""
     entry, new = _entry(item, catalogue)
     expected_main = files.expected_sha256(models_dir, entry) or item["files"][0]["sha256"]
-    adapter_name = entry.adapter.path.name if entry.adapter else None
+    pinned = _pinned_files(entry)
     targets: dict[str, Path] = {}
     for i, raw in enumerate(item["files"]):
         wanted = ModelFile(**raw)
@@ -143,19 +144,32 @@ def install(
                 f"The main file of '{entry.id}' should have SHA-256 {expected_main}, the source "
                 f"announces {wanted.sha256}: refused."
             )
-        if wanted.name == adapter_name and wanted.sha256 != entry.adapter.sha256:
+        if wanted.name in pinned and wanted.sha256 != pinned[wanted.name][1]:
+            what, sha256 = pinned[wanted.name]
             raise ModelFileError(
-                f"The adapter of '{entry.id}' should have SHA-256 {entry.adapter.sha256}, the "
-                f"source announces {wanted.sha256}: refused."
+                f"{what} of '{entry.id}' should have SHA-256 {sha256}, the source announces "
+                f"{wanted.sha256}: refused."
             )
-        target = targets[wanted.name] = _target(models_dir, entry, wanted.name, main=i == 0)
-        if target.is_file() and files.sha256_file(target) == wanted.sha256:
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".partial")
-        fetch(wanted, partial)
-        _check(partial, wanted.sha256, f"File {wanted.name} of model '{entry.id}'")
-        partial.replace(target)
+        targets[wanted.name] = _target(models_dir, entry, wanted.name, main=i == 0)
+    installed: list[Path] = []
+    partial = None
+    try:
+        for raw in item["files"]:
+            wanted = ModelFile(**raw)
+            target = targets[wanted.name]
+            if target.is_file() and files.sha256_file(target) == wanted.sha256:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(target.name + ".partial")
+            fetch(wanted, partial)
+            _check(partial, wanted.sha256, f"File {wanted.name} of model '{entry.id}'")
+            partial.replace(target)
+            installed.append(target)
+    except BaseException:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        _remove(installed, files.model_dir(models_dir, entry))
+        raise
     if new:
         entry = _located(entry, targets, item["files"][0]["name"])
         _add_to_catalogue(catalogue_file, entry)
@@ -163,6 +177,30 @@ def install(
             files.record_sha256(models_dir, entry, item["files"][0]["sha256"])
     files.verify(models_dir, entry)
     return entry
+
+
+def _pinned_files(entry: ModelEntry) -> dict[str, tuple[str, str]]:
+    """Files other than the main one whose checksum the entry pins: its adapter, a model
+    folder's other files; name → (what it is, SHA-256)."""
+    pinned = {}
+    if entry.adapter is not None:
+        pinned[entry.adapter.path.name] = ("The adapter", entry.adapter.sha256)
+    if isinstance(entry.source, PackageVersionsSource):
+        for f in entry.source.files:
+            if f.path != entry.filename:
+                pinned[f.path] = (f"File {f.path}", f.sha256)
+    return pinned
+
+
+def _remove(installed: list[Path], folder: Path) -> None:
+    """Files installed by an install that failed, and the folders left empty under the
+    model's own folder."""
+    for path in installed:
+        path.unlink(missing_ok=True)
+        parent = path.parent
+        while parent.is_relative_to(folder) and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
 
 
 def _located(entry: ModelEntry, targets: dict[str, Path], main: str) -> ModelEntry:
