@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 from greffier.errors import ConfigError
@@ -121,6 +121,21 @@ class Settings(BaseSettings):
         "similar to the question (cosine, embedding model). Empty: the embedding model's "
         "catalogue value (relevance_floor); -1: off.",
     )
+    grounding_instructions: str = Field(
+        "",
+        description="The system message of answers grounded in documents, instead of "
+        "Greffier's own (French for French questions, English otherwise). It must hold "
+        "{sources}, where the numbered passages go; {language_name} becomes the question's "
+        "language (English, German…). Measure a change with `greffier eval answers`.",
+    )
+
+    @field_validator("grounding_instructions")
+    @classmethod
+    def _instructions_hold_sources(cls, value: str) -> str:
+        if value and "{sources}" not in value:
+            raise ValueError("must hold {sources}, where the numbered passages go")
+        return value
+
     speech_model: str = Field(
         "whisper-base",
         description="Speech model used for transcriptions (and for OpenAI's name whisper-1).",

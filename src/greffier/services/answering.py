@@ -74,6 +74,7 @@ class AnsweringService:
         relevance_floor: float | None = None,
         answers: FeedbackStore | None = None,
         answer_days: int = 30,
+        instructions: str = "",
     ):
         self.chat = chat
         self.access = access
@@ -83,6 +84,7 @@ class AnsweringService:
         self.relevance_floor = (
             relevance_floor if relevance_floor is not None and relevance_floor > -1 else None
         )
+        self.instructions = instructions  # the operator's grounding system message, if any
         self.answers = answers
         self.answer_days = answer_days
         self._pruned = float("-inf")  # when kept answers were last pruned (monotonic)
@@ -110,6 +112,7 @@ class AnsweringService:
                 k=retrieval.k,
                 mode=retrieval.mode,
                 floor=self.relevance_floor,
+                instructions=self.instructions,
             )
             generation, citations, canned, passages = (
                 grounding.generation,

@@ -171,6 +171,7 @@ class Services:
             relevance_floor=floor,
             answers=stores.feedback,
             answer_days=settings.answer_days,
+            instructions=settings.grounding_instructions,
         )
         response_store = stores.responses
         transcription = TranscriptionService(registry, settings)

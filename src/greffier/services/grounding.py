@@ -41,7 +41,13 @@ NOTHING_FOUND = {
     "pregunta.",
     "it": "Non ho trovato nei documenti consultati alcun passaggio che risponda a questa domanda.",
 }
-LANGUAGE_NAMES = {"en": "English", "de": "German", "es": "Spanish", "it": "Italian"}
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+}
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,11 @@ def ground(
     k: int = 4,
     mode: Mode = "hybrid",
     floor: float | None = None,
+    instructions: str = "",
 ) -> Grounding:
     """Blocking (embeds the question). ``floor``: the least question–passage similarity
-    of the best passage (None: no floor)."""
+    of the best passage (None: no floor); ``instructions``: the operator's system message
+    (with ``{sources}``) instead of the built-in one."""
     question = next((m.content for m in reversed(generation.messages) if m.role == "user"), "")
     language = guess_language(question)
     hits = search.search(question, collection_ids, k=k, mode=mode) if question else []
@@ -99,10 +107,10 @@ def ground(
         f"{f', {h.heading}' if h.heading else ''})\n{h.text}"
         for i, h in enumerate(hits, start=1)
     )
-    template = _INSTRUCTIONS["fr" if language == "fr" else "en"]
+    template = instructions or _INSTRUCTIONS["fr" if language == "fr" else "en"]
     # str.replace, not str.format: document text may contain braces.
-    instructions = template.replace("{language_name}", LANGUAGE_NAMES.get(language, "English"))
-    system = Message("system", instructions.replace("{sources}", sources))
+    filled = template.replace("{language_name}", LANGUAGE_NAMES.get(language, "English"))
+    system = Message("system", filled.replace("{sources}", sources))
     others = tuple(m for m in generation.messages if m.role != "system")
     return Grounding(
         replace(generation, messages=(system, *others)),
