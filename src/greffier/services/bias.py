@@ -27,14 +27,11 @@ class KeptScores:
     half-way continues where it stopped: a line is reused only for the same model (its
     weights' checksum) and the same two sentences."""
 
-    def __init__(self, path: Path | None, model: str, weights: str | None):
+    def __init__(self, path: Path, model: str, weights: str):
         self.path, self.model, self.weights = path, model, weights
         self.known: dict[tuple[str, str], tuple[float, float]] = {}
-        self._torn = False  # the file ends in a line cut short: start on a fresh line
-        if path is None or not path.exists():
-            return
-        text = path.read_text(encoding="utf-8")
-        self._torn = bool(text) and not text.endswith("\n")
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        self._torn = bool(text) and not text.endswith("\n")  # cut short: start a fresh line
         for line in text.splitlines():
             try:
                 item = json.loads(line)
@@ -47,8 +44,6 @@ class KeptScores:
         return self.known.get((pair.more, pair.less))
 
     def keep(self, language: str, score: PairScore) -> None:
-        if self.path is None:
-            return
         line = {
             "model": self.model,
             "weights": self.weights,
