@@ -40,6 +40,14 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int | None], None]
 CHUNK = 4 * 1024 * 1024
+# The Hugging Face libraries (transformers, sentence-transformers, PEFT) read their models
+# from local folders only: never a hub, never telemetry, whatever the environment says.
+HUB_OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+
+
+def hub_offline() -> None:
+    """Keep the Hugging Face libraries off the network for this process."""
+    os.environ.update(HUB_OFFLINE)
 
 
 def _no_progress(step: str, done: int, total: int | None) -> None:

@@ -10,7 +10,6 @@ without.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Literal
 
@@ -21,13 +20,6 @@ from greffier.models import files
 from greffier.models.backends.base import EmbeddingBackend
 
 BATCH = 16
-
-
-def _offline() -> None:
-    """Keep the Hugging Face libraries off the network for this process."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 
 class SentenceTransformersBackend(EmbeddingBackend):
@@ -48,7 +40,7 @@ class SentenceTransformersBackend(EmbeddingBackend):
             if self._model is not None:
                 return
             folder = files.verify_folder(self.settings.models_dir, self.entry).parent
-            _offline()
+            files.hub_offline()
             try:
                 import torch
                 from sentence_transformers import SentenceTransformer

@@ -19,7 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from greffier.errors import ModelFileError
-from greffier.models.files import sha256_file
+from greffier.models.files import HUB_OFFLINE, sha256_file
 
 # Source distributions of llama-cpp-python whose converter Greffier runs, by version.
 SDIST_SHA256 = {
@@ -108,7 +108,7 @@ def converter(cache: Path) -> Path:
 
 def _converter_env() -> dict[str, str]:
     """No model hub, and the converter's own gguf-py (of the same llama.cpp)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {**os.environ, **HUB_OFFLINE}
     env.pop("NO_LOCAL_GGUF", None)
     return env
 

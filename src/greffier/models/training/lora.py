@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import shutil
 import time
@@ -25,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from greffier.errors import InvalidRequest
+from greffier.models import files
 from greffier.models.training.data import IGNORED, Encoded
 
 log = logging.getLogger(__name__)
@@ -70,18 +70,11 @@ class RunState:
     seconds: float = 0.0
 
 
-def offline() -> None:
-    """Never reach a model hub, whatever the environment says."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-
-
 def load_base(gguf: Path, threads: int, cache: Path | None = None):
     """The model and its tokenizer from one GGUF file (chat template included). Building
     the tokenizer from GGUF takes half a minute: it is kept in ``cache`` (a folder per base
     file, named by the caller from its checksum) for the next run."""
-    offline()
+    files.hub_offline()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
