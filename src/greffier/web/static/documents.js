@@ -22,8 +22,10 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("accept-share").addEventListener("click", async () => {
     try {
       await api(`/v1/collections/${current.id}/accept`, { method: "POST" });
-      status.textContent = t("js.share_accepted", { name: current.name });
+      document.getElementById("share-pending").hidden = true;
+      // Said once the list shows the collection as accepted, not before.
       await loadCollections(current.id);
+      status.textContent = t("js.share_accepted", { name: current.name });
     } catch (error) {
       status.textContent = error.message;
     }
@@ -90,9 +92,9 @@ document.addEventListener("DOMContentLoaded", () => {
         if (!window.confirm(t("js.delete_document_confirm", { name: d.name }))) return;
         try {
           await api(`/v1/documents/${d.id}`, { method: "DELETE" });
-          status.textContent = t("js.deleted", { name: d.name });
           await loadDocuments();
           await loadCollections(current.id);
+          status.textContent = t("js.deleted", { name: d.name });
         } catch (error) {
           status.textContent = error.message;
         }
@@ -163,9 +165,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const collection = current;
     status.textContent = t("js.uploading", { n: files.length });
     await Promise.all([...files].map((file) => sendFile(collection, file)));
-    status.textContent = t("js.uploads_done");
     if (current && current.id === collection.id) await loadDocuments();
     await loadCollections(current ? current.id : undefined);
+    status.textContent = t("js.uploads_done");
   }
 
   fileInput.addEventListener("change", () => {
@@ -204,8 +206,8 @@ document.addEventListener("DOMContentLoaded", () => {
         },
       });
       newCollection.reset();
-      status.textContent = t("js.collection_created", { name: created.name });
       await loadCollections(created.id);
+      status.textContent = t("js.collection_created", { name: created.name });
       title.focus();
     } catch (failure) {
       error.textContent = failure.message;
@@ -217,12 +219,13 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!current || !window.confirm(t("js.delete_collection_confirm", { name: current.name }))) return;
     try {
       await api(`/v1/collections/${current.id}`, { method: "DELETE" });
-      status.textContent = t("js.deleted", { name: current.name });
+      const deleted = current.name;
       current = null;
       body.hidden = true;
       title.textContent = t("js.pick_collection");
       history.replaceState(null, "", "/documents");
       await loadCollections(null);
+      status.textContent = t("js.deleted", { name: deleted });
     } catch (error) {
       status.textContent = error.message;
     }

@@ -83,8 +83,8 @@ document.addEventListener("DOMContentLoaded", () => {
       form.reset();
       recorded = null;
       document.getElementById("record-preview").hidden = true;
-      document.getElementById("record-status").textContent = t("js.meeting_uploaded");
       await load();
+      document.getElementById("record-status").textContent = t("js.meeting_uploaded");
       follow(created.id);
     } catch (failure) {
       error.textContent = failure.message;

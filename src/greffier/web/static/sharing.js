@@ -32,8 +32,8 @@ const Sharing = (() => {
       remove.addEventListener("click", async () => {
         try {
           await api(base(), { method: "DELETE", json: { [g.subject_type]: g.subject } });
-          status.textContent = t("js.revoked", { who });
           await load();
+          status.textContent = t("js.revoked", { who });
         } catch (error) {
           status.textContent = error.message;
         }
@@ -51,9 +51,9 @@ const Sharing = (() => {
     if (!name) return;
     try {
       await api(base(), { method: "POST", json: { [data.get("kind")]: name, permission: data.get("permission") } });
-      status.textContent = t("js.shared", { who: name });
       form.reset();
       await load();
+      status.textContent = t("js.shared", { who: name });
     } catch (error) {
       status.textContent = error.message;
     }
