@@ -480,7 +480,7 @@ def test_upload_ask_a_grounded_question_and_open_the_citation(visit, server, tmp
     axe_check(page, "passage dialog")
     shot(page, "citation")
     page.keyboard.press("Escape")
-    assert not dialog.is_visible()
+    dialog.wait_for(state="hidden")
 
     # Other people do not see this conversation.
     response = httpx.get(f"{server.url}{urlparse(url).path}", follow_redirects=False)
@@ -522,6 +522,9 @@ def test_rate_an_answer_with_the_keyboard_and_curate_it(visit, server):
     kept.locator(".feedback button.feedback-up").wait_for()
     answer_id = kept.get_attribute("data-answer-id")
     assert answer_id.startswith("chatcmpl-")
+    # The rating already given shows, here as in the API.
+    assert kept.locator("button.feedback-down").get_attribute("aria-pressed") == "true"
+    assert kept.locator("button.feedback-up").get_attribute("aria-pressed") == "false"
     rated = page.evaluate(
         "async (id) => (await fetch(`/v1/chat/completions/${id}/feedback`)).json()", answer_id
     )

@@ -82,6 +82,11 @@ class FeedbackService:
         )
         return self._view(who, record)
 
+    def ratings(self, who: Principal, answer_ids: list[str]) -> dict[str, str]:
+        """The ratings one has already given, by answer id (for a conversation read again)."""
+        found = (self.store.of_answer(answer_id) for answer_id in answer_ids)
+        return {f.answer_id: f.rating for f in found if f and f.user_id == who.user_id}
+
     def mine(self, who: Principal, answer_id: str) -> FeedbackView:
         found = self.store.of_answer(answer_id)
         if found is None or found.user_id != who.user_id:

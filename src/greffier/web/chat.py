@@ -67,6 +67,7 @@ def _chat_page(request: Request, session: Session, conversation_id: int | None) 
         conversations=services.conversations.list(who),
         conversation=conversation,
         messages=messages,
+        ratings=services.feedback.ratings(who, [m.answer_id for m in messages if m.answer_id]),
         models=chat_models(services),
         model=model,
         collections=collections,

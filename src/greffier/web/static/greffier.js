@@ -140,7 +140,7 @@ const Greffier = (() => {
   /* Thumbs up and down under an answer, and for a "down" an optional corrected answer and
    * reason: POST /v1/chat/completions/{id}/feedback. Plain buttons and a form, so that the
    * keyboard and screen readers reach everything; the outcome is announced. */
-  function feedbackWidget(completionId, prefix) {
+  function feedbackWidget(completionId, prefix, given = null) {
     const path = `/v1/chat/completions/${encodeURIComponent(completionId)}/feedback`;
     const said = el("p", { class: "feedback-status", role: "status" });
     const up = el("button", { type: "button", class: "button button-small button-secondary feedback-up", "aria-pressed": "false", text: `👍 ${t("js.feedback_up")}` });
@@ -156,11 +156,15 @@ const Greffier = (() => {
       reason,
       el("button", { type: "submit", class: "button button-small", text: t("js.feedback_send") }),
     );
+    function show(rating) {
+      up.setAttribute("aria-pressed", String(rating === "up"));
+      down.setAttribute("aria-pressed", String(rating === "down"));
+    }
+    if (given) show(given); // a conversation read again shows the rating already given
     async function give(rating, extra) {
       try {
         await api(path, { method: "POST", json: { rating, ...extra } });
-        up.setAttribute("aria-pressed", String(rating === "up"));
-        down.setAttribute("aria-pressed", String(rating === "down"));
+        show(rating);
         said.textContent = t("js.feedback_thanks");
       } catch (error) {
         said.textContent = error.message;
@@ -428,7 +432,7 @@ const Greffier = (() => {
       if (citations.length) renderAnswer(content, content.textContent, citations, prefix, sentences);
       const article = content.closest("article");
       if (article.dataset.answerId && !article.querySelector(".feedback")) {
-        article.append(feedbackWidget(article.dataset.answerId, prefix));
+        article.append(feedbackWidget(article.dataset.answerId, prefix, article.dataset.rating));
       }
     }
   }
