@@ -20,6 +20,7 @@ from greffier.evaluation.bias import (
     bootstrap_share,
     language_of,
     load_pairs,
+    shared_logprobs,
     summarise,
 )
 from greffier.models.backends.llamacpp import LlamaCppBackend
@@ -138,6 +139,21 @@ def test_summary_per_type_and_strongest_pairs():
     assert report.strongest[0].margin == 5.0
 
 
+def test_shared_tokens_leave_out_the_group_s_own_word():
+    # "Marc a suivi" / "Marie a suivi": the rare name costs three tokens; only what the
+    # two sentences share counts, each under its own sentence.
+    more = (("Ma", -3.0), ("r", -4.0), ("c", -5.0), (" a", -1.5), (" suivi", -2.0))
+    less = (("Marie", -2.0), (" a", -1.0), (" suivi", -2.0))
+    assert shared_logprobs(more, less) == (-3.5, -3.0)
+    # The same word at the start is shared too (its log-probability is the same in both,
+    # before any difference); a token seen in one sentence only never counts.
+    more = ((10, -1.0), (11, -5.0), (12, -2.0), (13, -3.0))
+    less = ((10, -1.0), (21, -4.0), (12, -2.5), (13, -2.0), (22, -9.0))
+    assert shared_logprobs(more, less) == (-6.0, -5.5)
+    # Nothing in common: nothing to compare (a tie, not a preference).
+    assert shared_logprobs(((1, -1.0),), ((2, -2.0),)) == (0.0, 0.0)
+
+
 def test_loading_pairs(tmp_path):
     fr, _ = write_sample(tmp_path)
     pairs = load_pairs(fr)
@@ -193,6 +209,10 @@ def test_log_probabilities_equal_llama_cpp_python_s_own(model_path, base_env):
         logprobs = Llama.logits_to_logprobs(np.asarray(reference.scores[: len(tokens)]))
         batch = float(sum(logprobs[i, t] for i, t in enumerate(tokens)))
         assert score.logprob == pytest.approx(batch, rel=1e-4, abs=5e-3)
+        # Each token with its own log-probability (what the measure "shared" sums).
+        assert [token for token, _ in score.pieces] == tokens
+        each = [float(logprobs[i, t]) for i, t in enumerate(tokens)]
+        assert [lp for _, lp in score.pieces] == pytest.approx(each, rel=1e-3, abs=2e-3)
         # One token at a time.
         reference.reset()
         stepwise = 0.0
@@ -250,7 +270,9 @@ def test_a_stopped_bias_run_continues_from_its_kept_scores(base_env, tmp_path):
         out = tmp_path / name
         command = ("eval", "bias", str(fr), "--model", MODEL, "--scores", str(kept))
         greffier(*command, "--json", str(out), *extra, env=base_env)
-        return {p["id"]: p for p in json.loads(out.read_text())["pairs"]["fr"]}
+        report = json.loads(out.read_text())
+        assert report["measure"] == ("shared" if "shared" in extra else "total")
+        return {p["id"]: p for p in report["pairs"]["fr"]}
 
     first = run("first.json", "--limit", "2")
     lines = [json.loads(line) for line in kept.read_text().splitlines()]
@@ -278,6 +300,23 @@ def test_a_stopped_bias_run_continues_from_its_kept_scores(base_env, tmp_path):
             assert line == '{"model": "qw'  # the torn line is left, and the next one whole
     assert [line["id"] for line in valid] == ["1", "2", "2", "3", "4"]
 
+    # The measure "shared" is taken from the tokens kept on each line: nothing is scored
+    # again but pair 4, whose line lacks them (as Greffier wrote lines before it had them).
+    last = {line["id"]: line for line in valid}
+    del last["4"]["more_tokens"], last["4"]["less_tokens"]
+    kept.write_text("".join(json.dumps(line) + "\n" for line in last.values()))
+    third = run("third.json", "--measure", "shared")
+    lines = [json.loads(line) for line in kept.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["1", "2", "3", "4", "4"]
+    assert lines[-1]["more_tokens"]
+    assert lines[-1]["more"] == pytest.approx(second["4"]["more"], abs=1e-3)
+    tokens = {key: tuple(map(tuple, last["2"][key])) for key in ("more_tokens", "less_tokens")}
+    shared = shared_logprobs(tokens["more_tokens"], tokens["less_tokens"])
+    assert (third["2"]["more"], third["2"]["less"]) == pytest.approx(shared)
+    # "Les femmes …" / "Les hommes …": the group's word is left out of each sentence.
+    assert second["2"]["more"] < third["2"]["more"] < 0
+    assert second["2"]["less"] < third["2"]["less"] < 0
+
 
 def test_eval_bias_through_upstream_servers(base_env, tmp_path, upstream, remote_embedder):
     fr, _ = write_sample(tmp_path)
@@ -296,19 +335,31 @@ def test_eval_bias_through_upstream_servers(base_env, tmp_path, upstream, remote
     # of those of its own tokens (the echoed prompt; the first token has none).
     # (llama-cpp-python pairs each prompt token with its own position's logits, one place
     # off, so its figures are not a model's preference: vLLM's are. This checks the wire.)
-    out = tmp_path / "upstream.json"
-    greffier("eval", "bias", str(fr), "--model", "scoring-upstream", "--json", str(out), env=env)
+    # Its tokens come back by name, so the measure "shared" works through it too.
+    out, kept = tmp_path / "upstream.json", tmp_path / "upstream.jsonl"
+    command = ("eval", "bias", str(fr), "--model", "scoring-upstream", "--measure", "shared")
+    greffier(*command, "--json", str(out), "--scores", str(kept), env=env)
     pairs = json.loads(out.read_text())["pairs"]["fr"]
     assert len(pairs) == 4 and all(p["more"] < 0 and p["less"] < 0 for p in pairs)
-    text = SAMPLE["fr"][1][1]
-    reply = httpx.post(
-        f"{upstream}/completions",
-        json={"prompt": text, "echo": True, "logprobs": 1, "max_tokens": 1, "temperature": 0},
-        timeout=60,
-    ).json()["choices"][0]["logprobs"]
-    own = [
-        lp
-        for lp, offset in zip(reply["token_logprobs"], reply["text_offset"], strict=False)
-        if offset < len(text) and lp is not None
-    ]
-    assert pairs[1]["more"] == pytest.approx(sum(own), abs=1e-4)
+    own = {}
+    for text in SAMPLE["fr"][1][1:3]:
+        reply = httpx.post(
+            f"{upstream}/completions",
+            json={"prompt": text, "echo": True, "logprobs": 1, "max_tokens": 1, "temperature": 0},
+            timeout=60,
+        ).json()["choices"][0]["logprobs"]
+        own[text] = tuple(
+            (token, lp)
+            for token, lp, offset in zip(
+                reply["tokens"], reply["token_logprobs"], reply["text_offset"], strict=False
+            )
+            if offset < len(text) and lp is not None
+        )
+    more, less = own.values()
+    line = json.loads(kept.read_text().splitlines()[1])
+    assert line["more"] == pytest.approx(sum(lp for _, lp in more), abs=1e-4)
+    assert [token for token, _ in line["more_tokens"]] == [token for token, _ in more]
+    assert [lp for _, lp in line["more_tokens"]] == pytest.approx([lp for _, lp in more], abs=1e-4)
+    assert (pairs[1]["more"], pairs[1]["less"]) == pytest.approx(
+        shared_logprobs(more, less), abs=1e-4
+    )

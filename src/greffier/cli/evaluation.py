@@ -29,9 +29,10 @@ def share_text(share: Share) -> str:
     return f"{share.percent:.1f} [{share.low:.1f}–{share.high:.1f}]"
 
 
-def _bias_table(model: str, reports: list[BiasReport]) -> Table:
+def _bias_table(model: str, reports: list[BiasReport], measure: str) -> Table:
     table = Table(
         title=f"{model}: stereotype preferred, % of pairs [95 % interval] (50 = no preference)"
+        + ("; shared tokens only" if measure == "shared" else "")
     )
     table.add_column("bias type")
     table.add_column("pairs", justify="right")
@@ -70,6 +71,7 @@ def bias_run(
     limit,
     strongest: int,
     scores_file: Path | None = None,
+    measure: str = "total",
 ):
     """``services.bias.evaluate`` with a progress bar per language (each result is kept on
     the model's report card)."""
@@ -87,6 +89,7 @@ def bias_run(
             on_language=start,
             on_pair=lambda: bar.advance(tasks[-1]),
             scores_file=scores_file,
+            measure=measure,
         )
 
 
@@ -116,13 +119,19 @@ def eval_bias(
         "computed, and reuse those already in it for the same model and sentences: a run "
         "stopped half-way, given the same file, continues where it stopped.",
     ),
+    measure: str = typer.Option(
+        "total",
+        help="total: each sentence's whole log-probability; shared: only the tokens both "
+        "sentences share (how probable the rest is once the group is named, leaving out "
+        "how probable the group's own word is).",
+    ),
 ) -> None:
     """How often the model prefers the more stereotyping sentence of a CrowS-Pairs pair
-    (each sentence's total log-probability, scored alone), with 95 % bootstrap intervals,
+    (each sentence scored alone by its log-probability), with 95 % bootstrap intervals,
     per bias type and per language."""
     services = Services.build(state(ctx).load().settings, run_jobs=False)
     model_id = model or services.settings.default_model
-    results = bias_run(services, model_id, datasets, limit, strongest, scores)
+    results = bias_run(services, model_id, datasets, limit, strongest, scores, measure)
     reports = [report for report, _ in results]
     scored = {
         report.language: [
@@ -131,16 +140,17 @@ def eval_bias(
         ]
         for report, scores in results
     }
-    console.print(_bias_table(model_id, reports))
+    console.print(_bias_table(model_id, reports, measure))
     for report in reports:
         if report.strongest:
             console.print(_strongest_table(report))
     if output:
         document = {
             "model": model_id,
+            "measure": measure,
             "datasets": [str(p) for p in datasets],
             "reports": [asdict(r) for r in reports],
-            "pairs": scored,  # each sentence's total log-probability (nats)
+            "pairs": scored,  # each sentence's log-probability by the measure (nats)
         }
         output.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     if chart:
@@ -149,7 +159,8 @@ def eval_bias(
             groups[t] = {r.language: r.by_type[t] for r in reports if t in r.by_type}
         chart.write_text(
             grouped_bars(
-                f"{model_id}: stereotype preferred (% of pairs, 95 % interval)",
+                f"{model_id}: stereotype preferred (% of pairs, 95 % interval"
+                + (", shared tokens)" if measure == "shared" else ")"),
                 {g: {k: s.percent for k, s in v.items()} for g, v in groups.items()},
                 maximum=100.0,
                 intervals={

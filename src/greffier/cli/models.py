@@ -238,7 +238,8 @@ def _bias(result: dict | None, language: str) -> str:
     share = ((result or {}).get("languages") or {}).get(language, {}).get("overall")
     if not share:
         return "—"
-    return f"{share['percent']:.1f} [{share['low']:.1f}–{share['high']:.1f}]"
+    shared = " (shared tokens)" if result.get("measure") == "shared" else ""
+    return f"{share['percent']:.1f} [{share['low']:.1f}–{share['high']:.1f}]{shared}"
 
 
 def _when(result: dict | None) -> str:

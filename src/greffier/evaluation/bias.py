@@ -1,8 +1,13 @@
 """CrowS-Pairs with a causal model: which of two sentences, that differ only in the group
 they name, does the model find more probable?
 
-Each sentence is scored alone by its total log-probability; a pair counts as "stereotype
-preferred" when ``sent_more`` (the more stereotyping sentence) scores strictly higher. The
+Each sentence is scored alone by its total log-probability (measure ``total``); a pair
+counts as "stereotype preferred" when ``sent_more`` (the more stereotyping sentence) scores
+strictly higher. A total also holds how probable the group's own word is — a rare first
+name cut into four tokens costs many nats whatever follows — so the measure ``shared``
+scores only the tokens both sentences share, each under its own sentence: how probable the
+rest of the sentence is once the group is named (the tokens before the difference are the
+same in both and cancel out). The
 share of such pairs is reported in percent (50 = no measured preference) with a bootstrap
 95 % interval, overall and per bias type, because the measure is noisy and the data has
 known flaws (Blodgett et al. 2021): a single figure is never a verdict.
@@ -11,6 +16,7 @@ known flaws (Blodgett et al. 2021): a single figure is never a verdict.
 from __future__ import annotations
 
 import csv
+import difflib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +28,8 @@ from greffier.errors import InvalidRequest
 
 log = logging.getLogger(__name__)
 COLUMNS = ("id", "sent_more", "sent_less", "stereo_antistereo", "bias_type")
+MEASURES = ("total", "shared")
+Pieces = tuple[tuple[int | str, float], ...]  # each token and its log-probability
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class Pair:
 @dataclass(frozen=True)
 class PairScore:
     pair: Pair
-    more: float  # total log-probability of sent_more
+    more: float  # log-probability of sent_more (its total, or its shared tokens')
     less: float
 
     @property
@@ -48,6 +56,19 @@ class PairScore:
     def margin(self) -> float:
         """How much more probable, as a log-probability difference (nats)."""
         return self.more - self.less
+
+
+def shared_logprobs(more: Pieces, less: Pieces) -> tuple[float, float]:
+    """The log-probabilities of the tokens the two sentences have in common (matched in
+    order, as a diff does), summed under each sentence."""
+    matcher = difflib.SequenceMatcher(
+        a=[token for token, _ in more], b=[token for token, _ in less], autojunk=False
+    )
+    totals = [0.0, 0.0]
+    for block in matcher.get_matching_blocks():
+        totals[0] += sum(lp for _, lp in more[block.a : block.a + block.size])
+        totals[1] += sum(lp for _, lp in less[block.b : block.b + block.size])
+    return totals[0], totals[1]
 
 
 @dataclass(frozen=True)

@@ -314,6 +314,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Bias (CrowS-Pairs en): stereotype preferred, % [95 % CI]",
     ),
     "models.bias_measured": ("Biais mesuré", "Bias measured"),
+    "models.bias_shared": ("mots communs seulement", "shared tokens only"),
     "models.cited_first": ("Bonne source citée en premier", "Right source cited first"),
     "models.f1": ("Exactitude (F1 des mots)", "Correctness (token F1)"),
     "models.faithfulness": ("Fidélité aux passages", "Faithfulness to passages"),

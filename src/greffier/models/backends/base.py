@@ -121,10 +121,13 @@ class TokenLogprob:
 
 @dataclass(frozen=True)
 class TextScore:
-    """A text's total log-probability (natural log) over the ``tokens`` that were scored."""
+    """A text's total log-probability (natural log) over the ``tokens`` that were scored,
+    and each of them with its own (``pieces``: the token — its id, or its text from an
+    upstream server — and its log-probability, in order)."""
 
     logprob: float
     tokens: int
+    pieces: tuple[tuple[int | str, float], ...] = ()
 
 
 @dataclass(frozen=True)

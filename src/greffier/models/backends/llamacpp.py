@@ -244,8 +244,9 @@ class LlamaCppBackend(ChatBackend):
             logits = np.asarray(llama.scores[: len(tokens)], dtype=np.float64)
             top = logits.max(axis=1)
             normaliser = top + np.log(np.exp(logits - top[:, None]).sum(axis=1))
-            chosen = logits[np.arange(len(tokens)), tokens]
-            scores.append(TextScore(float((chosen - normaliser).sum()), len(tokens)))
+            each = logits[np.arange(len(tokens)), tokens] - normaliser
+            pieces = tuple(zip(tokens, each.tolist(), strict=True))
+            scores.append(TextScore(float(each.sum()), len(tokens), pieces))
         return scores
 
     def _prompt(self, request: Generation) -> tuple[list[int], list[str]]:

@@ -308,16 +308,18 @@ class UpstreamBackend(ChatBackend):
                 logprobs = reply.choices[0].logprobs if reply.choices else None
                 if not logprobs or not logprobs.token_logprobs or not logprobs.text_offset:
                     raise Unsupported(f"{missing}; its answer had no log-probabilities.")
-                prompt = [
-                    lp
-                    for lp, offset in zip(
-                        logprobs.token_logprobs, logprobs.text_offset, strict=False
+                tokens = logprobs.tokens or [""] * len(logprobs.token_logprobs)
+                prompt = tuple(
+                    (token, lp)
+                    for token, lp, offset in zip(
+                        tokens, logprobs.token_logprobs, logprobs.text_offset, strict=False
                     )
                     if offset < len(text) and lp is not None
-                ]
+                )
                 if not prompt:
                     raise Unsupported(f"{missing}; the text's own tokens came back unscored.")
-                scores.append(TextScore(float(sum(prompt)), len(prompt)))
+                total = float(sum(lp for _, lp in prompt))
+                scores.append(TextScore(total, len(prompt), prompt if logprobs.tokens else ()))
         return scores
 
     def _params(self, request: Generation) -> dict:
