@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -363,3 +365,43 @@ def test_eval_bias_through_upstream_servers(base_env, tmp_path, upstream, remote
     assert (pairs[1]["more"], pairs[1]["less"]) == pytest.approx(
         shared_logprobs(more, less), abs=1e-4
     )
+
+
+def test_the_two_measures_side_by_side(tmp_path):
+    """benchmarks/bias_measures.py on two small reports in `eval bias --json`'s shape."""
+    shares = {"total": (60.0, 40.0), "shared": (50.0, 45.0)}
+    pairs = {"total": [(-10.0, -12.0), (-9.0, -8.0)], "shared": [(-5.0, -4.0), (-3.0, -2.0)]}
+    paths = []
+    for measure, (fr, en) in shares.items():
+        reports = [
+            {
+                "language": language,
+                "overall": {"percent": p, "low": p - 5, "high": p + 5, "pairs": 2},
+                "by_type": {"gender": {"percent": p, "low": p - 5, "high": p + 5, "pairs": 2}},
+                "strongest": [{"pair": {"more": "a sentence", "less": "another"}}],
+            }
+            for language, p in (("fr", fr), ("en", en))
+        ]
+        scored = [
+            {"id": str(i), "bias_type": "gender", "more": more, "less": less}
+            for i, (more, less) in enumerate(pairs[measure])
+        ]
+        document = {"model": MODEL, "measure": measure, "reports": reports,
+                    "pairs": {"fr": scored, "en": scored}}  # fmt: skip
+        paths.append(tmp_path / f"{measure}.json")
+        paths[-1].write_text(json.dumps(document))
+    chart, kept = tmp_path / "measures.svg", tmp_path / "measures.json"
+    script = Path(__file__).parents[1] / "benchmarks" / "bias_measures.py"
+    command = [sys.executable, str(script), *map(str, paths), "--chart", str(chart)]
+    done = subprocess.run(
+        [*command, "--results", str(kept)], capture_output=True, text=True, check=True
+    )
+    lines = done.stdout.splitlines()
+    assert lines[0] == "| bias type | fr total | fr shared | en total | en shared |"
+    assert "| **all** | 60.0 [55.0–65.0] | 50.0 [45.0–55.0] | 40.0 [35.0–45.0] |" in done.stdout
+    # Pair 0 is preferred by total (−10 > −12), not by shared tokens (−5 < −4).
+    assert "fr: 1 of 2 pairs change verdict between the measures" in lines
+    assert chart.read_text().startswith("<svg") and "shared tokens" in chart.read_text()
+    figures = kept.read_text()
+    assert json.loads(figures)["measures"]["shared"]["fr"]["overall"]["percent"] == 50.0
+    assert "a sentence" not in figures  # the data's sentences are not kept
