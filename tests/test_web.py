@@ -709,6 +709,16 @@ def test_models_page_compares_the_measured_models(visit, server):
     assert page.locator("figure.chart svg rect title").count() >= 5
     axe_check(page, "models compared")
     shot(page, "models-compared")
+    # A bias measured on the shared tokens only (eval bias --measure shared) says so.
+    shared = json.dumps({**bias, "measure": "shared"})
+    server_sql(
+        server, "UPDATE evaluations SET summary = ? WHERE model = ? AND kind = 'bias'",
+        (shared, model),
+    )  # fmt: skip
+    page.reload()
+    cell = table.locator("tbody tr", has_text="CrowS-Pairs fr").locator("td").nth(column - 1)
+    assert cell.inner_text().startswith("58.3 [55.1–61.4]")
+    assert "mots communs seulement" in cell.inner_text()
 
 
 @pytest.mark.parametrize(
